@@ -1,0 +1,44 @@
+# dnsmon: `make demo` runs the whole job end to end, `make test` runs every test.
+# Both install what they need first (.ci/deps) and are safe to run again.
+
+export DNSMON_CACHE ?= $(HOME)/.cache/dnsmon
+GO       ?= go
+GOFLAGS  ?=
+BIN      := bin
+CMDS     := dnsmon-farm dnsmon-fetch dnsmon-load dnsmon-watch
+# The whole suite boots several qemu guests and builds in containers.
+TEST_TIMEOUT ?= 80m
+FUZZTIME     ?= 30s
+
+.PHONY: all deps build lint test test-short fuzz kmod kmod-check demo bench clean
+
+all: build
+
+deps:
+	@.ci/deps
+
+build:
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
+
+lint: deps
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) vet ./...
+	$(DNSMON_CACHE)/bin/actionlint .github/workflows/*.yml
+
+# Everything, including the container builds and the qemu guests.
+test: deps lint build
+	.ci/with-dockerd $(GO) test -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) --no-print-directory fuzz
+
+# The quick loop: no containers, no guests, no downloads.
+test-short:
+	$(GO) test -short ./...
+
+# The C DNS parser against golang.org/x/net/dns/dnsmessage, under ASan and UBSan.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./kmod/internal/cparse
+
+clean:
+	rm -rf $(BIN) out

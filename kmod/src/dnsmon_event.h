@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dnsmon_event.h - the user-space ABI of /dev/dnsmon, defined once.
+ *
+ * read(2) on /dev/dnsmon returns a whole number of fixed-size records
+ * (struct dnsmon_event); a buffer smaller than one record gets -EINVAL.
+ * Every field has a fixed offset and width; the layout only grows by
+ * bumping DNSMON_EVENT_VERSION.  The Go decoder (kmod/event) is tested
+ * against this header field by field.
+ *
+ * This header is included both by the module and by user-space programs,
+ * so it uses only <linux/types.h> and <linux/ioctl.h>.
+ */
+#ifndef DNSMON_EVENT_H
+#define DNSMON_EVENT_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define DNSMON_EVENT_VERSION	1
+
+/* Largest presentation-form name: 255 wire octets, every byte as \DDD. */
+#define DNSMON_QNAME_MAX	1024
+#define DNSMON_COMM_LEN		16
+
+/* The sending process could not be identified (skb->sk is not current's). */
+#define DNSMON_F_PROC_UNKNOWN	(1U << 0)
+
+struct dnsmon_event {
+	__u16 version;		/* DNSMON_EVENT_VERSION */
+	__u16 size;		/* sizeof(struct dnsmon_event) */
+	__u32 flags;		/* DNSMON_F_* */
+	__u64 seq;		/* 1, 2, 3, ... for every event produced, dropped ones included */
+	__u64 time_ns;		/* CLOCK_REALTIME, nanoseconds since the epoch */
+	__u32 tgid;		/* process id (0 when DNSMON_F_PROC_UNKNOWN) */
+	__u32 tid;		/* thread id */
+	__u32 uid;		/* uid as seen from the initial user namespace */
+	__u32 netns;		/* inode number of the sender's network namespace */
+	__u8  family;		/* AF_INET (2) or AF_INET6 (10) */
+	__u8  proto;		/* IPPROTO_UDP (17) or IPPROTO_TCP (6) */
+	__u16 dport;		/* destination port, host byte order */
+	__u16 dns_id;		/* DNS message id, host byte order */
+	__u16 qtype;		/* first question's QTYPE */
+	__u16 qclass;		/* first question's QCLASS */
+	__u16 qname_len;	/* bytes in qname before its NUL */
+	__u8  daddr[16];	/* destination address; IPv4 uses the first 4 bytes */
+	char  comm[DNSMON_COMM_LEN];	/* task comm, NUL-terminated */
+	__u32 reserved;		/* zero */
+	char  qname[DNSMON_QNAME_MAX];	/* presentation form, \DDD-escaped, NUL-terminated, no trailing dot; "." for the root */
+};
+
+/* Counters since the module was loaded. */
+struct dnsmon_stats {
+	__u64 events;		/* events produced (the last seq handed out) */
+	__u64 dropped;		/* events lost because the ring was full */
+	__u64 ring_size;	/* capacity of the ring, in records */
+	__u64 queued;		/* records waiting to be read now */
+};
+
+#define DNSMON_IOC_MAGIC	'd'
+#define DNSMON_IOC_STATS	_IOR(DNSMON_IOC_MAGIC, 1, struct dnsmon_stats)
+
+#endif /* DNSMON_EVENT_H */
