@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dnsmon/dnsmon/kmod/event"
+	"github.com/dnsmon/dnsmon/kmod/watch"
+)
+
+// TestRun reads a file of records through the real device code (poll and
+// read on a non-blocking descriptor); a regular file ends with EOF, as the
+// device does when the module goes away.
+func TestRun(t *testing.T) {
+	var recs []byte
+	for i := uint64(1); i <= 3; i++ {
+		e := event.Event{Seq: i, Time: time.Unix(1764237600, 0), PID: 4242, TID: 4242, UID: 0, NetNS: 4026531840,
+			Family: event.FamilyIPv6, Proto: event.ProtoUDP, Server: netip.MustParseAddr("::1"), Port: 53,
+			ID: 7, QType: 28, QClass: event.ClassIN, QName: "example.org", Comm: "getent"}
+		var err error
+		if recs, err = e.AppendBinary(recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dev := filepath.Join(t.TempDir(), "records")
+	if err := os.WriteFile(dev, recs, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		args      []string
+		wantLines int
+		wantIn    string
+		wantErr   string
+		wantKind  error
+	}{
+		"text":      {args: []string{"--device", dev}, wantLines: 3, wantIn: " pid=4242 comm=getent user="},
+		"json":      {args: []string{"--json", "--device", dev}, wantLines: 3, wantIn: `"qtype":"AAAA"`},
+		"count":     {args: []string{"--json", "--device", dev, "--count", "2"}, wantLines: 2, wantIn: `"server":"::1"`},
+		"stats":     {args: []string{"--stats", "--device", dev}, wantErr: "is " + dev + " the dnsmon device?"},
+		"missing":   {args: []string{"--device", dev + ".absent"}, wantKind: watch.ErrNoDevice, wantErr: "does not exist"},
+		"bad count": {args: []string{"--count", "-3"}, wantErr: "--count -3: must be 0"},
+		"help":      {args: []string{"--help"}, wantKind: flag.ErrHelp},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(t.Context(), &out, &errOut, tc.args, watch.WithLocation(time.UTC))
+			if tc.wantErr != "" || tc.wantKind != nil {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || (tc.wantKind != nil && !errors.Is(err, tc.wantKind)) {
+					t.Fatalf("run: err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			if n := strings.Count(out.String(), "\n"); n != tc.wantLines || !strings.Contains(out.String(), tc.wantIn) {
+				t.Errorf("stdout (%d lines, want %d with %q):\n%s", n, tc.wantLines, tc.wantIn, out.String())
+			}
+		})
+	}
+}
+
+// TestDeps keeps the customer-side binary lean: the watch loop needs no
+// Docker, registry, YAML, HTTP or decompression code. (It checks the
+// library this command calls, not the binary: the shared
+// cmd/internal/options package also holds dnsmon-fetch's flags.)
+func TestDeps(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	cmd := exec.CommandContext(t.Context(), goBin, "list", "-deps", "../../kmod/watch")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, banned := range []string{"github.com/docker/", "github.com/google/go-containerregistry", "gopkg.in/yaml", "net/http", "os/exec", "runtime/cgo", "github.com/klauspost", "github.com/ulikunitz"} {
+			if strings.HasPrefix(dep, banned) {
+				t.Errorf("dnsmon-watch depends on %s", dep)
+			}
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package options
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/dnsmon/dnsmon/kmod"
+	"github.com/dnsmon/dnsmon/kmod/loader"
+)
+
+// Load is dnsmon-load's command line: [--unload] [FILE] [param=value ...].
+type Load struct {
+	Unload bool     // --unload: remove the module instead of loading it
+	File   string   // the module file; "" means kmod.DefaultPath(uname -r)
+	Params []string // module parameters, each name=value
+}
+
+// AddFlags registers Load's flags on fs.
+func (o *Load) AddFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&o.Unload, "unload", false, "remove the "+kmod.Name+" module (delete_module) instead of loading it")
+}
+
+// SetArgs takes the positional arguments: an optional FILE, then
+// parameters. The first argument is FILE unless it looks like name=value
+// (write ./a=b for a file called a=b).
+func (o *Load) SetArgs(args []string) {
+	if len(args) > 0 && !looksLikeParam(args[0]) {
+		o.File, args = args[0], args[1:]
+	}
+	o.Params = args
+}
+
+func looksLikeParam(s string) bool {
+	name, _, ok := strings.Cut(s, "=")
+	return ok && name != "" && !strings.ContainsAny(name, "/.")
+}
+
+// Validate checks the combination and the parameter syntax.
+func (o *Load) Validate() error {
+	var errs []error
+	for _, a := range append([]string{o.File}, o.Params...) {
+		if strings.HasPrefix(a, "-") {
+			errs = append(errs, fmt.Errorf("flag %s after the arguments: flags go before FILE and parameters", a))
+		}
+	}
+	if o.Unload && (o.File != "" || len(o.Params) > 0) {
+		errs = append(errs, errors.New("--unload takes no FILE or parameters: it removes the loaded "+kmod.Name+" module"))
+	}
+	if err := loader.ValidateParams(o.Params); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Path returns the module file to load: File, or where dnsmon-fetch writes
+// the module for release.
+func (o *Load) Path(release string) string {
+	if o.File != "" {
+		return o.File
+	}
+	return kmod.DefaultPath(release)
+}

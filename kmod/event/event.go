@@ -1,0 +1,269 @@
+package event
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// Family is an address family as the kernel numbers it.
+type Family uint8
+
+// The families a record may carry.
+const (
+	FamilyIPv4 Family = 2  // AF_INET
+	FamilyIPv6 Family = 10 // AF_INET6
+)
+
+// String returns "ipv4", "ipv6", or the number.
+func (f Family) String() string {
+	switch f {
+	case FamilyIPv4:
+		return "ipv4"
+	case FamilyIPv6:
+		return "ipv6"
+	}
+	return strconv.Itoa(int(f))
+}
+
+// Proto is an IP protocol number.
+type Proto uint8
+
+// The transports a record may carry.
+const (
+	ProtoTCP Proto = 6  // IPPROTO_TCP
+	ProtoUDP Proto = 17 // IPPROTO_UDP
+)
+
+// String returns "udp", "tcp", or the number.
+func (p Proto) String() string {
+	switch p {
+	case ProtoUDP:
+		return "udp"
+	case ProtoTCP:
+		return "tcp"
+	}
+	return strconv.Itoa(int(p))
+}
+
+// Event is one DNS query seen by the module.
+type Event struct {
+	Seq    uint64    // 1, 2, 3, ... per event produced; a gap means drops
+	Time   time.Time // when the query left (CLOCK_REALTIME), in UTC
+	Flags  uint32    // FlagProcUnknown, ...
+	PID    uint32    // process id (tgid)
+	TID    uint32    // thread id
+	UID    uint32    // uid in the initial user namespace
+	NetNS  uint32    // inode of the sender's network namespace
+	Family Family
+	Proto  Proto
+	Server netip.Addr // destination address (the resolver)
+	Port   uint16     // destination port
+	ID     uint16     // DNS message id
+	QType  QType
+	QClass QClass
+	QName  string // presentation form, \DDD-escaped, no trailing dot, "." for the root
+	Comm   string // task comm
+
+	// Filled in by the watcher from /proc and /etc/passwd when it can;
+	// never by the kernel.
+	User      string // user name of UID
+	Exe       string // /proc/PID/exe
+	Container string // container id from /proc/PID/cgroup
+}
+
+// ProcUnknown reports whether the kernel could not tell which process sent
+// the query.
+func (e *Event) ProcUnknown() bool { return e.Flags&FlagProcUnknown != 0 }
+
+var (
+	// ErrVersion is matched by every *VersionError.
+	ErrVersion = errors.New("unsupported record version")
+	// ErrSize is matched by every *SizeError.
+	ErrSize = errors.New("unexpected record size")
+	// ErrShort means fewer bytes than one record.
+	ErrShort = errors.New("short record")
+	// ErrMalformed means a field holds an impossible value.
+	ErrMalformed = errors.New("malformed record")
+)
+
+// VersionError says a record has a version this decoder does not read:
+// the module and the tools come from different releases.
+type VersionError struct{ Version uint16 }
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("record version %d, but this dnsmon-watch reads version %d: use the dnsmon-watch of the module's release", e.Version, Version)
+}
+
+// Is makes errors.Is(err, ErrVersion) true.
+func (e *VersionError) Is(target error) bool { return target == ErrVersion }
+
+// SizeError says a record's size field does not match its version.
+type SizeError struct{ Size uint16 }
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("record size %d, but version %d records are %d bytes", e.Size, Version, Size)
+}
+
+// Is makes errors.Is(err, ErrSize) true.
+func (e *SizeError) Is(target error) bool { return target == ErrSize }
+
+// Header returns the version and size fields that begin every record.
+func Header(b []byte) (version, size uint16, err error) {
+	if len(b) < 4 {
+		return 0, 0, fmt.Errorf("%w: %d bytes", ErrShort, len(b))
+	}
+	return binary.LittleEndian.Uint16(b[offVersion:]), binary.LittleEndian.Uint16(b[offSize:]), nil
+}
+
+// Decode decodes the record at the start of b, which must hold at least
+// Size bytes. Records are in the host's byte order; dnsmon builds for
+// little-endian x86_64 only.
+func Decode(b []byte) (Event, error) {
+	v, sz, err := Header(b)
+	if err != nil {
+		return Event{}, err
+	}
+	if v != Version {
+		return Event{}, &VersionError{Version: v}
+	}
+	if sz != Size {
+		return Event{}, &SizeError{Size: sz}
+	}
+	if len(b) < Size {
+		return Event{}, fmt.Errorf("%w: %d bytes, want %d", ErrShort, len(b), Size)
+	}
+	b = b[:Size]
+	le := binary.LittleEndian
+	e := Event{
+		Flags:  le.Uint32(b[offFlags:]),
+		Seq:    le.Uint64(b[offSeq:]),
+		Time:   time.Unix(0, int64(le.Uint64(b[offTimeNS:]))).UTC(),
+		PID:    le.Uint32(b[offTgid:]),
+		TID:    le.Uint32(b[offTid:]),
+		UID:    le.Uint32(b[offUID:]),
+		NetNS:  le.Uint32(b[offNetNS:]),
+		Family: Family(b[offFamily]),
+		Proto:  Proto(b[offProto]),
+		Port:   le.Uint16(b[offDport:]),
+		ID:     le.Uint16(b[offDNSID:]),
+		QType:  QType(le.Uint16(b[offQType:])),
+		QClass: QClass(le.Uint16(b[offQClass:])),
+		Comm:   cstring(b[offComm : offComm+CommLen]),
+	}
+	switch e.Family {
+	case FamilyIPv4:
+		e.Server = netip.AddrFrom4([4]byte(b[offDaddr : offDaddr+4]))
+	case FamilyIPv6:
+		e.Server = netip.AddrFrom16([16]byte(b[offDaddr : offDaddr+daddrLen]))
+	default:
+		return Event{}, fmt.Errorf("%w: address family %d", ErrMalformed, e.Family)
+	}
+	n := int(le.Uint16(b[offQNameLen:]))
+	if n >= QNameMax {
+		return Event{}, fmt.Errorf("%w: qname_len %d, at most %d", ErrMalformed, n, QNameMax-1)
+	}
+	e.QName = cstring(b[offQName : offQName+n])
+	return e, nil
+}
+
+// cstring returns b up to its first NUL.
+func cstring(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// AppendBinary appends e as a record, as the module writes it. The fields
+// filled by the watcher (User, Exe, Container) are not part of a record.
+func (e *Event) AppendBinary(b []byte) ([]byte, error) {
+	if len(e.Comm) >= CommLen || bytes.IndexByte([]byte(e.Comm), 0) >= 0 {
+		return b, fmt.Errorf("encoding record: comm %q does not fit %d bytes with its NUL", e.Comm, CommLen)
+	}
+	if len(e.QName) >= QNameMax || bytes.IndexByte([]byte(e.QName), 0) >= 0 {
+		return b, fmt.Errorf("encoding record: qname of %d bytes does not fit %d with its NUL", len(e.QName), QNameMax)
+	}
+	var daddr [daddrLen]byte
+	switch {
+	case e.Family == FamilyIPv4 && e.Server.Is4():
+		a := e.Server.As4()
+		copy(daddr[:], a[:])
+	case e.Family == FamilyIPv6 && e.Server.Is6():
+		daddr = e.Server.As16()
+	default:
+		return b, fmt.Errorf("encoding record: server %v does not match family %v", e.Server, e.Family)
+	}
+	start := len(b)
+	b = append(b, make([]byte, Size)...)
+	r := b[start:]
+	le := binary.LittleEndian
+	le.PutUint16(r[offVersion:], Version)
+	le.PutUint16(r[offSize:], Size)
+	le.PutUint32(r[offFlags:], e.Flags)
+	le.PutUint64(r[offSeq:], e.Seq)
+	le.PutUint64(r[offTimeNS:], uint64(e.Time.UnixNano()))
+	le.PutUint32(r[offTgid:], e.PID)
+	le.PutUint32(r[offTid:], e.TID)
+	le.PutUint32(r[offUID:], e.UID)
+	le.PutUint32(r[offNetNS:], e.NetNS)
+	r[offFamily] = byte(e.Family)
+	r[offProto] = byte(e.Proto)
+	le.PutUint16(r[offDport:], e.Port)
+	le.PutUint16(r[offDNSID:], e.ID)
+	le.PutUint16(r[offQType:], uint16(e.QType))
+	le.PutUint16(r[offQClass:], uint16(e.QClass))
+	le.PutUint16(r[offQNameLen:], uint16(len(e.QName)))
+	copy(r[offDaddr:], daddr[:])
+	copy(r[offComm:], e.Comm)
+	copy(r[offQName:], e.QName)
+	return b, nil
+}
+
+// MarshalBinary returns e as a record.
+func (e *Event) MarshalBinary() ([]byte, error) { return e.AppendBinary(make([]byte, 0, Size)) }
+
+// UnmarshalBinary decodes a record into e.
+func (e *Event) UnmarshalBinary(b []byte) error {
+	d, err := Decode(b)
+	if err != nil {
+		return err
+	}
+	*e = d
+	return nil
+}
+
+// Stats are the module's counters since it was loaded (DNSMON_IOC_STATS).
+type Stats struct {
+	Events   uint64 `json:"events"`    // events produced (the last seq handed out)
+	Dropped  uint64 `json:"dropped"`   // events lost because the ring was full
+	RingSize uint64 `json:"ring_size"` // ring capacity, in records
+	Queued   uint64 `json:"queued"`    // records waiting to be read
+}
+
+// DecodeStats decodes a struct dnsmon_stats.
+func DecodeStats(b []byte) (Stats, error) {
+	if len(b) < StatsSize {
+		return Stats{}, fmt.Errorf("%w: stats of %d bytes, want %d", ErrShort, len(b), StatsSize)
+	}
+	le := binary.LittleEndian
+	return Stats{
+		Events:   le.Uint64(b[offStatsEvents:]),
+		Dropped:  le.Uint64(b[offStatsDropped:]),
+		RingSize: le.Uint64(b[offStatsRingSize:]),
+		Queued:   le.Uint64(b[offStatsQueued:]),
+	}, nil
+}
+
+// AppendBinary appends s as a struct dnsmon_stats.
+func (s Stats) AppendBinary(b []byte) ([]byte, error) {
+	le := binary.LittleEndian
+	b = le.AppendUint64(b, s.Events)
+	b = le.AppendUint64(b, s.Dropped)
+	b = le.AppendUint64(b, s.RingSize)
+	return le.AppendUint64(b, s.Queued), nil
+}

@@ -1,0 +1,161 @@
+package event
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// header is the ABI header the module and this package share.
+const header = "../src/dnsmon_event.h"
+
+// structFields reads the field names of struct name from the header's text,
+// independently of this package's tables, so that a field added to the C
+// struct and missed here fails the test.
+func structFields(t *testing.T, src []byte, name string) []string {
+	t.Helper()
+	body := regexp.MustCompile(`(?s)struct ` + name + ` \{(.*?)\n\};`).FindSubmatch(src)
+	if body == nil {
+		t.Fatalf("%s: struct %s not found", header, name)
+	}
+	text := regexp.MustCompile(`(?s)/\*.*?\*/`).ReplaceAll(body[1], nil)
+	decl := regexp.MustCompile(`(?m)^\s*(?:__u8|__u16|__u32|__u64|__s8|__s16|__s32|__s64|char)\s+(\w+)\s*(?:\[[^\]]*\])?\s*;`)
+	var names []string
+	for _, m := range decl.FindAllSubmatch(text, -1) {
+		names = append(names, string(m[1]))
+	}
+	// Every line ending in ';' must be a declaration we understood.
+	if got, want := len(names), bytes.Count(text, []byte(";")); got != want {
+		t.Fatalf("struct %s: understood %d of %d declarations: %q", name, got, want, names)
+	}
+	return names
+}
+
+// TestLayoutMatchesHeader compiles a C program against dnsmon_event.h that
+// prints offsetof and sizeof of every field, and compares them with the
+// tables the decoder uses.
+func TestLayoutMatchesHeader(t *testing.T) {
+	src, err := os.ReadFile(header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	structs := []struct {
+		name   string
+		layout []Field
+		size   int
+	}{
+		{"dnsmon_event", Layout(), Size},
+		{"dnsmon_stats", StatsLayout(), StatsSize},
+	}
+
+	var prog strings.Builder
+	prog.WriteString("#include <stdio.h>\n#include <stddef.h>\n#include \"dnsmon_event.h\"\n" +
+		"#define F(s, f) printf(\"field %s %s %zu %zu\\n\", #s, #f, offsetof(struct s, f), sizeof(((struct s *)0)->f))\n" +
+		"int main(void)\n{\n")
+	for _, s := range structs {
+		names := structFields(t, src, s.name)
+		var goNames []string
+		for _, f := range s.layout {
+			goNames = append(goNames, f.Name)
+		}
+		if strings.Join(names, " ") != strings.Join(goNames, " ") {
+			t.Errorf("struct %s fields:\n   C: %q\n  Go: %q", s.name, names, goNames)
+		}
+		for _, n := range names {
+			fmt.Fprintf(&prog, "\tF(%s, %s);\n", s.name, n)
+		}
+		fmt.Fprintf(&prog, "\tprintf(\"sizeof %s %%zu\\n\", sizeof(struct %s));\n", s.name, s.name)
+	}
+	for _, c := range []string{"DNSMON_EVENT_VERSION", "DNSMON_QNAME_MAX", "DNSMON_COMM_LEN", "DNSMON_F_PROC_UNKNOWN", "DNSMON_IOC_STATS"} {
+		fmt.Fprintf(&prog, "\tprintf(\"const %s %%lu\\n\", (unsigned long)(%s));\n", c, c)
+	}
+	prog.WriteString("\treturn 0;\n}\n")
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "layout.c"), []byte(prog.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inc, err := filepath.Abs(filepath.Dir(header))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "layout")
+	if out, err := exec.CommandContext(t.Context(), "gcc", "-Wall", "-Werror", "-I", inc,
+		"-o", bin, filepath.Join(dir, "layout.c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s\n%s", err, out, prog.String())
+	}
+	out, err := exec.CommandContext(t.Context(), bin).Output()
+	if err != nil {
+		t.Fatalf("running layout program: %v", err)
+	}
+
+	got := map[string]Field{}
+	sizes := map[string]int{}
+	consts := map[string]uint64{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		w := strings.Fields(sc.Text())
+		switch {
+		case w[0] == "field" && len(w) == 5:
+			off, _ := strconv.Atoi(w[3])
+			size, _ := strconv.Atoi(w[4])
+			got[w[1]+"."+w[2]] = Field{Name: w[2], Offset: off, Size: size}
+		case w[0] == "sizeof" && len(w) == 3:
+			sizes[w[1]], _ = strconv.Atoi(w[2])
+		case w[0] == "const" && len(w) == 3:
+			consts[w[1]], _ = strconv.ParseUint(w[2], 10, 64)
+		default:
+			t.Fatalf("unexpected line %q", sc.Text())
+		}
+	}
+
+	for _, s := range structs {
+		for _, f := range s.layout {
+			c, ok := got[s.name+"."+f.Name]
+			if !ok {
+				t.Errorf("%s.%s: not in the C output", s.name, f.Name)
+				continue
+			}
+			if c != f {
+				t.Errorf("%s.%s: C offset %d size %d, Go offset %d size %d", s.name, f.Name, c.Offset, c.Size, f.Offset, f.Size)
+			}
+		}
+		if sizes[s.name] != s.size {
+			t.Errorf("sizeof(struct %s): C %d, Go %d", s.name, sizes[s.name], s.size)
+		}
+		// The Go table must tile the struct: no field missed, no overlap.
+		fs := append([]Field{}, s.layout...)
+		sort.Slice(fs, func(i, j int) bool { return fs[i].Offset < fs[j].Offset })
+		at := 0
+		for _, f := range fs {
+			if f.Offset != at {
+				t.Errorf("struct %s: field %s at %d, previous field ends at %d", s.name, f.Name, f.Offset, at)
+			}
+			at = f.Offset + f.Size
+		}
+		if at != s.size {
+			t.Errorf("struct %s: fields end at %d, struct is %d bytes", s.name, at, s.size)
+		}
+	}
+
+	wantConsts := map[string]uint64{
+		"DNSMON_EVENT_VERSION":  Version,
+		"DNSMON_QNAME_MAX":      QNameMax,
+		"DNSMON_COMM_LEN":       CommLen,
+		"DNSMON_F_PROC_UNKNOWN": FlagProcUnknown,
+		"DNSMON_IOC_STATS":      IoctlStats,
+	}
+	for name, want := range wantConsts {
+		if consts[name] != want {
+			t.Errorf("%s: C %#x, Go %#x", name, consts[name], want)
+		}
+	}
+}

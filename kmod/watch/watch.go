@@ -1,0 +1,320 @@
+package watch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/dnsmon/dnsmon/kmod"
+	"github.com/dnsmon/dnsmon/kmod/event"
+)
+
+// DefaultDevice is where the module's misc device appears.
+const DefaultDevice = "/dev/dnsmon"
+
+// Option configures Watch and PrintStats.
+type Option func(*options) error
+
+type options struct {
+	device  string
+	json    bool
+	count   int
+	timeout time.Duration
+	fsys    fs.FS
+	loc     *time.Location
+	open    func(path string) (Device, error)
+}
+
+// WithDevice reads from path. Default: DefaultDevice (/dev/dnsmon).
+func WithDevice(path string) Option {
+	return func(o *options) error {
+		if path == "" {
+			return errors.New("WithDevice: empty path")
+		}
+		o.device = path
+		return nil
+	}
+}
+
+// WithJSON prints one JSON object per line instead of readable lines.
+// Default: readable lines.
+func WithJSON(on bool) Option {
+	return func(o *options) error { o.json = on; return nil }
+}
+
+// WithCount stops after n events. Default: 0, no limit.
+func WithCount(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("WithCount: negative count %d", n)
+		}
+		o.count = n
+		return nil
+	}
+}
+
+// WithTimeout stops after d. Default: 0, no limit.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("WithTimeout: negative duration %v", d)
+		}
+		o.timeout = d
+		return nil
+	}
+}
+
+// WithFS reads /proc, /sys and /etc/passwd from fsys, a view of the root
+// directory. Default: os.DirFS("/").
+func WithFS(fsys fs.FS) Option {
+	return func(o *options) error {
+		if fsys == nil {
+			return errors.New("WithFS: nil fs.FS")
+		}
+		o.fsys = fsys
+		return nil
+	}
+}
+
+// WithLocation prints readable times in loc. Default: time.Local. JSON
+// times are always UTC.
+func WithLocation(loc *time.Location) Option {
+	return func(o *options) error {
+		if loc == nil {
+			return errors.New("WithLocation: nil location")
+		}
+		o.loc = loc
+		return nil
+	}
+}
+
+// WithOpen opens the device with open. Default: OpenDevice.
+func WithOpen(open func(path string) (Device, error)) Option {
+	return func(o *options) error {
+		if open == nil {
+			return errors.New("WithOpen: nil function")
+		}
+		o.open = open
+		return nil
+	}
+}
+
+func makeOptions(opts []Option) (*options, error) {
+	o := &options{device: DefaultDevice, fsys: os.DirFS("/"), loc: time.Local, open: OpenDevice}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// Sentinels the open errors wrap.
+var (
+	// ErrNoDevice means the device node is missing.
+	ErrNoDevice = errors.New("no dnsmon device")
+	// ErrDeviceAccess means the device could not be opened for reading.
+	ErrDeviceAccess = errors.New("cannot open the dnsmon device")
+)
+
+// openDevice opens the device, turning failures into advice.
+func openDevice(o *options) (Device, error) {
+	dev, err := o.open(o.device)
+	if err == nil {
+		return dev, nil
+	}
+	sys := system{o.fsys}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if !sys.moduleLoaded() {
+			return nil, fmt.Errorf("%w: %s does not exist because the %s module is not loaded (no /sys/module/%s): load it with dnsmon-load (as root), then run dnsmon-watch again",
+				ErrNoDevice, o.device, kmod.Name, kmod.Name)
+		}
+		how := "create it with mknod " + o.device + " c 10 MINOR, MINOR being dnsmon's number in /proc/misc"
+		if minor, ok := sys.miscMinor(kmod.Name); ok {
+			how = fmt.Sprintf("create it with mknod %s c 10 %d (dnsmon's minor in /proc/misc)", o.device, minor)
+		}
+		return nil, fmt.Errorf("%w: %s does not exist although the %s module is loaded (no devtmpfs or udev made the node): %s",
+			ErrNoDevice, o.device, kmod.Name, how)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("%w: permission denied opening %s: run dnsmon-watch as root", ErrDeviceAccess, o.device)
+	case errors.Is(err, unix.ENODEV), errors.Is(err, unix.ENXIO):
+		return nil, fmt.Errorf("%w: %s exists but no driver answers (the %s module is not loaded): load it with dnsmon-load, then run dnsmon-watch again",
+			ErrNoDevice, o.device, kmod.Name)
+	}
+	return nil, fmt.Errorf("%w: %w", ErrDeviceAccess, err)
+}
+
+// dropped is the JSON line reporting lost events.
+type dropped struct {
+	Dropped  uint64 `json:"dropped"`
+	Source   string `json:"source"`              // "seq": a gap in sequence numbers; "stats": the module's counter
+	AfterSeq uint64 `json:"after_seq,omitempty"` // seq: the last event seen before the gap
+	NextSeq  uint64 `json:"next_seq,omitempty"`  // seq: the first event after it
+	RingSize uint64 `json:"ring_size,omitempty"` // stats: the ring's capacity
+}
+
+// Watch prints the module's events to stdout until ctx is done, the device
+// goes away, or the count or timeout set by the options is reached; each of
+// these is a clean end (nil). Lost events are reported on stderr, and in
+// JSON mode also as {"dropped":N,...} lines on stdout.
+func Watch(ctx context.Context, stdout, stderr io.Writer, opts ...Option) error {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return err
+	}
+	dev, err := openDevice(o)
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+	}
+
+	w := &watcher{o: o, stdout: stdout, stderr: stderr, enrich: newEnricher(o.fsys)}
+	before, statsErr := dev.Stats()
+	r := event.NewReader(deviceReader{ctx: ctx, dev: dev}, event.DefaultBatch)
+	var readErr error
+	for o.count == 0 || w.events < o.count {
+		e, err := r.Next()
+		if err != nil {
+			readErr = err
+			break
+		}
+		if err := w.handle(e); err != nil {
+			return err
+		}
+	}
+	switch {
+	case readErr == nil, ctx.Err() != nil && errors.Is(readErr, ctx.Err()):
+	case errors.Is(readErr, io.EOF):
+		fmt.Fprintf(stderr, "dnsmon-watch: %s went away (the %s module was unloaded)\n", o.device, kmod.Name)
+	default:
+		return fmt.Errorf("reading %s: %w", o.device, readErr)
+	}
+	if statsErr == nil {
+		if after, err := dev.Stats(); err == nil && after.Dropped > before.Dropped {
+			if lost := after.Dropped - before.Dropped; lost > w.gapDrops {
+				w.report(dropped{Dropped: lost - w.gapDrops, Source: "stats", RingSize: after.RingSize},
+					fmt.Sprintf("the module dropped %d more events while dnsmon-watch ran (ring of %d records full)", lost-w.gapDrops, after.RingSize))
+			}
+		}
+	}
+	return w.err
+}
+
+type watcher struct {
+	o              *options
+	stdout, stderr io.Writer
+	enrich         *enricher
+	events         int
+	lastSeq        uint64
+	gapDrops       uint64
+	err            error // first write error
+}
+
+func (w *watcher) handle(e event.Event) error {
+	if w.lastSeq != 0 && e.Seq > w.lastSeq+1 {
+		n := e.Seq - w.lastSeq - 1
+		w.gapDrops += n
+		w.report(dropped{Dropped: n, Source: "seq", AfterSeq: w.lastSeq, NextSeq: e.Seq},
+			fmt.Sprintf("%d events dropped between seq %d and %d (the ring was full)", n, w.lastSeq, e.Seq))
+	}
+	w.lastSeq = e.Seq
+	w.events++
+	w.enrich.fill(&e)
+	var line []byte
+	if w.o.json {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("encoding event %d: %w", e.Seq, err)
+		}
+		line = append(b, '\n')
+	} else {
+		line = []byte(formatText(e, w.o.loc) + "\n")
+	}
+	if _, err := w.stdout.Write(line); err != nil {
+		return fmt.Errorf("writing event: %w", err)
+	}
+	return nil
+}
+
+// report tells stderr about lost events, and stdout in JSON mode.
+func (w *watcher) report(d dropped, sentence string) {
+	fmt.Fprintf(w.stderr, "dnsmon-watch: %s; load dnsmon with a larger ring_size= (up to 65536) or read faster\n", sentence)
+	if w.o.json {
+		b, _ := json.Marshal(d)
+		if _, err := w.stdout.Write(append(b, '\n')); err != nil && w.err == nil {
+			w.err = fmt.Errorf("writing drop report: %w", err)
+		}
+	}
+}
+
+// PrintStats prints the module's counters (DNSMON_IOC_STATS) as one JSON
+// object: {"events":N,"dropped":N,"ring_size":N,"queued":N}.
+func PrintStats(ctx context.Context, stdout io.Writer, opts ...Option) error {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dev, err := openDevice(o)
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	s, err := dev.Stats()
+	if err != nil {
+		return fmt.Errorf("%w (is %s the dnsmon device?)", err, o.device)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", b)
+	return err
+}
+
+// formatText is the readable line of an event:
+// TIME pid=PID comm=COMM user=USER netns=N [container=ID] PROTO SERVER:PORT QTYPE NAME
+func formatText(e event.Event, loc *time.Location) string {
+	var b strings.Builder
+	b.WriteString(e.Time.In(loc).Format("2006-01-02 15:04:05.000000"))
+	if e.ProcUnknown() {
+		b.WriteString(" pid=? comm=? user=?")
+	} else {
+		fmt.Fprintf(&b, " pid=%d comm=%s user=", e.PID, quoteIfNeeded(e.Comm))
+		if e.User != "" {
+			b.WriteString(quoteIfNeeded(e.User))
+		} else {
+			fmt.Fprintf(&b, "%d", e.UID)
+		}
+	}
+	fmt.Fprintf(&b, " netns=%d", e.NetNS)
+	if e.Container != "" {
+		id := e.Container
+		if len(id) > 12 {
+			id = id[:12]
+		}
+		b.WriteString(" container=" + id)
+	}
+	qname := sanitize(e.QName)
+	if e.QClass != event.ClassIN {
+		qname += " " + e.QClass.String()
+	}
+	fmt.Fprintf(&b, " %s %s %s %s", e.Proto, serverString(e), e.QType, qname)
+	return b.String()
+}

@@ -1,0 +1,376 @@
+package watch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/dnsmon/dnsmon/kmod/event"
+)
+
+const cid = "3f2a1b4c5d6e7f80112233445566778899aabbccddeeff00112233445566778a"
+
+func ev(seq uint64, pid uint32, comm, qname string, qtype event.QType) event.Event {
+	return event.Event{
+		Seq: seq, Time: time.Date(2026, 11, 27, 10, 0, 0, int(seq)*1000, time.UTC),
+		PID: pid, TID: pid, UID: 1000, NetNS: 4026531840,
+		Family: event.FamilyIPv4, Proto: event.ProtoUDP, Server: netip.MustParseAddr("127.0.0.53"), Port: 53,
+		ID: uint16(seq), QType: qtype, QClass: event.ClassIN, QName: qname, Comm: comm,
+	}
+}
+
+func records(t *testing.T, evs ...event.Event) []byte {
+	t.Helper()
+	var b []byte
+	for _, e := range evs {
+		var err error
+		if b, err = e.AppendBinary(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+// fakeDevice returns one chunk per Read, then io.EOF, or blocks until ctx
+// is done when block is set. Stats come from stats in turn (the last repeats).
+type fakeDevice struct {
+	mu       sync.Mutex
+	chunks   [][]byte
+	block    bool
+	stats    []event.Stats
+	statsErr error
+	closed   bool
+}
+
+func (d *fakeDevice) Read(ctx context.Context, p []byte) (int, error) {
+	d.mu.Lock()
+	if len(d.chunks) > 0 {
+		c := d.chunks[0]
+		d.chunks = d.chunks[1:]
+		d.mu.Unlock()
+		return copy(p, c), nil
+	}
+	d.mu.Unlock()
+	if d.block {
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}
+	return 0, io.EOF
+}
+
+func (d *fakeDevice) Stats() (event.Stats, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.statsErr != nil {
+		return event.Stats{}, d.statsErr
+	}
+	s := d.stats[0]
+	if len(d.stats) > 1 {
+		d.stats = d.stats[1:]
+	}
+	return s, nil
+}
+
+func (d *fakeDevice) Close() error { d.closed = true; return nil }
+
+func hostFS() fstest.MapFS {
+	return fstest.MapFS{
+		"etc/passwd":          {Data: []byte("root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n")},
+		"proc/100/comm":       {Data: []byte("curl\n")},
+		"proc/100/exe":        {Mode: fs.ModeSymlink, Data: []byte("/usr/bin/curl")},
+		"proc/100/cgroup":     {Data: []byte("0::/system.slice/docker-" + cid + ".scope\n")},
+		"proc/200/comm":       {Data: []byte("reused\n")},
+		"proc/200/exe":        {Mode: fs.ModeSymlink, Data: []byte("/usr/bin/other")},
+		"proc/misc":           {Data: []byte(" 57 dnsmon\n183 hw_random\n")},
+		"sys/module/dnsmon":   {Mode: fs.ModeDir},
+		"proc/300/comm":       {Data: []byte("host proc\n")},
+		"proc/300/cgroup":     {Data: []byte("0::/user.slice/user-1000.slice/session-2.scope\n")},
+		"proc/300/exe":        {Mode: fs.ModeSymlink, Data: []byte("/usr/bin/host proc")},
+		"proc/self/mountinfo": {Data: []byte("")},
+	}
+}
+
+func TestWatch(t *testing.T) {
+	stats := []event.Stats{{Events: 10, Dropped: 1, RingSize: 4096}, {Events: 20, Dropped: 5, RingSize: 4096}}
+	tests := map[string]struct {
+		dev        *fakeDevice
+		opts       []Option
+		wantOut    string
+		wantErrOut string
+		wantErr    error
+	}{
+		"text": {
+			dev: &fakeDevice{chunks: [][]byte{records(t,
+				ev(1, 100, "curl", "example.com", 28),
+				ev(2, 300, "host proc", "a\x01b.test", 65),
+			)}, stats: []event.Stats{{}}},
+			wantOut: "2026-11-27 10:00:00.000001 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 AAAA example.com\n" +
+				"2026-11-27 10:00:00.000002 pid=300 comm=\"host proc\" user=alice netns=4026531840 udp 127.0.0.53:53 HTTPS a\\001b.test\n",
+			wantErrOut: "dnsmon-watch: /dev/dnsmon went away (the dnsmon module was unloaded)\n",
+		},
+		"text unknown process, ipv6, class": {
+			dev: &fakeDevice{chunks: [][]byte{records(t, func() event.Event {
+				e := ev(7, 0, "", ".", 2)
+				e.Flags, e.TID, e.UID = event.FlagProcUnknown, 0, 0
+				e.Family, e.Proto, e.Server, e.QClass = event.FamilyIPv6, event.ProtoTCP, netip.MustParseAddr("2001:db8::1"), 3
+				return e
+			}())}, stats: []event.Stats{{}}},
+			wantOut:    "2026-11-27 10:00:00.000007 pid=? comm=? user=? netns=4026531840 tcp [2001:db8::1]:53 NS . CH\n",
+			wantErrOut: "dnsmon-watch: /dev/dnsmon went away (the dnsmon module was unloaded)\n",
+		},
+		"json, enrichment, pid reuse, gap and stats drops": {
+			dev: &fakeDevice{chunks: [][]byte{
+				records(t, ev(3, 100, "curl", "example.com", 1)),
+				records(t, ev(6, 200, "dig", "x.test", 64), ev(7, 999, "gone", "y.test", 300)),
+			}, stats: stats},
+			opts: []Option{WithJSON(true)},
+			wantOut: `{"seq":3,"time":"2026-11-27T10:00:00.000003Z","pid":100,"tid":100,"comm":"curl","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"id":3,"qname":"example.com","qtype":"A","exe":"/usr/bin/curl","container":"` + cid + `"}` + "\n" +
+				`{"dropped":2,"source":"seq","after_seq":3,"next_seq":6}` + "\n" +
+				`{"seq":6,"time":"2026-11-27T10:00:00.000006Z","pid":200,"tid":200,"comm":"dig","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"id":6,"qname":"x.test","qtype":"SVCB"}` + "\n" +
+				`{"seq":7,"time":"2026-11-27T10:00:00.000007Z","pid":999,"tid":999,"comm":"gone","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"id":7,"qname":"y.test","qtype":"TYPE300"}` + "\n" +
+				`{"dropped":2,"source":"stats","ring_size":4096}` + "\n",
+			wantErrOut: "dnsmon-watch: 2 events dropped between seq 3 and 6 (the ring was full); load dnsmon with a larger ring_size= (up to 65536) or read faster\n" +
+				"dnsmon-watch: /dev/dnsmon went away (the dnsmon module was unloaded)\n" +
+				"dnsmon-watch: the module dropped 2 more events while dnsmon-watch ran (ring of 4096 records full); load dnsmon with a larger ring_size= (up to 65536) or read faster\n",
+		},
+		"count": {
+			dev:     &fakeDevice{chunks: [][]byte{records(t, ev(1, 100, "curl", "a.test", 1), ev(2, 100, "curl", "b.test", 1), ev(3, 100, "curl", "c.test", 1))}, block: true, statsErr: unix.ENOTTY},
+			opts:    []Option{WithJSON(true), WithCount(2)},
+			wantOut: "2 lines",
+		},
+		"timeout": {
+			dev:     &fakeDevice{chunks: [][]byte{records(t, ev(1, 100, "curl", "a.test", 1))}, block: true, stats: []event.Stats{{}}},
+			opts:    []Option{WithTimeout(50 * time.Millisecond)},
+			wantOut: "1 lines",
+		},
+		"bad record": {
+			dev:     &fakeDevice{chunks: [][]byte{append([]byte{2, 0, 0x58, 4}, make([]byte, event.Size-4)...)}, stats: []event.Stats{{}}},
+			wantErr: event.ErrVersion,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			opts := append([]Option{WithFS(hostFS()), WithLocation(time.UTC),
+				WithOpen(func(string) (Device, error) { return tc.dev, nil })}, tc.opts...)
+			err := Watch(t.Context(), &out, &errOut, opts...)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("Watch: err = %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Watch: %v", err)
+			}
+			if n, ok := strings.CutSuffix(tc.wantOut, " lines"); ok {
+				if got := strings.Count(out.String(), "\n"); got != int(n[0]-'0') {
+					t.Errorf("%d lines, want %s:\n%s", got, n, out.String())
+				}
+			} else if out.String() != tc.wantOut {
+				t.Errorf("stdout:\n got %s\nwant %s", out.String(), tc.wantOut)
+			}
+			if errOut.String() != tc.wantErrOut {
+				t.Errorf("stderr:\n got %q\nwant %q", errOut.String(), tc.wantErrOut)
+			}
+			if !tc.dev.closed {
+				t.Error("device not closed")
+			}
+			if strings.Contains(name, "json") {
+				for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+					if !json.Valid([]byte(line)) {
+						t.Errorf("invalid JSON line %s", line)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestWatchCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	dev := &fakeDevice{block: true, stats: []event.Stats{{}}}
+	done := make(chan error, 1)
+	go func() {
+		done <- Watch(ctx, io.Discard, io.Discard, WithOpen(func(string) (Device, error) { return dev, nil }), WithFS(hostFS()))
+	}()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Watch after cancel: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Watch did not return after cancel")
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	absent := filepath.Join(dir, "dnsmon")
+	noModule := hostFS()
+	delete(noModule, "sys/module/dnsmon")
+	noMisc := hostFS()
+	delete(noMisc, "proc/misc")
+	tests := map[string]struct {
+		fsys    fstest.MapFS
+		open    func(string) (Device, error)
+		wantErr error
+		want    string
+	}{
+		"not loaded": {fsys: noModule, wantErr: ErrNoDevice,
+			want: "no dnsmon device: " + absent + " does not exist because the dnsmon module is not loaded (no /sys/module/dnsmon): load it with dnsmon-load (as root), then run dnsmon-watch again"},
+		"loaded, no node": {fsys: hostFS(), wantErr: ErrNoDevice,
+			want: "no dnsmon device: " + absent + " does not exist although the dnsmon module is loaded (no devtmpfs or udev made the node): create it with mknod " + absent + " c 10 57 (dnsmon's minor in /proc/misc)"},
+		"loaded, no node, no /proc/misc": {fsys: noMisc, wantErr: ErrNoDevice,
+			want: "no dnsmon device: " + absent + " does not exist although the dnsmon module is loaded (no devtmpfs or udev made the node): create it with mknod " + absent + " c 10 MINOR, MINOR being dnsmon's number in /proc/misc"},
+		"permission": {fsys: hostFS(), open: func(p string) (Device, error) { return nil, &openError{path: p, err: unix.EACCES} }, wantErr: ErrDeviceAccess,
+			want: "cannot open the dnsmon device: permission denied opening " + absent + ": run dnsmon-watch as root"},
+		"no driver": {fsys: noModule, open: func(p string) (Device, error) { return nil, &openError{path: p, err: unix.ENXIO} }, wantErr: ErrNoDevice,
+			want: "no dnsmon device: " + absent + " exists but no driver answers (the dnsmon module is not loaded): load it with dnsmon-load, then run dnsmon-watch again"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			opts := []Option{WithDevice(absent), WithFS(tc.fsys)}
+			if tc.open != nil {
+				opts = append(opts, WithOpen(tc.open))
+			}
+			for fn, call := range map[string]func() error{
+				"Watch":      func() error { return Watch(t.Context(), io.Discard, io.Discard, opts...) },
+				"PrintStats": func() error { return PrintStats(t.Context(), io.Discard, opts...) },
+			} {
+				err := call()
+				if !errors.Is(err, tc.wantErr) || err.Error() != tc.want {
+					t.Errorf("%s:\n got %v\nwant %s", fn, err, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestPrintStats(t *testing.T) {
+	var out bytes.Buffer
+	dev := &fakeDevice{stats: []event.Stats{{Events: 12, Dropped: 3, RingSize: 4096, Queued: 1}}}
+	if err := PrintStats(t.Context(), &out, WithOpen(func(string) (Device, error) { return dev, nil })); err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"events":12,"dropped":3,"ring_size":4096,"queued":1}` + "\n"; out.String() != want {
+		t.Errorf("PrintStats = %q, want %q", out.String(), want)
+	}
+	dev = &fakeDevice{statsErr: unix.ENOTTY}
+	err := PrintStats(t.Context(), &out, WithOpen(func(string) (Device, error) { return dev, nil }))
+	if !errors.Is(err, unix.ENOTTY) || !strings.Contains(err.Error(), "is /dev/dnsmon the dnsmon device?") {
+		t.Errorf("PrintStats(ENOTTY) = %v", err)
+	}
+}
+
+// TestFdDevice drives the real poll(2) loop through a FIFO standing in for
+// /dev/dnsmon: records arrive in batches, the stream ends when the writer
+// goes away, and a watcher with nothing to read stops on cancel.
+func TestFdDevice(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "dnsmon")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// O_RDWR keeps a writer on the FIFO, so the watcher's reads see EAGAIN,
+	// not end of file, until this descriptor closes.
+	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- Watch(t.Context(), &out, &errOut, WithDevice(fifo), WithFS(hostFS()), WithJSON(true)) }()
+	time.Sleep(300 * time.Millisecond) // let it wait in poll at least once
+	if _, err := w.Write(records(t, ev(1, 100, "curl", "a.test", 1), ev(2, 100, "curl", "b.test", 28))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	w.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Watch: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Watch did not end when the writer closed")
+	}
+	if n := strings.Count(out.String(), "\n"); n != 2 || !strings.Contains(out.String(), `"qname":"b.test"`) {
+		t.Errorf("stdout:\n%s", out.String())
+	}
+	if !strings.Contains(errOut.String(), "went away") {
+		t.Errorf("stderr: %q", errOut.String())
+	}
+
+	// Cancel while waiting.
+	w, err = os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := Watch(ctx, io.Discard, io.Discard, WithDevice(fifo), WithFS(hostFS())); err != nil {
+		t.Errorf("Watch(canceled) = %v", err)
+	}
+	if d := time.Since(start); d > 300*time.Millisecond+2*pollInterval {
+		t.Errorf("cancel took %v", d)
+	}
+
+	dev, err := OpenDevice(fifo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	if _, err := dev.Stats(); !errors.Is(err, unix.ENOTTY) {
+		t.Errorf("Stats on a FIFO = %v, want ENOTTY", err)
+	}
+}
+
+func TestHelpers(t *testing.T) {
+	for in, want := range map[string]string{
+		"/system.slice/docker-" + cid + ".scope":                     cid,
+		"/kubepods/besteffort/pod1/cri-containerd-" + cid + ".scope": cid,
+		"/docker/" + cid:                  cid,
+		"/user.slice/user-1000.slice":     "",
+		"/x/" + cid + "0":                 "",
+		"/docker/" + strings.ToUpper(cid): "",
+	} {
+		if got := containerID(in); got != want {
+			t.Errorf("containerID(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"example.com": "example.com", "a b": `a\032b`, "x\x7f\xff": `x\127\255`} {
+		if got := sanitize(in); got != want {
+			t.Errorf("sanitize(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"curl": "curl", "a b": `"a b"`, "": `""`, "x\x01": `"x\x01"`} {
+		if got := quoteIfNeeded(in); got != want {
+			t.Errorf("quoteIfNeeded(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for name, opt := range map[string]Option{
+		"device": WithDevice(""), "count": WithCount(-1), "timeout": WithTimeout(-1),
+		"fs": WithFS(nil), "loc": WithLocation(nil), "open": WithOpen(nil),
+	} {
+		if err := Watch(t.Context(), io.Discard, io.Discard, opt); err == nil {
+			t.Errorf("Watch accepted bad option %s", name)
+		}
+	}
+}
