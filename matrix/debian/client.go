@@ -1,0 +1,274 @@
+package debian
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ulikunitz/xz"
+)
+
+// Suite names a suite of a Debian archive.
+type Suite struct {
+	Name      string // e.g. "bookworm", "bookworm-security"
+	BaseURL   string // mirror root, e.g. http://deb.debian.org/debian
+	Component string // e.g. "main"
+	Arch      string // e.g. "amd64"
+}
+
+// DefaultMirror and DefaultSecurityMirror are the archives the project reads.
+const (
+	DefaultMirror         = "http://deb.debian.org/debian"
+	DefaultSecurityMirror = "http://deb.debian.org/debian-security"
+)
+
+// SuiteFor returns the main/amd64 suite of that name on the Debian mirrors:
+// names ending in "-security" live on the security archive.
+func SuiteFor(name string) Suite {
+	base := DefaultMirror
+	if strings.HasSuffix(name, "-security") {
+		base = DefaultSecurityMirror
+	}
+	return Suite{Name: name, BaseURL: base, Component: "main", Arch: "amd64"}
+}
+
+// Client fetches indexes and packages through the cache directory.
+type Client struct {
+	cacheDir string
+	http     *http.Client
+	maxAge   time.Duration
+	now      func() time.Time
+
+	mu      sync.Mutex
+	indexes map[string][]Package
+}
+
+type options struct {
+	cacheDir string
+	http     *http.Client
+	maxAge   time.Duration
+	now      func() time.Time
+}
+
+// Option configures a Client.
+type Option func(*options) error
+
+// WithCacheDir sets the cache root; indexes go to DIR/index and packages to
+// DIR/debs. Default: CacheDir().
+func WithCacheDir(dir string) Option {
+	return func(o *options) error {
+		if dir == "" {
+			return errors.New("empty cache directory")
+		}
+		o.cacheDir = dir
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client. Default: a client with a 10 minute
+// overall timeout per request.
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("nil HTTP client")
+		}
+		o.http = c
+		return nil
+	}
+}
+
+// WithMaxAge sets how long a cached index is used before it is fetched
+// again. Default: 4 hours. A stale index is still used when the mirror
+// cannot be reached.
+func WithMaxAge(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("negative max age %v", d)
+		}
+		o.maxAge = d
+		return nil
+	}
+}
+
+// WithClock replaces time.Now, for tests. Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now == nil {
+			return errors.New("nil clock")
+		}
+		o.now = now
+		return nil
+	}
+}
+
+// CacheDir is $DNSMON_CACHE, or $HOME/.cache/dnsmon when it is unset.
+func CacheDir() (string, error) {
+	if d := os.Getenv("DNSMON_CACHE"); d != "" {
+		return d, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the cache directory: %w", err)
+	}
+	return filepath.Join(home, ".cache", "dnsmon"), nil
+}
+
+// NewClient returns a Client.
+func NewClient(opts ...Option) (*Client, error) {
+	o := options{
+		http:   &http.Client{Timeout: 10 * time.Minute},
+		maxAge: 4 * time.Hour,
+		now:    time.Now,
+	}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("configuring debian client: %w", err)
+		}
+	}
+	if o.cacheDir == "" {
+		d, err := CacheDir()
+		if err != nil {
+			return nil, err
+		}
+		o.cacheDir = d
+	}
+	return &Client{cacheDir: o.cacheDir, http: o.http, maxAge: o.maxAge, now: o.now,
+		indexes: make(map[string][]Package)}, nil
+}
+
+// CacheRoot returns the client's cache directory.
+func (c *Client) CacheRoot() string { return c.cacheDir }
+
+// indexFormats are tried in order: gzip is fast to decompress, and xz is
+// the only one some suites (experimental, the security archive) serve;
+// plain Packages is the last resort of small mirrors.
+var indexFormats = []string{"Packages.gz", "Packages.xz", "Packages"}
+
+func (s Suite) indexURL(format string) string {
+	return fmt.Sprintf("%s/dists/%s/%s/binary-%s/%s", strings.TrimRight(s.BaseURL, "/"), s.Name, s.Component, s.Arch, format)
+}
+
+func (s Suite) cacheName(format string) string {
+	host := strings.TrimPrefix(strings.TrimPrefix(s.BaseURL, "http://"), "https://")
+	key := strings.NewReplacer("/", "_", ":", "_").Replace(strings.Trim(host, "/") + "_" + s.Name + "_" + s.Component + "_" + s.Arch)
+	return key + "_" + format
+}
+
+// Packages returns the parsed index of a suite, from the cache when it is
+// fresh or the mirror cannot be reached.
+func (c *Client) Packages(ctx context.Context, s Suite) ([]Package, error) {
+	key := s.BaseURL + " " + s.Name + " " + s.Component + " " + s.Arch
+	c.mu.Lock()
+	pkgs, ok := c.indexes[key]
+	c.mu.Unlock()
+	if ok {
+		return pkgs, nil
+	}
+	path, format, err := c.indexFile(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err = readIndexFile(path, format)
+	if err != nil {
+		return nil, fmt.Errorf("reading index of %q: %w", s.Name, err)
+	}
+	for i := range pkgs {
+		pkgs[i].BaseURL = s.BaseURL
+	}
+	c.mu.Lock()
+	c.indexes[key] = pkgs
+	c.mu.Unlock()
+	return pkgs, nil
+}
+
+// indexFile returns a cached index file of the suite, refreshing it when it
+// is older than maxAge.
+func (c *Client) indexFile(ctx context.Context, s Suite) (path, format string, err error) {
+	dir := filepath.Join(c.cacheDir, "index")
+	var stale []string
+	for _, f := range indexFormats {
+		p := filepath.Join(dir, s.cacheName(f))
+		if fi, err := os.Stat(p); err == nil {
+			if c.now().Sub(fi.ModTime()) < c.maxAge {
+				return p, f, nil
+			}
+			stale = append(stale, f)
+		}
+	}
+	var errs []error
+	for _, f := range indexFormats {
+		p := filepath.Join(dir, s.cacheName(f))
+		err := c.fetchFile(ctx, s.indexURL(f), p, -1, "")
+		if err == nil {
+			return p, f, nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if len(stale) > 0 {
+		// Offline: a stale index beats none.
+		return filepath.Join(dir, s.cacheName(stale[0])), stale[0], nil
+	}
+	return "", "", fmt.Errorf("fetching index of suite %q: %w", s.Name, errors.Join(errs...))
+}
+
+func readIndexFile(path, format string) ([]Package, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := decompress(f, format)
+	if err != nil {
+		return nil, fmt.Errorf("decompressing %q: %w", path, err)
+	}
+	return ParsePackages(r)
+}
+
+// decompress wraps r by the compression its name's extension says.
+func decompress(r io.Reader, name string) (io.Reader, error) {
+	switch {
+	case strings.HasSuffix(name, ".gz"):
+		return gzip.NewReader(r)
+	case strings.HasSuffix(name, ".xz"):
+		return xz.NewReader(r)
+	}
+	return r, nil
+}
+
+// ErrNotFound is returned when the mirror has no such file.
+var ErrNotFound = errors.New("not found on the mirror")
+
+// fetchFile downloads url to dest atomically. With size >= 0 and a sha256,
+// the body is verified while it is written.
+func (c *Client) fetchFile(ctx context.Context, url, dest string, size int64, sha string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("fetching %q: %w", url, err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetching %q: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("fetching %q: %w", url, ErrNotFound)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("fetching %q: HTTP %s", url, resp.Status)
+	}
+	if err := writeVerified(dest, resp.Body, size, sha); err != nil {
+		return fmt.Errorf("fetching %q: %w", url, err)
+	}
+	return nil
+}

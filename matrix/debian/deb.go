@@ -1,0 +1,208 @@
+package debian
+
+import (
+	"archive/tar"
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// ErrNotDeb is returned for a file that is not a Debian binary package.
+var ErrNotDeb = errors.New("not a Debian binary package")
+
+// errStop ends a walk early without an error.
+var errStop = errors.New("stop walking")
+
+const arMagic = "!<arch>\n"
+
+// arMember is one member of an ar archive; Body reads its content.
+type arMember struct {
+	Name string
+	Size int64
+	Body io.Reader
+}
+
+// readAr calls fn for each member of the ar archive in r until fn returns an
+// error. Members must be read (or not) within fn.
+func readAr(r io.Reader, fn func(m arMember) error) error {
+	br := bufio.NewReader(r)
+	magic := make([]byte, len(arMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != arMagic {
+		return fmt.Errorf("no ar magic: %w", ErrNotDeb)
+	}
+	for {
+		var hdr [60]byte
+		if _, err := io.ReadFull(br, hdr[:]); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("reading ar header: %w", err)
+		}
+		if string(hdr[58:60]) != "`\n" {
+			return fmt.Errorf("bad ar header terminator: %w", ErrNotDeb)
+		}
+		name := strings.TrimRight(strings.TrimSpace(string(hdr[0:16])), "/")
+		size, err := strconv.ParseInt(strings.TrimSpace(string(hdr[48:58])), 10, 64)
+		if err != nil || size < 0 {
+			return fmt.Errorf("bad ar member size %q: %w", hdr[48:58], ErrNotDeb)
+		}
+		body := io.LimitReader(br, size)
+		if err := fn(arMember{Name: name, Size: size, Body: body}); err != nil {
+			return err
+		}
+		// Skip what fn left unread, and the padding to an even offset.
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return fmt.Errorf("skipping ar member %q: %w", name, err)
+		}
+		if size%2 == 1 {
+			if _, err := br.Discard(1); err != nil && err != io.EOF {
+				return fmt.Errorf("skipping ar padding: %w", err)
+			}
+		}
+	}
+}
+
+// WalkData calls fn for every entry of the data archive (data.tar.*) of the
+// .deb at path. Entry names are cleaned of a leading "./". Returning
+// filepath.SkipAll from fn stops the walk without an error.
+func WalkData(path string, fn func(h *tar.Header, r io.Reader) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("opening package: %w", err)
+	}
+	defer f.Close()
+	found := false
+	err = readAr(f, func(m arMember) error {
+		if !strings.HasPrefix(m.Name, "data.tar") {
+			return nil
+		}
+		found = true
+		r, closeFn, err := decompressMember(m)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		tr := tar.NewReader(r)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				return errStop
+			}
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", m.Name, err)
+			}
+			h.Name = strings.TrimPrefix(filepath.Clean("/"+h.Name), "/")
+			if err := fn(h, tr); err != nil {
+				if errors.Is(err, filepath.SkipAll) {
+					return errStop
+				}
+				return err
+			}
+		}
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return fmt.Errorf("reading package %q: %w", path, err)
+	}
+	if !found {
+		return fmt.Errorf("reading package %q: no data.tar member: %w", path, ErrNotDeb)
+	}
+	return nil
+}
+
+func decompressMember(m arMember) (io.Reader, func(), error) {
+	switch {
+	case strings.HasSuffix(m.Name, ".zst"):
+		d, err := zstd.NewReader(m.Body)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening %s: %w", m.Name, err)
+		}
+		return d, d.Close, nil
+	case m.Name == "data.tar":
+		return m.Body, func() {}, nil
+	}
+	r, err := decompress(m.Body, m.Name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening %s: %w", m.Name, err)
+	}
+	return r, func() {}, nil
+}
+
+// ExtractFile copies the regular file at name (e.g. "boot/vmlinuz-6.1.0-50-amd64")
+// from the .deb's data archive to w.
+func ExtractFile(path, name string, w io.Writer) error {
+	name = strings.TrimPrefix(filepath.Clean("/"+name), "/")
+	done := false
+	err := WalkData(path, func(h *tar.Header, r io.Reader) error {
+		if h.Name != name {
+			return nil
+		}
+		if h.Typeflag != tar.TypeReg {
+			return fmt.Errorf("%q is not a regular file", name)
+		}
+		if _, err := io.Copy(w, r); err != nil {
+			return fmt.Errorf("copying %q: %w", name, err)
+		}
+		done = true
+		return filepath.SkipAll
+	})
+	if err != nil {
+		return err
+	}
+	if !done {
+		return fmt.Errorf("package %q has no %q: %w", path, name, os.ErrNotExist)
+	}
+	return nil
+}
+
+// ExtractAll unpacks the .deb's data archive below dir, refusing entries
+// that would land outside it (through ".." or absolute symlinks followed by
+// later entries). Symlinks are created as they are; only directories,
+// regular files and symlinks are extracted.
+func ExtractAll(path, dir string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("opening %q: %w", dir, err)
+	}
+	defer root.Close()
+	return WalkData(path, func(h *tar.Header, r io.Reader) error {
+		if h.Name == "" || h.Name == "." {
+			return nil
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := root.MkdirAll(h.Name, 0o755); err != nil {
+				return fmt.Errorf("extracting %q: %w", h.Name, err)
+			}
+		case tar.TypeReg:
+			if err := root.MkdirAll(filepath.Dir(h.Name), 0o755); err != nil {
+				return fmt.Errorf("extracting %q: %w", h.Name, err)
+			}
+			f, err := root.OpenFile(h.Name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, os.FileMode(h.Mode)&0o755|0o644)
+			if err != nil {
+				return fmt.Errorf("extracting %q: %w", h.Name, err)
+			}
+			_, err = io.Copy(f, r)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return fmt.Errorf("extracting %q: %w", h.Name, err)
+			}
+		case tar.TypeSymlink:
+			if err := root.MkdirAll(filepath.Dir(h.Name), 0o755); err != nil {
+				return fmt.Errorf("extracting %q: %w", h.Name, err)
+			}
+			_ = root.Remove(h.Name)
+			if err := root.Symlink(h.Linkname, h.Name); err != nil {
+				return fmt.Errorf("extracting symlink %q: %w", h.Name, err)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,309 @@
+package debian
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestCompareVersions(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"1.0", "1.0", 0},
+		{"1.0", "1.0-0", 0},
+		{"1.0-1", "1.0-2", -1},
+		{"6.1.176-1", "6.1.170-1", 1},
+		{"6.1.99-1", "6.1.100-1", -1},
+		{"7.3~rc7-1~exp1", "7.3-1", -1},
+		{"7.3~rc7-1~exp1", "7.3~rc6-1~exp1", 1},
+		{"1.0~", "1.0", -1},
+		{"1.0~~", "1.0~", -1},
+		{"1:1.0", "2.0", 1},
+		{"0:1.0", "1.0", 0},
+		{"1.0a", "1.0", 1},
+		{"1.0a", "1.0+", -1},
+		{"1.0+b1", "1.0", 1},
+		{"6.12.117-1~deb12u1", "6.12.115-1~deb12u1", 1},
+		{"6.12.117-1~deb12u1", "6.12.117-1", -1},
+		{"2.01", "2.1", 0},
+		{"1.2.3-1ubuntu1", "1.2.3-1", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.a+"_vs_"+tt.b, func(t *testing.T) {
+			if got := CompareVersions(tt.a, tt.b); got != tt.want {
+				t.Errorf("CompareVersions(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+			}
+			if got := CompareVersions(tt.b, tt.a); got != -tt.want {
+				t.Errorf("CompareVersions(%q, %q) = %d, want %d", tt.b, tt.a, got, -tt.want)
+			}
+		})
+	}
+}
+
+func TestParsePackages(t *testing.T) {
+	tests := map[string]struct {
+		in      string
+		want    int
+		wantErr bool
+	}{
+		"two stanzas":       {in: "Package: a\nVersion: 1\n\nPackage: b\nVersion: 2\n", want: 2},
+		"continuation":      {in: "Package: a\nDescription: x\n more\n .\n", want: 1},
+		"extra blank lines": {in: "\n\nPackage: a\n\n\n", want: 1},
+		"empty":             {in: "", want: 0},
+		"no package field":  {in: "Version: 1\n", wantErr: true},
+		"leading continue":  {in: " x\n", wantErr: true},
+		"bad size":          {in: "Package: a\nSize: -3\n", wantErr: true},
+		"no colon":          {in: "Package a\n", wantErr: true},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParsePackages(strings.NewReader(tt.in))
+			if tt.wantErr {
+				if !errors.Is(err, ErrMalformed) {
+					t.Fatalf("err = %v, want ErrMalformed", err)
+				}
+				return
+			}
+			if err != nil || len(got) != tt.want {
+				t.Fatalf("got %d packages, %v; want %d", len(got), err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDependsNames(t *testing.T) {
+	got := DependsNames("linux-base (>= 4.12~), linux-headers-6.12.117+deb12-common (= 6.12.117-1~deb12u1), linux-image-x (= 1) | linux-image-x-unsigned (= 1), gcc-12:amd64, foo [amd64]")
+	want := []string{"linux-base", "linux-headers-6.12.117+deb12-common", "linux-image-x", "gcc-12", "foo"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("DependsNames = %q, want %q", got, want)
+	}
+}
+
+// fixtureServer serves testdata as a mirror: dists/SUITE/main/binary-amd64/
+// maps to testdata/SUITE/, and pool/ to testdata/deb/.
+func fixtureServer(t *testing.T, hits *atomic.Int32) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		p := strings.TrimPrefix(r.URL.Path, "/")
+		var file string
+		if rest, ok := strings.CutPrefix(p, "dists/"); ok {
+			suite, tail, _ := strings.Cut(rest, "/")
+			file = filepath.Join("testdata", suite, strings.TrimPrefix(tail, "main/binary-amd64/"))
+		} else if rest, ok := strings.CutPrefix(p, "pool/"); ok {
+			file = filepath.Join("testdata", "deb", filepath.Base(rest))
+		}
+		if file == "" {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, file)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestNewestKernelFixtures(t *testing.T) {
+	var hits atomic.Int32
+	srv := fixtureServer(t, &hits)
+	tests := []struct {
+		suite, flavour string
+		release        string
+		vmlinuzPkg     string
+		vmlinuzPath    string
+		headers        []string
+	}{
+		{"bookworm", "amd64", "6.1.0-50-amd64", "linux-image-6.1.0-50-amd64", "boot/vmlinuz-6.1.0-50-amd64",
+			[]string{"linux-headers-6.1.0-50-amd64", "linux-headers-6.1.0-50-common", "linux-kbuild-6.1"}},
+		{"bookworm", "rt", "6.1.0-50-rt-amd64", "linux-image-6.1.0-50-rt-amd64", "boot/vmlinuz-6.1.0-50-rt-amd64",
+			[]string{"linux-headers-6.1.0-50-rt-amd64", "linux-headers-6.1.0-50-common-rt", "linux-kbuild-6.1"}},
+		{"bookworm-security", "amd64", "6.12.117+deb12-amd64", "linux-image-6.12.117+deb12-amd64", "boot/vmlinuz-6.12.117+deb12-amd64",
+			[]string{"linux-headers-6.12.117+deb12-amd64", "linux-headers-6.12.117+deb12-common", "linux-kbuild-6.12.117+deb12"}},
+		{"experimental", "amd64", "7.3-amd64", "linux-binary-7.3-amd64", "usr/lib/modules/7.3-amd64/vmlinuz",
+			[]string{"linux-headers-7.3-amd64", "linux-headers-7.3-common", "linux-kbuild-7.3"}},
+	}
+	c, err := NewClient(WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.suite+"/"+tt.flavour, func(t *testing.T) {
+			s := Suite{Name: tt.suite, BaseURL: srv.URL, Component: "main", Arch: "amd64"}
+			k, err := c.NewestKernel(t.Context(), s, tt.flavour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.Release != tt.release || k.Vmlinuz.Name != tt.vmlinuzPkg || k.VmlinuzPath != tt.vmlinuzPath {
+				t.Errorf("got %s in %s:%s, want %s in %s:%s", k.Release, k.Vmlinuz.Name, k.VmlinuzPath, tt.release, tt.vmlinuzPkg, tt.vmlinuzPath)
+			}
+			var names []string
+			for _, h := range k.Headers {
+				names = append(names, h.Name)
+				if h.SHA256 == "" || h.Size == 0 || h.Filename == "" || h.BaseURL != srv.URL {
+					t.Errorf("header package %s lacks download data: %+v", h.Name, h)
+				}
+			}
+			if strings.Join(names, " ") != strings.Join(tt.headers, " ") {
+				t.Errorf("headers %q, want %q", names, tt.headers)
+			}
+		})
+	}
+	if _, err := c.NewestKernel(t.Context(), Suite{Name: "bookworm", BaseURL: srv.URL, Component: "main", Arch: "amd64"}, "cloud"); !errors.Is(err, ErrNoKernel) {
+		t.Errorf("cloud flavour: err = %v, want ErrNoKernel", err)
+	}
+}
+
+func TestIndexCache(t *testing.T) {
+	var hits atomic.Int32
+	srv := fixtureServer(t, &hits)
+	dir := t.TempDir()
+	now := time.Now()
+	clock := func() time.Time { return now }
+	s := Suite{Name: "experimental", BaseURL: srv.URL, Component: "main", Arch: "amd64"}
+	get := func() {
+		t.Helper()
+		c, err := NewClient(WithCacheDir(dir), WithClock(clock), WithMaxAge(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Packages(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get()
+	first := hits.Load()
+	get()
+	if hits.Load() != first {
+		t.Errorf("fresh cached index was fetched again")
+	}
+	now = now.Add(2 * time.Hour)
+	get()
+	if hits.Load() == first {
+		t.Errorf("stale index was not refreshed")
+	}
+	// Offline with a stale cache: still works.
+	srv.Close()
+	now = now.Add(2 * time.Hour)
+	get()
+}
+
+func TestDownload(t *testing.T) {
+	var hits atomic.Int32
+	srv := fixtureServer(t, &hits)
+	body, err := os.ReadFile("testdata/deb/fixture-xz.deb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	good := Package{Name: "fixture", Filename: "pool/main/f/fixture-xz.deb", Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), BaseURL: srv.URL}
+	c, err := NewClient(WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Download(t.Context(), good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(p); !bytes.Equal(got, body) {
+		t.Fatal("downloaded file differs")
+	}
+	n := hits.Load()
+	if _, err := c.Download(t.Context(), good); err != nil || hits.Load() != n {
+		t.Errorf("cached download fetched again (err %v)", err)
+	}
+	tests := map[string]Package{
+		"wrong hash": {Name: "x", Filename: "pool/x/fixture-zst.deb", Size: 708, SHA256: strings.Repeat("0", 64), BaseURL: srv.URL},
+		"wrong size": {Name: "x", Filename: "pool/x/fixture-zst.deb", Size: 100, SHA256: strings.Repeat("0", 64), BaseURL: srv.URL},
+	}
+	for name, p := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := c.Download(t.Context(), p)
+			var de *DigestError
+			if !errors.As(err, &de) {
+				t.Fatalf("err = %v, want DigestError", err)
+			}
+			if _, err := os.Stat(filepath.Join(c.CacheRoot(), "debs", "fixture-zst.deb")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a failed download left a file behind")
+			}
+		})
+	}
+	if _, err := c.Download(t.Context(), Package{Name: "gone", Filename: "nothere/x.deb", Size: 1, SHA256: "00", BaseURL: srv.URL}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing file: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestExtract(t *testing.T) {
+	for _, deb := range []string{"testdata/deb/fixture-xz.deb", "testdata/deb/fixture-zst.deb"} {
+		t.Run(filepath.Base(deb), func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := ExtractFile(deb, "boot/vmlinuz-9.9.9-test", &buf); err != nil {
+				t.Fatal(err)
+			}
+			if buf.String() != "not a kernel\n" {
+				t.Errorf("content %q", buf.String())
+			}
+			if err := ExtractFile(deb, "boot/nothere", &buf); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("missing member: err = %v", err)
+			}
+			dir := t.TempDir()
+			if err := ExtractAll(deb, dir); err != nil {
+				t.Fatal(err)
+			}
+			link, err := os.Readlink(filepath.Join(dir, "usr/src/linux-headers-9.9.9-test/scripts"))
+			if err != nil || link != "../../lib/linux-kbuild-9.9/scripts" {
+				t.Errorf("symlink = %q, %v", link, err)
+			}
+		})
+	}
+	if err := ExtractFile("testdata/README.md", "x", &bytes.Buffer{}); !errors.Is(err, ErrNotDeb) {
+		t.Errorf("not a deb: err = %v", err)
+	}
+}
+
+// TestLiveNewestKernel resolves the newest kernel of every reachable suite
+// from the real mirrors (through the cache).
+func TestLiveNewestKernel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads the Debian mirrors")
+	}
+	c, err := NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	want := map[string]string{
+		"bullseye":          `5.10.0-`,
+		"bookworm":          `6.1.0-`,
+		"bookworm-security": `6.12.`,
+		"trixie":            `6.12.`,
+		"sid":               `7.`,
+		"experimental":      `7.`,
+	}
+	for suite, prefix := range want {
+		t.Run(suite, func(t *testing.T) {
+			for _, fl := range []string{"amd64", "rt-amd64", "cloud-amd64"} {
+				k, err := c.NewestKernel(ctx, SuiteFor(suite), fl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.HasPrefix(k.Release, prefix) || !strings.HasSuffix(k.Release, "-"+fl) || len(k.Headers) < 3 {
+					t.Errorf("%s %s: release %q headers %d", suite, fl, k.Release, len(k.Headers))
+				}
+				t.Logf("%s %s: %s (%s)", suite, fl, k.Release, k.Version)
+			}
+		})
+	}
+}

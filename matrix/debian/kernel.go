@@ -1,0 +1,141 @@
+package debian
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Kernel is one kernel release of a suite and the packages that carry it.
+type Kernel struct {
+	Suite   string // suite it was found in, e.g. "sid"
+	Flavour string // e.g. "amd64", "rt-amd64", "cloud-amd64"
+	Release string // `uname -r`, e.g. "6.1.0-50-amd64"
+	Version string // Debian version of the image package
+	// Image is linux-image-RELEASE.
+	Image Package
+	// Vmlinuz is the package holding the kernel image: Image on older
+	// suites, linux-binary-RELEASE where linux-image-RELEASE is only a
+	// metapackage (sid, experimental).
+	Vmlinuz Package
+	// VmlinuzPath is the kernel image's path inside Vmlinuz's data archive,
+	// without a leading "./".
+	VmlinuzPath string
+	// Headers are linux-headers-RELEASE and the linux-headers-*-common and
+	// linux-kbuild-* packages it depends on: what `make M=` needs.
+	Headers []Package
+}
+
+// ErrNoKernel is returned when a suite has no kernel of the flavour.
+var ErrNoKernel = errors.New("no kernel found")
+
+// abiRE matches the part of a release before its flavour: 5.10.0-32,
+// 6.12.117+deb12, 7.3.
+var abiRE = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?(-[0-9]+)?(\+[a-z0-9]+)?$`)
+
+// normFlavour turns "", "rt" or "rt-amd64" into the flavour suffix of a
+// release ("amd64", "rt-amd64").
+func normFlavour(f string) string {
+	switch {
+	case f == "" || f == "amd64":
+		return "amd64"
+	case strings.HasSuffix(f, "-amd64"):
+		return f
+	}
+	return f + "-amd64"
+}
+
+// NewestKernel finds the newest kernel of a suite and flavour in the suite's
+// index.
+func (c *Client) NewestKernel(ctx context.Context, s Suite, flavour string) (Kernel, error) {
+	pkgs, err := c.Packages(ctx, s)
+	if err != nil {
+		return Kernel{}, err
+	}
+	k, err := NewestKernel(pkgs, flavour)
+	if err != nil {
+		return Kernel{}, fmt.Errorf("suite %q: %w", s.Name, err)
+	}
+	k.Suite = s.Name
+	return k, nil
+}
+
+// NewestKernel picks, among the linux-image-RELEASE packages of flavour in
+// an index, the one with the highest Version (dpkg ordering), skipping
+// metapackages, -dbg and -unsigned packages, and resolves the packages
+// holding its vmlinuz and headers.
+func NewestKernel(pkgs []Package, flavour string) (Kernel, error) {
+	flavour = normFlavour(flavour)
+	byName := newestByName(pkgs)
+	var best *Package
+	var bestRel string
+	for _, p := range byName {
+		rel, ok := strings.CutPrefix(p.Name, "linux-image-")
+		if !ok {
+			continue
+		}
+		abi, ok := strings.CutSuffix(rel, "-"+flavour)
+		if !ok || !abiRE.MatchString(abi) {
+			continue
+		}
+		if strings.Contains(p.Description, "meta-package") {
+			continue
+		}
+		if best == nil {
+			best, bestRel = &p, rel
+			continue
+		}
+		c := CompareVersions(p.Version, best.Version)
+		if c == 0 {
+			c = CompareVersions(rel, bestRel)
+		}
+		if c > 0 {
+			best, bestRel = &p, rel
+		}
+	}
+	if best == nil {
+		return Kernel{}, fmt.Errorf("flavour %q: %w", flavour, ErrNoKernel)
+	}
+	k := Kernel{Flavour: flavour, Release: bestRel, Version: best.Version, Image: *best,
+		Vmlinuz: *best, VmlinuzPath: "boot/vmlinuz-" + bestRel}
+	binName := "linux-binary-" + bestRel
+	for _, d := range DependsNames(best.Depends) {
+		if d != binName {
+			continue
+		}
+		bin, ok := byName[binName]
+		if !ok {
+			return Kernel{}, fmt.Errorf("kernel %q: %q depends on %q, which the index lacks: %w", bestRel, best.Name, binName, ErrNoKernel)
+		}
+		k.Vmlinuz, k.VmlinuzPath = bin, "usr/lib/modules/"+bestRel+"/vmlinuz"
+	}
+	hdr, ok := byName["linux-headers-"+bestRel]
+	if !ok {
+		return Kernel{}, fmt.Errorf("kernel %q: no linux-headers-%s in the index: %w", bestRel, bestRel, ErrNoKernel)
+	}
+	k.Headers = append(k.Headers, hdr)
+	for _, d := range DependsNames(hdr.Depends) {
+		if !strings.HasPrefix(d, "linux-headers-") && !strings.HasPrefix(d, "linux-kbuild-") {
+			continue
+		}
+		p, ok := byName[d]
+		if !ok {
+			return Kernel{}, fmt.Errorf("kernel %q: %q depends on %q, which the index lacks: %w", bestRel, hdr.Name, d, ErrNoKernel)
+		}
+		k.Headers = append(k.Headers, p)
+	}
+	return k, nil
+}
+
+// newestByName keeps the highest version of each package name.
+func newestByName(pkgs []Package) map[string]Package {
+	m := make(map[string]Package)
+	for _, p := range pkgs {
+		if q, ok := m[p.Name]; !ok || CompareVersions(p.Version, q.Version) > 0 {
+			m[p.Name] = p
+		}
+	}
+	return m
+}
