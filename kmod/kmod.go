@@ -6,7 +6,10 @@ import (
 	"strings"
 )
 
-//go:embed src
+// Only the files Kbuild reads: build products left in kmod/src by a local
+// `make` must not end up in the farm's source digest.
+//
+//go:embed src/Kbuild src/Makefile src/VERSION src/*.c src/*.h
 var src embed.FS
 
 //go:embed src/VERSION

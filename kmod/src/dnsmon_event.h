@@ -34,7 +34,9 @@ struct dnsmon_event {
 	__u64 time_ns;		/* CLOCK_REALTIME, nanoseconds since the epoch */
 	__u32 tgid;		/* process id (0 when DNSMON_F_PROC_UNKNOWN) */
 	__u32 tid;		/* thread id */
-	__u32 uid;		/* uid as seen from the initial user namespace */
+	__u32 uid;		/* uid as seen from the initial user namespace; when
+				 * DNSMON_F_PROC_UNKNOWN, the socket creator's uid,
+				 * or 65534 (overflowuid) without a full socket */
 	__u32 netns;		/* inode number of the sender's network namespace */
 	__u8  family;		/* AF_INET (2) or AF_INET6 (10) */
 	__u8  proto;		/* IPPROTO_UDP (17) or IPPROTO_TCP (6) */

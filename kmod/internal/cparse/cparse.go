@@ -1,0 +1,104 @@
+//go:build cgo
+
+package cparse
+
+/*
+#cgo CFLAGS: -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+#cgo LDFLAGS: -fsanitize=address,undefined
+
+#include <stdlib.h>
+#include <string.h>
+
+// dns_parse_src.h and dns_parse.h are symbolic links to ../../src/dns_parse.c
+// and its header: the go command hashes the .h files of a package, so an
+// edit of the parser rebuilds this package (it would not see a file
+// included from outside the package directory).
+#include "dns_parse_src.h"
+
+// Stop at the first finding, as -fno-sanitize-recover=all would (cgo does
+// not allow that flag): a report must fail the test, not scroll past.
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "halt_on_error=1:abort_on_error=1:detect_leaks=0";
+}
+
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+	return "halt_on_error=1:abort_on_error=1:print_stacktrace=1";
+}
+
+// Copies msg into a heap block of exactly len bytes, so that ASan's red
+// zones catch any read past its end, and parses it.
+static int cparse_parse(const void *msg, size_t len, struct dns_query *q,
+			char *name, size_t *name_len)
+{
+	unsigned char *copy = malloc(len ? len : 1);
+	char *buf = malloc(DNS_NAME_TEXT_MAX);
+	int err;
+
+	if (!copy || !buf) {
+		free(copy);
+		free(buf);
+		return -1000;
+	}
+	if (len)
+		memcpy(copy, msg, len);
+	err = dnsmon_parse_query(copy, len, q, buf, DNS_NAME_TEXT_MAX);
+	if (err == 0) {
+		*name_len = strnlen(buf, DNS_NAME_TEXT_MAX);
+		memcpy(name, buf, DNS_NAME_TEXT_MAX);
+	}
+	free(copy);
+	free(buf);
+	return err;
+}
+*/
+import "C"
+
+import "unsafe"
+
+// NameTextMax is the size of the buffer the parser writes a name into,
+// its NUL included (DNS_NAME_TEXT_MAX).
+const NameTextMax = C.DNS_NAME_TEXT_MAX
+
+// Query is what the C parser made of a message.
+type Query struct {
+	// Err is 0 when msg is a query whose first question decoded, or the
+	// parser's negative enum dns_parse_error.
+	Err int
+	// ID, Type and Class are the message id and the first question's
+	// QTYPE and QCLASS; zero unless Err is 0.
+	ID, Type, Class uint16
+	// Name is the first question's name in presentation form.
+	Name string
+	// NameLen is the length the parser reported for Name; it must equal
+	// len(Name), the bytes before the NUL.
+	NameLen int
+}
+
+// Parse runs dnsmon_parse_query on a private copy of msg.
+func Parse(msg []byte) Query {
+	var (
+		q       C.struct_dns_query
+		nameLen C.size_t
+		name    [NameTextMax]byte
+		p       unsafe.Pointer
+	)
+	if len(msg) > 0 {
+		p = unsafe.Pointer(&msg[0])
+	}
+	err := C.cparse_parse(p, C.size_t(len(msg)), &q,
+		(*C.char)(unsafe.Pointer(&name[0])), &nameLen)
+	if err != 0 {
+		return Query{Err: int(err)}
+	}
+	return Query{
+		ID:      uint16(q.id),
+		Type:    uint16(q.qtype),
+		Class:   uint16(q.qclass),
+		Name:    string(name[:nameLen]),
+		NameLen: int(q.name_len),
+	}
+}

@@ -1,0 +1,1 @@
+../../src/dns_parse.h

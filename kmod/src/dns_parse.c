@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dns_parse.c - header and first question of a DNS query, bounded.
+ *
+ * The verdict and the name follow golang.org/x/net/dns/dnsmessage
+ * (Parser.Start then Parser.Question) octet for octet, which the
+ * differential test in kmod/internal/cparse checks:
+ *   - compression pointers are followed, at most DNS_MAX_POINTERS of them,
+ *     so a loop ends in DNS_EPOINTERS; a pointer may aim anywhere in the
+ *     message and every target is bounds-checked like any other offset;
+ *   - QTYPE and QCLASS follow the first pointer when there is one;
+ *   - a label holding a '.' octet is rejected (golang/go#56246), so the
+ *     presentation form never needs "\." to be unambiguous;
+ *   - a name whose dotted form reaches 255 octets (over 255 on the wire)
+ *     is rejected;
+ *   - label types 0x40 and 0x80 are rejected.
+ *
+ * Every loop is bounded by the message length, DNS_NAME_WIRE_MAX and
+ * DNS_MAX_POINTERS.  Only octets inside msg[0:len] are read.
+ */
+#include "dns_parse.h"
+
+#define DNS_FLAG_QR		0x8000
+#define DNS_OPCODE_SHIFT	11
+#define DNS_OPCODE_MASK		0xf
+#define DNS_OPCODE_QUERY	0
+#define DNS_LABEL_TYPE_MASK	0xc0
+#define DNS_LABEL_NORMAL	0x00
+#define DNS_LABEL_POINTER	0xc0
+#define DNS_POINTER_MASK	0x3fff
+/* dnsmessage's nonEncodedNameMax: the dotted form, trailing dot included. */
+#define DNS_NAME_DOTTED_MAX	254
+/* Offsets of the header fields we read. */
+#define DNS_OFF_ID		0
+#define DNS_OFF_FLAGS		2
+#define DNS_OFF_QDCOUNT		4
+/* An escape is a backslash and three decimal digits. */
+#define DNS_ESCAPE_LEN		4
+/*
+ * Steps of the name loop: at most DNS_NAME_DOTTED_MAX / 2 non-empty labels,
+ * the terminator and the pointers.
+ */
+#define DNS_NAME_STEPS_MAX	(DNS_NAME_DOTTED_MAX / 2 + 1 + DNS_MAX_POINTERS + 1)
+
+static dns_u16 dnsmon_get16(const dns_u8 *p)
+{
+	return (dns_u16)((p[0] << 8) | p[1]);
+}
+
+/* Octets written as themselves; everything else becomes \DDD. */
+static int dnsmon_name_octet_plain(dns_u8 c)
+{
+	if (c < 0x21 || c > 0x7e)
+		return 0;
+	switch (c) {
+	case '"':
+	case '$':
+	case '(':
+	case ')':
+	case '.':
+	case ';':
+	case '@':
+	case '\\':
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Appends one label to name[*pos:size], escaped, and returns 0, or
+ * -DNS_EBUFFER when it does not fit with room for the NUL.
+ */
+static int dnsmon_name_append(char *name, size_t size, size_t *pos,
+			      const dns_u8 *label, size_t label_len)
+{
+	size_t i, p = *pos;
+
+	for (i = 0; i < label_len; i++) {
+		dns_u8 c = label[i];
+
+		if (dnsmon_name_octet_plain(c)) {
+			if (p + 1 >= size)
+				return -DNS_EBUFFER;
+			name[p++] = (char)c;
+			continue;
+		}
+		if (p + DNS_ESCAPE_LEN >= size)
+			return -DNS_EBUFFER;
+		name[p++] = '\\';
+		name[p++] = (char)('0' + c / 100);
+		name[p++] = (char)('0' + c / 10 % 10);
+		name[p++] = (char)('0' + c % 10);
+	}
+	*pos = p;
+	return 0;
+}
+
+/*
+ * Decodes the name at msg[off] into name.  *next is set to the offset
+ * after the name as it sits in the question (after its first pointer if
+ * it has one).
+ */
+static int dnsmon_parse_name(const dns_u8 *msg, size_t len, size_t off,
+			     size_t *next, char *name, size_t name_size,
+			     size_t *name_len)
+{
+	size_t cur = off, after = 0, dotted = 0, pos = 0;
+	unsigned int pointers = 0, steps;
+	int err;
+
+	for (steps = 0; steps < DNS_NAME_STEPS_MAX; steps++) {
+		dns_u8 c;
+		size_t end, i;
+
+		if (cur >= len)
+			return -DNS_ETRUNCATED;
+		c = msg[cur++];
+		switch (c & DNS_LABEL_TYPE_MASK) {
+		case DNS_LABEL_NORMAL:
+			if (c == 0) {
+				if (pointers == 0)
+					after = cur;
+				if (pos == 0) {
+					if (name_size < 2)
+						return -DNS_EBUFFER;
+					name[pos++] = '.';
+				}
+				name[pos] = '\0';
+				*name_len = pos;
+				*next = after;
+				return 0;
+			}
+			end = cur + c;
+			if (end > len)
+				return -DNS_ETRUNCATED;
+			for (i = cur; i < end; i++)
+				if (msg[i] == '.')
+					return -DNS_EBADLABEL;
+			if (dotted + c >= DNS_NAME_DOTTED_MAX)
+				return -DNS_ETOOLONG;
+			if (dotted > 0) {
+				if (pos + 1 >= name_size)
+					return -DNS_EBUFFER;
+				name[pos++] = '.';
+			}
+			err = dnsmon_name_append(name, name_size, &pos,
+						 msg + cur, c);
+			if (err)
+				return err;
+			dotted += (size_t)c + 1;
+			cur = end;
+			break;
+		case DNS_LABEL_POINTER:
+			if (cur >= len)
+				return -DNS_ETRUNCATED;
+			if (pointers == 0)
+				after = cur + 1;
+			if (++pointers > DNS_MAX_POINTERS)
+				return -DNS_EPOINTERS;
+			cur = ((size_t)c << 8 | msg[cur]) & DNS_POINTER_MASK;
+			break;
+		default:
+			return -DNS_ERESERVED;
+		}
+	}
+	/* Unreachable: each label grows dotted by at least two. */
+	return -DNS_ETOOLONG;
+}
+
+int dnsmon_parse_query(const dns_u8 *msg, size_t len, struct dns_query *q,
+		       char *name, size_t name_size)
+{
+	dns_u16 flags;
+	size_t next = 0, name_len = 0;
+	int err;
+
+	if (name_size < DNS_NAME_TEXT_MAX)
+		return -DNS_EBUFFER;
+	if (len < DNS_HEADER_LEN)
+		return -DNS_ESHORT;
+	flags = dnsmon_get16(msg + DNS_OFF_FLAGS);
+	if (flags & DNS_FLAG_QR)
+		return -DNS_ERESPONSE;
+	if (((flags >> DNS_OPCODE_SHIFT) & DNS_OPCODE_MASK) != DNS_OPCODE_QUERY)
+		return -DNS_EOPCODE;
+	if (dnsmon_get16(msg + DNS_OFF_QDCOUNT) == 0)
+		return -DNS_ENOQUESTION;
+
+	err = dnsmon_parse_name(msg, len, DNS_HEADER_LEN, &next, name,
+				name_size, &name_len);
+	if (err)
+		return err;
+	if (next > len || len - next < 2 * sizeof(dns_u16))
+		return -DNS_ETRUNCATED;
+
+	q->id = dnsmon_get16(msg + DNS_OFF_ID);
+	q->qtype = dnsmon_get16(msg + next);
+	q->qclass = dnsmon_get16(msg + next + sizeof(dns_u16));
+	q->name_len = (dns_u16)name_len;
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dnsmon.h - what the parts of the module share: its configuration, the
+ * event ring (dnsmon_dev.c) and the netfilter hooks (dnsmon_hook.c).
+ */
+#ifndef DNSMON_H
+#define DNSMON_H
+
+#include <linux/types.h>
+
+#include "dnsmon_event.h"
+
+#define DNSMON_PORTS_MAX	8
+#define DNSMON_PORT_DEFAULT	53
+#define DNSMON_RING_MIN		64
+#define DNSMON_RING_MAX		65536
+#define DNSMON_RING_DEFAULT	4096
+
+/* Module parameters; main.c owns the storage, the others read it. */
+struct dnsmon_config {
+	unsigned short ports[DNSMON_PORTS_MAX];
+	unsigned int nports;
+	unsigned int ring_size;
+	bool log;
+};
+
+int dnsmon_dev_init(unsigned int ring_size);
+void dnsmon_dev_exit(void);
+/*
+ * Queues a copy of *ev with the next sequence number, or counts it as
+ * dropped when the ring is full; returns the sequence number.  Any
+ * context that may run netfilter hooks.
+ */
+u64 dnsmon_dev_push(const struct dnsmon_event *ev);
+
+int dnsmon_hook_init(const struct dnsmon_config *config);
+void dnsmon_hook_exit(void);
+
+#endif /* DNSMON_H */

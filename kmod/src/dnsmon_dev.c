@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dnsmon_dev.c - /dev/dnsmon: one ring of struct dnsmon_event records.
+ *
+ * Producers are the netfilter hooks (process or softirq context); they
+ * take dnsmon_ring.lock with interrupts saved, so the ring may be fed from
+ * any context a hook runs in.  A full ring drops the new event and counts
+ * it; every event, dropped or not, takes the next sequence number, so a
+ * reader sees each loss as a gap.
+ *
+ * Readers are serialised by a mutex.  The records between tail and
+ * tail + count are never written by producers (they only fill the free
+ * slots after them), so a reader copies them to user space without the
+ * spinlock and then releases them by advancing tail.
+ *
+ * Wake-ups are batched: a producer wakes readers only when it makes the
+ * ring non-empty, since a reader sleeps only on an empty ring and drains
+ * everything it can once awake.
+ */
+#include <linux/errno.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <linux/wait.h>
+
+#include "dnsmon.h"
+
+#define DNSMON_DEV_NAME		"dnsmon"
+#define DNSMON_DEV_MODE		0600
+
+struct dnsmon_ring {
+	spinlock_t lock;		/* tail, count, events, dropped */
+	struct mutex read_lock;		/* one reader at a time */
+	wait_queue_head_t wait;
+	struct dnsmon_event *slots;
+	u32 size;			/* capacity in records */
+	u32 tail;			/* oldest unread record */
+	u32 count;			/* unread records */
+	u64 events;			/* sequence numbers handed out */
+	u64 dropped;
+};
+
+static struct dnsmon_ring dnsmon_ring;
+
+u64 dnsmon_dev_push(const struct dnsmon_event *ev)
+{
+	struct dnsmon_ring *r = &dnsmon_ring;
+	struct dnsmon_event *slot;
+	unsigned long flags;
+	bool was_empty;
+	u32 idx;
+	u64 seq;
+
+	spin_lock_irqsave(&r->lock, flags);
+	seq = ++r->events;
+	if (r->count == r->size) {
+		r->dropped++;
+		spin_unlock_irqrestore(&r->lock, flags);
+		return seq;
+	}
+	idx = r->tail + r->count;
+	if (idx >= r->size)
+		idx -= r->size;
+	slot = &r->slots[idx];
+	memcpy(slot, ev, sizeof(*slot));
+	slot->seq = seq;
+	was_empty = r->count == 0;
+	WRITE_ONCE(r->count, r->count + 1);
+	spin_unlock_irqrestore(&r->lock, flags);
+
+	if (was_empty)
+		wake_up_interruptible(&r->wait);
+	return seq;
+}
+
+/*
+ * A lockless look at the fill level, for wait conditions and poll; the
+ * records themselves are only taken under the lock (dnsmon_ring_copy).
+ */
+static u32 dnsmon_ring_count(const struct dnsmon_ring *r)
+{
+	return READ_ONCE(r->count);
+}
+
+static void dnsmon_ring_release(struct dnsmon_ring *r, u32 n)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&r->lock, flags);
+	WARN_ON_ONCE(n > r->count);
+	r->tail += n;
+	if (r->tail >= r->size)
+		r->tail -= r->size;
+	WRITE_ONCE(r->count, r->count - n);
+	spin_unlock_irqrestore(&r->lock, flags);
+}
+
+static int dnsmon_dev_open(struct inode *inode, struct file *file)
+{
+	return nonseekable_open(inode, file);
+}
+
+/*
+ * Copies up to max records to buf, oldest first, and releases them.
+ * Returns the number of records copied, or -EFAULT when none could be.
+ * Called with read_lock held.
+ */
+static ssize_t dnsmon_ring_copy(struct dnsmon_ring *r, char __user *buf,
+				u32 max)
+{
+	u32 avail, n, done = 0, tail;
+
+	spin_lock_irq(&r->lock);
+	avail = r->count;
+	tail = r->tail;
+	spin_unlock_irq(&r->lock);
+
+	n = min(avail, max);
+	while (done < n) {
+		u32 chunk = min(n - done, r->size - tail);
+		size_t bytes = (size_t)chunk * sizeof(struct dnsmon_event);
+
+		if (copy_to_user(buf, &r->slots[tail], bytes))
+			break;
+		buf += bytes;
+		done += chunk;
+		tail += chunk;
+		if (tail == r->size)
+			tail = 0;
+	}
+	if (done == 0 && n > 0)
+		return -EFAULT;
+	dnsmon_ring_release(r, done);
+	return done;
+}
+
+static ssize_t dnsmon_dev_read(struct file *file, char __user *buf,
+			       size_t len, loff_t *off)
+{
+	struct dnsmon_ring *r = &dnsmon_ring;
+	size_t max = len / sizeof(struct dnsmon_event);
+	ssize_t n;
+	int err;
+
+	if (max == 0)
+		return -EINVAL;
+	if (max > r->size)
+		max = r->size;
+
+	for (;;) {
+		if (dnsmon_ring_count(r) == 0) {
+			if (file->f_flags & O_NONBLOCK)
+				return -EAGAIN;
+			err = wait_event_interruptible(r->wait,
+						       dnsmon_ring_count(r) != 0);
+			if (err)
+				return err;
+		}
+		if (mutex_lock_interruptible(&r->read_lock))
+			return -ERESTARTSYS;
+		n = dnsmon_ring_copy(r, buf, (u32)max);
+		mutex_unlock(&r->read_lock);
+		/* Zero: another reader took the records first; wait again. */
+		if (n != 0)
+			break;
+	}
+	if (n < 0)
+		return n;
+	return n * sizeof(struct dnsmon_event);
+}
+
+static __poll_t dnsmon_dev_poll(struct file *file, poll_table *wait)
+{
+	struct dnsmon_ring *r = &dnsmon_ring;
+
+	poll_wait(file, &r->wait, wait);
+	if (dnsmon_ring_count(r) != 0)
+		return EPOLLIN | EPOLLRDNORM;
+	return 0;
+}
+
+static long dnsmon_dev_ioctl(struct file *file, unsigned int cmd,
+			     unsigned long arg)
+{
+	struct dnsmon_ring *r = &dnsmon_ring;
+	struct dnsmon_stats stats;
+
+	switch (cmd) {
+	case DNSMON_IOC_STATS:
+		memset(&stats, 0, sizeof(stats));
+		spin_lock_irq(&r->lock);
+		stats.events = r->events;
+		stats.dropped = r->dropped;
+		stats.queued = r->count;
+		spin_unlock_irq(&r->lock);
+		stats.ring_size = r->size;
+		if (copy_to_user((void __user *)arg, &stats, sizeof(stats)))
+			return -EFAULT;
+		return 0;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations dnsmon_dev_fops = {
+	.owner = THIS_MODULE,
+	.open = dnsmon_dev_open,
+	.read = dnsmon_dev_read,
+	.poll = dnsmon_dev_poll,
+	.unlocked_ioctl = dnsmon_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice dnsmon_miscdev __read_mostly = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = DNSMON_DEV_NAME,
+	.fops = &dnsmon_dev_fops,
+	.mode = DNSMON_DEV_MODE,
+};
+
+int dnsmon_dev_init(unsigned int ring_size)
+{
+	struct dnsmon_ring *r = &dnsmon_ring;
+	int err;
+
+	spin_lock_init(&r->lock);
+	mutex_init(&r->read_lock);
+	init_waitqueue_head(&r->wait);
+	r->size = ring_size;
+	r->tail = 0;
+	r->count = 0;
+	r->events = 0;
+	r->dropped = 0;
+	r->slots = vzalloc((size_t)ring_size * sizeof(*r->slots));
+	if (!r->slots)
+		return -ENOMEM;
+
+	err = misc_register(&dnsmon_miscdev);
+	if (err)
+		goto free_slots;
+	return 0;
+
+free_slots:
+	vfree(r->slots);
+	r->slots = NULL;
+	return err;
+}
+
+void dnsmon_dev_exit(void)
+{
+	struct dnsmon_ring *r = &dnsmon_ring;
+
+	misc_deregister(&dnsmon_miscdev);
+	vfree(r->slots);
+	r->slots = NULL;
+}
