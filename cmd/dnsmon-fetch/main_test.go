@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dnsmon/dnsmon/builder/publish"
+	"github.com/dnsmon/dnsmon/fetcher"
+	"github.com/dnsmon/dnsmon/fetcher/artifact"
+	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
+	"github.com/dnsmon/dnsmon/fetcher/signature"
+)
+
+func TestRun(t *testing.T) {
+	ctx := context.Background()
+	keyDir := t.TempDir()
+	if _, _, err := signature.GenerateKeyFiles(keyDir, false); err != nil {
+		t.Fatal(err)
+	}
+	key, err := signature.LoadPrivateKey(filepath.Join(keyDir, "dnsmon.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout := fetcher.LayoutPrefix + filepath.Join(t.TempDir(), "layout")
+	p, err := publish.New(ctx, layout, publish.WithSigningKey(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := "6.1.0-56-amd64"
+	meta := artifact.Meta{Version: "0.1.0", Release: rel, Arch: "amd64", Vermagic: fetchertest.Vermagic(rel), Created: time.Unix(0, 0)}
+	if _, err := p.PublishArtifact(ctx, meta, fetchertest.KO(fetchertest.Module{Release: rel})); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	pub := filepath.Join(keyDir, "dnsmon.pub")
+
+	for name, c := range map[string]struct {
+		args       []string
+		wantOut    string
+		wantErr    string
+		wantOutput bool
+	}{
+		"fetch":            {args: []string{"--from", layout, "--key", pub, "--kernel", rel, "--arch", "amd64"}, wantOut: "signature verified with sha256:", wantOutput: true},
+		"insecure":         {args: []string{"--from", layout, "--insecure-skip-verify", "--kernel", rel, "--arch", "amd64"}, wantOut: "SIGNATURE NOT CHECKED", wantOutput: true},
+		"key and insecure": {args: []string{"--from", layout, "--key", pub, "--insecure-skip-verify"}, wantErr: "exclude each other"},
+		"missing key file": {args: []string{"--from", layout, "--key", filepath.Join(keyDir, "nope.pub"), "--kernel", rel, "--arch", "amd64"}, wantErr: "reading public key"},
+		"extra argument":   {args: []string{"--insecure-skip-verify", "x"}, wantErr: "unexpected arguments"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "m", "dnsmon.ko")
+			var stdout, stderr bytes.Buffer
+			err := run(ctx, &stdout, &stderr, append(c.args, "-o", out))
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("run: %v, want %q", err, c.wantErr)
+				}
+			} else if err != nil {
+				t.Fatalf("run: %v\n%s", err, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), c.wantOut) {
+				t.Errorf("stdout %q, want %q", stdout.String(), c.wantOut)
+			}
+			if _, err := os.Stat(out); (err == nil) != c.wantOutput {
+				t.Errorf("output written: %v, want %v", err == nil, c.wantOutput)
+			}
+		})
+	}
+}

@@ -1,0 +1,252 @@
+package fetcher
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/dnsmon/dnsmon/fetcher/artifact"
+	"github.com/dnsmon/dnsmon/fetcher/signature"
+	"github.com/dnsmon/dnsmon/kmod"
+	"github.com/dnsmon/dnsmon/kmod/modinfo"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/zstd"
+)
+
+// ErrNoKey means neither a public key nor WithInsecureSkipVerify was given.
+var ErrNoKey = errors.New("no public key to verify signatures with: pass --key FILE (the publisher's dnsmon.pub) or, to skip signature checks, --insecure-skip-verify")
+
+// ErrUnsigned means the manifest has no signature at all.
+var ErrUnsigned = errors.New("module is not signed")
+
+// VermagicError means the .ko was built for another kernel.
+type VermagicError struct {
+	// Release is the target kernel release; Vermagic the module's.
+	Release, Vermagic string
+}
+
+func (e *VermagicError) Error() string {
+	v, _ := modinfo.ParseVermagic(e.Vermagic)
+	return fmt.Sprintf("module vermagic %q is for kernel %q, not %q: the kernel would refuse it (\"Invalid module format\")", strings.TrimSpace(e.Vermagic), v.Release, e.Release)
+}
+
+// Fetch picks the module for the target kernel from the source, verifies
+// it (digests, signature, vermagic) and writes it atomically with its
+// record beside it. Nothing is written unless every check passes.
+func Fetch(ctx context.Context, opts ...Option) (*Record, error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
+	key, err := o.publicKey()
+	if err != nil {
+		return nil, err
+	}
+	host, err := o.target()
+	if err != nil {
+		return nil, err
+	}
+	src, err := openSource(ctx, o.source, o)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+
+	m, err := Resolve(ctx, src, host, o.version, key)
+	if err != nil {
+		return nil, err
+	}
+	out := o.output
+	if out == "" {
+		out = kmod.DefaultPath(host.Release)
+	}
+	rec := &Record{
+		Path: out, Source: src.String(), Manifest: m.Digest.String(), Layer: m.LayerDigest.String(),
+		KoDigest: m.Meta.KoDigest.String(), Signer: m.Signer, Verified: m.Signer != "",
+		Kernel: m.Meta.Release, Arch: m.Meta.Arch, Version: m.Meta.Version,
+		Vermagic: m.Meta.Vermagic, Srcversion: m.Meta.Srcversion, SourceDigest: m.Meta.SourceDigest,
+		Created: m.Meta.Created, FetchedAt: o.now().UTC().Truncate(time.Second),
+	}
+	if err := install(out, m.Ko, rec); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.log, "wrote %s (dnsmon %s for %s, %s)\n", out, rec.Version, rec.Kernel, rec.Manifest)
+	return rec, nil
+}
+
+func (o *options) publicKey() (*ecdsa.PublicKey, error) {
+	switch {
+	case o.insecure && (o.key != nil || o.keyFile != ""):
+		return nil, errors.New("--key and --insecure-skip-verify exclude each other")
+	case o.insecure:
+		return nil, nil
+	case o.key != nil:
+		return o.key, nil
+	case o.keyFile != "":
+		return signature.LoadPublicKey(o.keyFile)
+	}
+	return nil, ErrNoKey
+}
+
+func (o *options) target() (Host, error) {
+	var h Host
+	if o.release == "" || o.arch == "" {
+		var err error
+		if h, err = o.host(); err != nil {
+			return Host{}, err
+		}
+	} else if hh, err := o.host(); err == nil {
+		h.Distro, h.DistroVersion = hh.Distro, hh.DistroVersion
+	}
+	if o.release != "" {
+		h.Release = o.release
+	}
+	if o.arch != "" {
+		h.Arch = o.arch
+	}
+	return h, nil
+}
+
+// Module is a verified module build.
+type Module struct {
+	Meta        artifact.Meta
+	Digest      v1.Hash // the manifest's
+	LayerDigest v1.Hash
+	// Signer is the fingerprint of the key that verified the signature,
+	// "" when verification was skipped.
+	Signer string
+	// Ko is the decompressed, verified .ko.
+	Ko []byte
+}
+
+// Resolve selects the module for host.Release and host.Arch from version
+// (the newest when "") in src and verifies it: manifest digest, signature
+// with key (skipped when key is nil), layer digest, .ko digest and
+// vermagic.
+func Resolve(ctx context.Context, src Source, host Host, version string, key *ecdsa.PublicKey) (*Module, error) {
+	if version == "" {
+		v, err := newestVersion(ctx, src)
+		if err != nil {
+			return nil, err
+		}
+		version = v
+	}
+	tag, err := artifact.VersionTag(version)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := ReadManifest(ctx, src, tag)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("dnsmon module version %s is not in %s: %w", version, src, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	iv, descs, err := artifact.ParseIndex(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%s: %w", src, tag, err)
+	}
+	if iv != version {
+		return nil, fmt.Errorf("%s:%s is the index of version %q, not %q", src, tag, iv, version)
+	}
+	d, ok := pick(descs, host.Release, host.Arch)
+	if !ok {
+		return nil, &NoModuleError{Source: src.String(), Version: version, Release: host.Release, Arch: host.Arch,
+			Distro: host.DistroName(), Nearest: nearest(descs, host.Release, host.Arch, host.DistroName(), 5)}
+	}
+	if d.Size > artifact.MaxManifestSize {
+		return nil, fmt.Errorf("manifest %s is %d bytes, more than %d", d.Digest, d.Size, artifact.MaxManifestSize)
+	}
+	mraw, err := ReadManifest(ctx, src, d.Digest.String())
+	if err != nil {
+		return nil, err
+	}
+	mf, meta, err := artifact.ParseManifest(mraw)
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s: %w", src, d.Digest, err)
+	}
+	if meta.Release != host.Release || meta.Arch != host.Arch || meta.Version != version {
+		return nil, fmt.Errorf("%s@%s is dnsmon %s for %s/%s, but the index lists it for %s %s/%s: refusing a mislabelled module",
+			src, d.Digest, meta.Version, meta.Release, meta.Arch, version, host.Release, host.Arch)
+	}
+	m := &Module{Meta: meta, Digest: d.Digest, LayerDigest: mf.Layers[0].Digest}
+	if key != nil {
+		if m.Signer, err = verifySignature(ctx, src, d.Digest, key); err != nil {
+			return nil, err
+		}
+	}
+	layer, err := ReadBlob(ctx, src, mf.Layers[0], artifact.MaxKoSize)
+	if err != nil {
+		return nil, err
+	}
+	if m.Ko, err = decompress(layer, meta, src.String()); err != nil {
+		return nil, err
+	}
+	if err := checkModinfo(m.Ko, meta, host.Release); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func verifySignature(ctx context.Context, src Source, digest v1.Hash, key *ecdsa.PublicKey) (string, error) {
+	sraw, err := ReadManifest(ctx, src, artifact.SignatureTag(digest))
+	if errors.Is(err, ErrNotFound) {
+		return "", fmt.Errorf("%w: %s has no signature tag %s (publish with a signing key, or pass --insecure-skip-verify)",
+			ErrUnsigned, digest, artifact.SignatureTag(digest))
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading signature of %s: %w", digest, err)
+	}
+	blob := func(ctx context.Context, d v1.Descriptor) ([]byte, error) {
+		return ReadBlob(ctx, src, d, signature.MaxPayloadSize)
+	}
+	fp, err := signature.VerifyManifest(ctx, sraw, blob, key, digest)
+	if err != nil {
+		return "", fmt.Errorf("verifying signature of %s in %s: %w", digest, src, err)
+	}
+	return fp, nil
+}
+
+func decompress(layer []byte, meta artifact.Meta, source string) ([]byte, error) {
+	zr, err := zstd.NewReader(bytes.NewReader(layer), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(artifact.MaxKoSize*2))
+	if err != nil {
+		return nil, fmt.Errorf("decompressing module: %w", err)
+	}
+	defer zr.Close()
+	ko, err := io.ReadAll(NewVerifyingReader(zr, meta.KoDigest, meta.KoSize, source))
+	if err != nil {
+		var de *DigestError
+		if errors.As(err, &de) {
+			de.Object = "decompressed module"
+			return nil, de
+		}
+		return nil, fmt.Errorf("decompressing module from %s: %w", source, err)
+	}
+	return ko, nil
+}
+
+func checkModinfo(ko []byte, meta artifact.Meta, release string) error {
+	info, err := modinfo.Read(bytes.NewReader(ko))
+	if err != nil {
+		return fmt.Errorf("checking the module file: %w", err)
+	}
+	v, err := modinfo.ParseVermagic(info.Vermagic)
+	if err != nil {
+		return fmt.Errorf("checking the module file: %w", err)
+	}
+	if v.Release != release {
+		return &VermagicError{Release: release, Vermagic: info.Vermagic}
+	}
+	if info.Vermagic != meta.Vermagic {
+		return fmt.Errorf("module vermagic %q differs from the manifest's %q: refusing a mislabelled module", info.Vermagic, meta.Vermagic)
+	}
+	if info.Name != "" && info.Name != kmod.Name {
+		return fmt.Errorf("module is %q, not %q", info.Name, kmod.Name)
+	}
+	return nil
+}

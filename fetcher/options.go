@@ -1,0 +1,238 @@
+package fetcher
+
+import (
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Option configures Open and Fetch.
+type Option func(*options) error
+
+type options struct {
+	keychain      authn.Keychain
+	baseTransport http.RoundTripper
+	backoff       transport.Backoff
+	nameOpts      []name.Option
+	maxBundleSize int64
+
+	source   string
+	release  string
+	arch     string
+	version  string
+	output   string
+	key      *ecdsa.PublicKey
+	keyFile  string
+	insecure bool
+	host     func() (Host, error)
+	now      func() time.Time
+	log      io.Writer
+}
+
+// DefaultBackoff is the retry schedule for registry requests: three tries,
+// one and three seconds apart.
+var defaultBackoff = transport.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 3}
+
+func makeOptions(opts ...Option) (*options, error) {
+	o := &options{
+		keychain:      authn.DefaultKeychain,
+		baseTransport: http.DefaultTransport,
+		backoff:       defaultBackoff,
+		maxBundleSize: DefaultMaxBundleSize,
+		source:        DefaultSource,
+		host:          DetectHost,
+		now:           time.Now,
+		log:           io.Discard,
+	}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// WithKeychain sets where registry credentials come from. Default:
+// authn.DefaultKeychain (the Docker config, $DOCKER_CONFIG/config.json).
+func WithKeychain(k authn.Keychain) Option {
+	return func(o *options) error {
+		if k == nil {
+			return errors.New("WithKeychain: nil keychain")
+		}
+		o.keychain = k
+		return nil
+	}
+}
+
+// WithTransport sets the HTTP transport under authentication and retries.
+// Default: http.DefaultTransport, which honours HTTPS_PROXY and NO_PROXY.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(o *options) error {
+		if rt == nil {
+			return errors.New("WithTransport: nil transport")
+		}
+		o.baseTransport = rt
+		return nil
+	}
+}
+
+// WithRetryBackoff sets the retry schedule of registry requests. Default:
+// 3 tries, 1 s then 3 s apart. Steps must be between 1 and 10.
+func WithRetryBackoff(b transport.Backoff) Option {
+	return func(o *options) error {
+		if b.Steps < 1 || b.Steps > 10 {
+			return fmt.Errorf("WithRetryBackoff: %d steps, want 1..10", b.Steps)
+		}
+		o.backoff = b
+		return nil
+	}
+}
+
+// WithInsecureRegistry allows plain HTTP to the registry. Default: HTTPS,
+// except for localhost and 127.0.0.1 where go-containerregistry allows HTTP.
+func WithInsecureRegistry() Option {
+	return func(o *options) error {
+		o.nameOpts = append(o.nameOpts, name.Insecure)
+		return nil
+	}
+}
+
+// WithMaxBundleSize caps the unpacked size of a bundle. Default: 8 GiB.
+func WithMaxBundleSize(n int64) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("WithMaxBundleSize: %d, want > 0", n)
+		}
+		o.maxBundleSize = n
+		return nil
+	}
+}
+
+// WithSource sets where Fetch reads: REGISTRY/REPO, oci-layout:DIR or a
+// bundle file. Default: DefaultSource.
+func WithSource(src string) Option {
+	return func(o *options) error {
+		if src == "" {
+			return errors.New("WithSource: empty source")
+		}
+		o.source = src
+		return nil
+	}
+}
+
+// WithKernel sets the target kernel release. Default: the running
+// kernel's (`uname -r`).
+func WithKernel(release string) Option {
+	return func(o *options) error {
+		if release == "" || len(release) > 200 {
+			return fmt.Errorf("WithKernel: bad release %q", release)
+		}
+		o.release = release
+		return nil
+	}
+}
+
+// WithArch sets the target architecture (GOARCH spelling). Default: the
+// running kernel's machine (`uname -m`, mapped to GOARCH names).
+func WithArch(arch string) Option {
+	return func(o *options) error {
+		if arch == "" {
+			return errors.New("WithArch: empty arch")
+		}
+		o.arch = arch
+		return nil
+	}
+}
+
+// WithVersion sets the module version. Default: the newest version in the
+// source.
+func WithVersion(v string) Option {
+	return func(o *options) error {
+		if v == "" {
+			return errors.New("WithVersion: empty version")
+		}
+		o.version = v
+		return nil
+	}
+}
+
+// WithOutput sets the file to write. Default: kmod.DefaultPath(release).
+func WithOutput(path string) Option {
+	return func(o *options) error {
+		if path == "" {
+			return errors.New("WithOutput: empty path")
+		}
+		o.output = path
+		return nil
+	}
+}
+
+// WithPublicKey sets the key signatures must verify with. There is no
+// default: Fetch needs a key or WithInsecureSkipVerify.
+func WithPublicKey(k *ecdsa.PublicKey) Option {
+	return func(o *options) error {
+		if k == nil {
+			return errors.New("WithPublicKey: nil key")
+		}
+		o.key = k
+		return nil
+	}
+}
+
+// WithPublicKeyFile reads the key signatures must verify with from a PEM
+// file when Fetch starts. No default.
+func WithPublicKeyFile(path string) Option {
+	return func(o *options) error {
+		if path == "" {
+			return errors.New("WithPublicKeyFile: empty path")
+		}
+		o.keyFile = path
+		return nil
+	}
+}
+
+// WithInsecureSkipVerify skips the signature check (digests and vermagic
+// are still checked). Default: signatures are required.
+func WithInsecureSkipVerify() Option {
+	return func(o *options) error {
+		o.insecure = true
+		return nil
+	}
+}
+
+// WithHost replaces host detection, for tests. Default: DetectHost.
+func WithHost(h Host) Option {
+	return func(o *options) error {
+		o.host = func() (Host, error) { return h, nil }
+		return nil
+	}
+}
+
+// WithClock sets the clock for the record's time. Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now == nil {
+			return errors.New("WithClock: nil clock")
+		}
+		o.now = now
+		return nil
+	}
+}
+
+// WithLogger sets where progress lines go. Default: io.Discard.
+func WithLogger(w io.Writer) Option {
+	return func(o *options) error {
+		if w == nil {
+			w = io.Discard
+		}
+		o.log = w
+		return nil
+	}
+}

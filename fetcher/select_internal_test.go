@@ -1,0 +1,105 @@
+package fetcher
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dnsmon/dnsmon/fetcher/artifact"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+func TestCompareVersions(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{
+		{"0.1.0", "0.2.0", -1},
+		{"0.10.0", "0.9.0", 1},
+		{"1.0.0", "1.0.0-rc1", 1},
+		{"1.0.0-rc2", "1.0.0-rc10", -1},
+		{"1.0", "1.0.0", -1},
+		{"1.0.0", "1.0.0", 0},
+	} {
+		if got := CompareVersions(c.a, c.b); got != c.want {
+			t.Errorf("CompareVersions(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+func desc(release, distro string) v1.Descriptor {
+	return v1.Descriptor{Annotations: map[string]string{artifact.AnnotationRelease: release, artifact.AnnotationArch: "amd64", artifact.AnnotationDistro: distro}}
+}
+
+func TestNearest(t *testing.T) {
+	descs := []v1.Descriptor{
+		desc("6.1.0-56-amd64", "debian-12"), desc("6.1.0-40-amd64", "debian-12"), desc("6.1.0-56-cloud-amd64", "debian-12"),
+		desc("6.12.117+deb12-amd64", "debian-12"), desc("6.12.57+deb13-amd64", "debian-13"), desc("5.10.0-32-amd64", "debian-11"),
+		desc("6.1.0-1012-aws", "ubuntu-22.04"),
+	}
+	for name, c := range map[string]struct {
+		release, distro string
+		want            []string
+	}{
+		"same flavour first": {"6.1.0-57-amd64", "debian-12", []string{"6.1.0-56-amd64", "6.1.0-40-amd64", "6.1.0-56-cloud-amd64"}},
+		"cloud":              {"6.1.0-57-cloud-amd64", "debian-12", []string{"6.1.0-56-cloud-amd64", "6.1.0-56-amd64", "6.1.0-40-amd64"}},
+		"trixie":             {"6.12.60+deb13-amd64", "debian-13", []string{"6.12.57+deb13-amd64", "6.12.117+deb12-amd64", "6.1.0-40-amd64"}},
+		"other distro only":  {"6.1.0-1013-aws", "ubuntu-22.04", []string{"6.1.0-1012-aws"}},
+		"unknown distro":     {"6.1.0-1013-aws", "gentoo", []string{"6.1.0-1012-aws", "6.1.0-56-amd64", "6.1.0-56-cloud-amd64"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := nearest(descs, c.release, "amd64", c.distro, 3)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("nearest(%q) = %v, want %v", c.release, got, c.want)
+			}
+		})
+	}
+}
+
+func TestOSRelease(t *testing.T) {
+	for name, c := range map[string]struct {
+		body, want string
+	}{
+		"debian": {"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n", "debian-12"},
+		"sid":    {"ID=debian\n", "debian"},
+		"alma":   {"ID=\"almalinux\"\nVERSION_ID='9.4'\n# comment\n", "alma-9.4"},
+		"empty":  {"", ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			kv := ParseOSRelease([]byte(c.body))
+			h := Host{Distro: kv["ID"], DistroVersion: kv["VERSION_ID"]}
+			if got := h.DistroName(); got != c.want {
+				t.Errorf("DistroName = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestVerifyingReader(t *testing.T) {
+	content := []byte("hello, module")
+	d := artifact.Digest(content)
+	for name, c := range map[string]struct {
+		body    []byte
+		size    int64
+		wantErr bool
+	}{
+		"exact":     {content, int64(len(content)), false},
+		"tampered":  {[]byte("hello, modulf"), int64(len(content)), true},
+		"too long":  {append(content, 'x'), int64(len(content)), true},
+		"too short": {content[:5], int64(len(content)), true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := io.ReadAll(NewVerifyingReader(bytes.NewReader(c.body), d, c.size, "test"))
+			var de *DigestError
+			if c.wantErr != errors.As(err, &de) {
+				t.Errorf("err = %v, want DigestError %v", err, c.wantErr)
+			}
+			if c.wantErr && !strings.Contains(err.Error(), "refusing corrupt or tampered content") {
+				t.Errorf("message %q", err)
+			}
+		})
+	}
+}
