@@ -1,0 +1,144 @@
+package builder
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/dnsmon/dnsmon/matrix"
+)
+
+// Builder builds the module for one target. The engine implements it;
+// Cached and Limit decorate it.
+type Builder interface {
+	// Key returns the content key of t's module without building it.
+	Key(t matrix.Target) (Key, error)
+	// Build builds t's module. A failed build returns a *BuildError.
+	Build(ctx context.Context, t matrix.Target) (Module, error)
+}
+
+// BuildError is a build whose make (or strip) failed: the target's own
+// fault, not the farm's.
+type BuildError struct {
+	// Target is the target's name.
+	Target string
+	// Status is the build script's exit status.
+	Status int
+	// Log is the build's combined output.
+	Log []byte
+}
+
+func (e *BuildError) Error() string {
+	return fmt.Sprintf("building %q: exit status %d:\n%s", e.Target, e.Status, tail(e.Log, 20))
+}
+
+// engine builds in containers of a Docker engine.
+type engine struct {
+	o            *options
+	c            Client
+	sourceDigest string
+
+	mu      sync.Mutex
+	flights map[string]*flight
+}
+
+var _ Builder = (*engine)(nil)
+
+type flight struct {
+	done chan struct{}
+	err  error
+}
+
+// New returns a Builder that runs builds in containers of a Docker engine.
+func New(opts ...Option) (Builder, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	sd, err := SourceDigest(o.src)
+	if err != nil {
+		return nil, err
+	}
+	return &engine{o: o, c: o.client, sourceDigest: sd, flights: map[string]*flight{}}, nil
+}
+
+// flight runs fn once per key at a time: concurrent callers wait for the
+// running call and share its result; a failed call is forgotten so a later
+// caller tries again.
+func (e *engine) flight(ctx context.Context, key string, fn func(context.Context) error) error {
+	e.mu.Lock()
+	if f, ok := e.flights[key]; ok {
+		e.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	e.flights[key] = f
+	e.mu.Unlock()
+	f.err = fn(ctx)
+	if f.err != nil {
+		e.mu.Lock()
+		delete(e.flights, key)
+		e.mu.Unlock()
+	}
+	close(f.done)
+	return f.err
+}
+
+func (e *engine) Key(t matrix.Target) (Key, error) {
+	return Key{Module: e.o.module, ModuleVersion: e.o.moduleVersion, SourceDigest: e.sourceDigest,
+		Kernel: t.Kernel, Arch: t.Arch, Recipe: RecipeHash(t)}, nil
+}
+
+func (e *engine) Build(ctx context.Context, t matrix.Target) (m Module, err error) {
+	key, _ := e.Key(t)
+	tag, err := e.ensureHeaders(ctx, t)
+	if err != nil {
+		return Module{}, err
+	}
+	src, err := sourceTar(e.o.src, "src")
+	if err != nil {
+		return Module{}, err
+	}
+	cfg := &container.Config{
+		Image:           tag,
+		Cmd:             []string{"/bin/sh", "-c", buildScript},
+		Env:             []string{imagePath, "DNSMON_KDIR=" + t.KernelDir, "DNSMON_MODULE=" + e.o.module},
+		WorkingDir:      "/",
+		NetworkDisabled: true,
+		Labels:          labels(t.Name()),
+	}
+	host := &container.HostConfig{NetworkMode: network.NetworkNone}
+	created, err := e.c.ContainerCreate(ctx, cfg, host, nil, nil, "")
+	if err != nil {
+		return Module{}, targetError(t, "building", fmt.Errorf("creating container: %w", err))
+	}
+	defer func() {
+		if rerr := removeContainer(ctx, e.c, created.ID); rerr != nil && err == nil {
+			err = targetError(t, "building", rerr)
+		}
+	}()
+	if err := e.c.CopyToContainer(ctx, created.ID, "/", src, container.CopyToContainerOptions{}); err != nil {
+		return Module{}, targetError(t, "building", fmt.Errorf("copying source in: %w", err))
+	}
+	status, logs, err := runContainer(ctx, e.c, created.ID)
+	if err != nil {
+		return Module{Log: logs}, targetError(t, "building", err)
+	}
+	if status != 0 {
+		return Module{Log: logs}, &BuildError{Target: t.Name(), Status: status, Log: logs}
+	}
+	data, err := copyFileOut(ctx, e.c, created.ID, "/src/"+e.o.module+".ko")
+	if err != nil {
+		return Module{Log: logs}, targetError(t, "building", err)
+	}
+	return Module{Key: key, Target: t, Data: data, BuilderImage: tag, Created: time.Now().UTC(), Log: logs}, nil
+}

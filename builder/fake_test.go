@@ -1,0 +1,230 @@
+package builder
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// fakeClient is an in-memory engine: images is the set of known references,
+// each container "runs" by calling run with its config and copied-in files.
+type fakeClient struct {
+	mu         sync.Mutex
+	images     map[string]bool
+	pullErrs   []error // returned by successive pulls, then success
+	pulls      int
+	created    map[string]*fakeContainer
+	removed    []string
+	removeCtxs []error // ctx.Err() at each removal
+	commits    []string
+	nextID     int
+	// run decides a container's exit status and output; block makes Wait
+	// hang until its context ends.
+	run   func(c *fakeContainer) (status int, out string, files map[string][]byte)
+	block bool
+}
+
+type fakeContainer struct {
+	id      string
+	cfg     *container.Config
+	host    *container.HostConfig
+	in      map[string][]byte
+	files   map[string][]byte
+	out     string
+	status  int
+	started bool
+}
+
+var _ Client = (*fakeClient)(nil)
+
+func newFake() *fakeClient {
+	return &fakeClient{images: map[string]bool{}, created: map[string]*fakeContainer{}}
+}
+
+func (f *fakeClient) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.images[ref] {
+		return image.InspectResponse{ID: "sha256:" + ref}, nil
+	}
+	return image.InspectResponse{}, cerrdefs.ErrNotFound
+}
+
+func (f *fakeClient) ImagePull(_ context.Context, ref string, _ image.PullOptions) (io.ReadCloser, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pulls++
+	if len(f.pullErrs) > 0 {
+		err := f.pullErrs[0]
+		f.pullErrs = f.pullErrs[1:]
+		if err != nil && strings.HasPrefix(err.Error(), "stream:") {
+			return io.NopCloser(strings.NewReader(`{"status":"Pulling"}` + "\n" + `{"errorDetail":{"message":"` + err.Error() + `"},"error":"` + err.Error() + `"}` + "\n")), nil
+		}
+		return nil, err
+	}
+	f.images[ref] = true
+	return io.NopCloser(strings.NewReader(`{"status":"Downloaded newer image"}` + "\n")), nil
+}
+
+func (f *fakeClient) ImageImport(_ context.Context, src image.ImportSource, ref string, _ image.ImportOptions) (io.ReadCloser, error) {
+	_, _ = io.Copy(io.Discard, src.Source)
+	f.mu.Lock()
+	f.images[ref] = true
+	f.mu.Unlock()
+	return io.NopCloser(strings.NewReader(`{"status":"sha256:1234"}` + "\n")), nil
+}
+
+func (f *fakeClient) ContainerCreate(_ context.Context, cfg *container.Config, host *container.HostConfig, _ *network.NetworkingConfig, _ *ocispec.Platform, _ string) (container.CreateResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.images[cfg.Image] {
+		return container.CreateResponse{}, cerrdefs.ErrNotFound
+	}
+	f.nextID++
+	id := strings.Repeat("c", 12) + string(rune('a'+f.nextID))
+	f.created[id] = &fakeContainer{id: id, cfg: cfg, host: host, in: map[string][]byte{}}
+	return container.CreateResponse{ID: id}, nil
+}
+
+func (f *fakeClient) get(id string) (*fakeContainer, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.created[id]
+	if !ok {
+		return nil, cerrdefs.ErrNotFound
+	}
+	return c, nil
+}
+
+func (f *fakeClient) ContainerStart(_ context.Context, id string, _ container.StartOptions) error {
+	c, err := f.get(id)
+	if err != nil {
+		return err
+	}
+	status, out, files := f.run(c)
+	f.mu.Lock()
+	c.status, c.out, c.files, c.started = status, out, files, true
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeClient) ContainerWait(ctx context.Context, id string, _ container.WaitCondition) (<-chan container.WaitResponse, <-chan error) {
+	resC, errC := make(chan container.WaitResponse, 1), make(chan error, 1)
+	go func() {
+		if f.block {
+			<-ctx.Done()
+			errC <- ctx.Err()
+			return
+		}
+		// Wait is called before Start: poll until Start ran.
+		for {
+			c, err := f.get(id)
+			if err != nil {
+				errC <- err
+				return
+			}
+			f.mu.Lock()
+			started, status := c.started, c.status
+			f.mu.Unlock()
+			if started {
+				resC <- container.WaitResponse{StatusCode: int64(status)}
+				return
+			}
+			select {
+			case <-ctx.Done():
+				errC <- ctx.Err()
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	return resC, errC
+}
+
+func (f *fakeClient) ContainerLogs(_ context.Context, id string, _ container.LogsOptions) (io.ReadCloser, error) {
+	c, err := f.get(id)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	_, _ = stdcopy.NewStdWriter(&buf, stdcopy.Stderr).Write([]byte(c.out))
+	return io.NopCloser(&buf), nil
+}
+
+func (f *fakeClient) ContainerRemove(ctx context.Context, id string, _ container.RemoveOptions) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removed = append(f.removed, id)
+	f.removeCtxs = append(f.removeCtxs, ctx.Err())
+	delete(f.created, id)
+	return nil
+}
+
+func (f *fakeClient) ContainerCommit(_ context.Context, id string, o container.CommitOptions) (container.CommitResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.commits = append(f.commits, o.Reference)
+	f.images[o.Reference] = true
+	return container.CommitResponse{ID: "sha256:" + id}, nil
+}
+
+func (f *fakeClient) ContainerList(context.Context, container.ListOptions) ([]container.Summary, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []container.Summary
+	for id := range f.created {
+		out = append(out, container.Summary{ID: id})
+	}
+	return out, nil
+}
+
+func (f *fakeClient) CopyToContainer(_ context.Context, id, dst string, r io.Reader, _ container.CopyToContainerOptions) error {
+	c, err := f.get(id)
+	if err != nil {
+		return err
+	}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(tr)
+		f.mu.Lock()
+		c.in[strings.TrimSuffix(dst, "/")+"/"+h.Name] = b
+		f.mu.Unlock()
+	}
+}
+
+func (f *fakeClient) CopyFromContainer(_ context.Context, id, path string) (io.ReadCloser, container.PathStat, error) {
+	c, err := f.get(id)
+	if err != nil {
+		return nil, container.PathStat{}, err
+	}
+	b, ok := c.files[path]
+	if !ok {
+		return nil, container.PathStat{}, errors.New("no such file: " + path)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	_ = tw.WriteHeader(&tar.Header{Name: path[strings.LastIndex(path, "/")+1:], Mode: 0o644, Size: int64(len(b))})
+	_, _ = tw.Write(b)
+	_ = tw.Close()
+	return io.NopCloser(&buf), container.PathStat{Size: int64(len(b))}, nil
+}

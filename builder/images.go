@@ -1,0 +1,273 @@
+package builder
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/pkg/jsonmessage"
+
+	"github.com/dnsmon/dnsmon/matrix"
+)
+
+// ErrImageNotFound is returned when a registry does not have a base image;
+// pulls are not retried then.
+var ErrImageNotFound = errors.New("image not found")
+
+const imagePath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// imageExists reports whether the engine has ref.
+func (e *engine) imageExists(ctx context.Context, ref string) (bool, error) {
+	_, err := e.c.ImageInspect(ctx, ref)
+	switch {
+	case err == nil:
+		return true, nil
+	case cerrdefs.IsNotFound(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("inspecting image %q: %w", ref, err)
+}
+
+// ensureBase makes sure t's base image exists in the engine.
+func (e *engine) ensureBase(ctx context.Context, t matrix.Target) error {
+	ref := BaseImage(t)
+	return e.flight(ctx, "base:"+ref, func(ctx context.Context) error {
+		ok, err := e.imageExists(ctx, ref)
+		if err != nil || ok {
+			return err
+		}
+		unlock, err := lockFile(ctx, e.lockPath(ref))
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		// Another process may have made it while we waited.
+		if ok, err := e.imageExists(ctx, ref); err != nil || ok {
+			return err
+		}
+		if t.Debootstrap != nil {
+			return e.bootstrap(ctx, t, ref)
+		}
+		return e.pull(ctx, ref, "linux/"+t.Arch)
+	})
+}
+
+// pull pulls ref, reading the progress stream to its end, retrying
+// transient failures with exponential backoff bound to ctx.
+func (e *engine) pull(ctx context.Context, ref, platform string) error {
+	backoff := e.o.pullBackoff
+	var err error
+	for attempt := 1; attempt <= e.o.pullAttempts; attempt++ {
+		fmt.Fprintf(e.o.log, "pulling %s (attempt %d)\n", ref, attempt)
+		err = e.pullOnce(ctx, ref, platform)
+		if err == nil || errors.Is(err, ErrImageNotFound) || ctx.Err() != nil {
+			break
+		}
+		if attempt == e.o.pullAttempts {
+			break
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return fmt.Errorf("pulling %q: %w", ref, ctx.Err())
+		}
+		backoff *= 2
+	}
+	if err != nil {
+		return fmt.Errorf("pulling %q: %w", ref, err)
+	}
+	return nil
+}
+
+func (e *engine) pullOnce(ctx context.Context, ref, platform string) error {
+	rc, err := e.c.ImagePull(ctx, ref, image.PullOptions{Platform: platform})
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("%w: %v", ErrImageNotFound, err)
+		}
+		return err
+	}
+	defer rc.Close()
+	if err := readStream(rc); err != nil {
+		if isNotFoundMessage(err.Error()) {
+			return fmt.Errorf("%w: %v", ErrImageNotFound, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// readStream reads a JSON progress stream to EOF and returns the first
+// error message in it.
+func readStream(r io.Reader) error {
+	return jsonmessage.DisplayJSONMessagesStream(r, io.Discard, 0, false, nil)
+}
+
+func isNotFoundMessage(s string) bool {
+	s = strings.ToLower(s)
+	for _, m := range []string{"not found", "manifest unknown", "pull access denied", "repository does not exist"} {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// bootstrap makes a base image with debootstrap on the host and imports it.
+func (e *engine) bootstrap(ctx context.Context, t matrix.Target, ref string) error {
+	d := t.Debootstrap
+	start := time.Now()
+	dir := filepath.Join(e.o.cacheDir, "rootfs", strings.TrimPrefix(ref, BaseRepo+":"))
+	debs := filepath.Join(e.o.cacheDir, "debs", "debootstrap")
+	if err := os.MkdirAll(debs, 0o755); err != nil {
+		return fmt.Errorf("bootstrapping %q: %w", ref, err)
+	}
+	if err := removeTree(dir); err != nil {
+		return fmt.Errorf("bootstrapping %q: %w", ref, err)
+	}
+	defer removeTree(dir)
+	args := []string{"--variant=minbase", "--arch=" + t.Arch, "--cache-dir=" + debs}
+	if len(d.Include) > 0 {
+		args = append(args, "--include="+strings.Join(d.Include, ","))
+	}
+	args = append(args, d.Suite, dir, d.Mirror)
+	fmt.Fprintf(e.o.log, "debootstrap %s\n", strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, "debootstrap", args...)
+	// On cancellation let debootstrap's exit trap unmount what it mounted
+	// in the target; kill it only if it does not stop.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 20 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("bootstrapping %q: debootstrap: %w\n%s", ref, err, tail(out.Bytes(), 20))
+	}
+	fmt.Fprintf(e.o.log, "debootstrap %s done in %s; importing as %s\n", d.Suite, time.Since(start).Round(time.Second), ref)
+
+	tarCmd := exec.CommandContext(ctx, "tar", "--numeric-owner", "-C", dir, "-cf", "-", ".")
+	stdout, err := tarCmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("importing %q: %w", ref, err)
+	}
+	var tarErr bytes.Buffer
+	tarCmd.Stderr = &tarErr
+	if err := tarCmd.Start(); err != nil {
+		return fmt.Errorf("importing %q: starting tar: %w", ref, err)
+	}
+	rc, err := e.c.ImageImport(ctx, image.ImportSource{Source: stdout, SourceName: "-"}, ref,
+		image.ImportOptions{Changes: []string{`CMD ["/bin/sh"]`, "ENV " + imagePath, "LABEL " + LabelFarm + "=1"}})
+	if err == nil {
+		err = readStream(rc)
+		rc.Close()
+	}
+	// Drain so tar can finish even when the engine stopped reading early.
+	_, _ = io.Copy(io.Discard, stdout)
+	if werr := tarCmd.Wait(); werr != nil && err == nil {
+		err = fmt.Errorf("tar: %w: %s", werr, tarErr.String())
+	}
+	if err != nil {
+		return fmt.Errorf("importing %q: %w", ref, err)
+	}
+	fmt.Fprintf(e.o.log, "base image %s ready in %s\n", ref, time.Since(start).Round(time.Second))
+	return nil
+}
+
+// lockPath is the lock file that serialises making image ref across
+// processes sharing the cache directory.
+func (e *engine) lockPath(ref string) string {
+	return filepath.Join(e.o.cacheDir, "locks", tagSafe(ref)+".lock")
+}
+
+// removeTree removes a debootstrap target after detaching any mounts left
+// in it.
+func removeTree(dir string) error {
+	if _, err := os.Lstat(dir); os.IsNotExist(err) {
+		return nil
+	}
+	if err := unmountUnder(dir); err != nil {
+		return fmt.Errorf("removing %s: %w", dir, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("removing %s: %w", dir, err)
+	}
+	return nil
+}
+
+// ensureHeaders makes sure t's headers image exists, making it once.
+func (e *engine) ensureHeaders(ctx context.Context, t matrix.Target) (string, error) {
+	tag := HeadersImage(t)
+	err := e.flight(ctx, "headers:"+tag, func(ctx context.Context) error {
+		ok, err := e.imageExists(ctx, tag)
+		if err != nil || ok {
+			return err
+		}
+		if err := e.ensureBase(ctx, t); err != nil {
+			return err
+		}
+		unlock, err := lockFile(ctx, e.lockPath(tag))
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if ok, err := e.imageExists(ctx, tag); err != nil || ok {
+			return err
+		}
+		return e.makeHeaders(ctx, t, tag)
+	})
+	return tag, err
+}
+
+// makeHeaders runs the headers script in a container from the base image,
+// with host networking, and commits the result as tag.
+func (e *engine) makeHeaders(ctx context.Context, t matrix.Target, tag string) (err error) {
+	start := time.Now()
+	fmt.Fprintf(e.o.log, "making %s\n", tag)
+	cfg := &container.Config{
+		Image:  BaseImage(t),
+		Cmd:    []string{"/bin/sh", "-c", headersScript(t)},
+		Env:    append([]string{imagePath}, headersEnv(t)...),
+		Labels: labels("headers " + t.Name()),
+	}
+	host := &container.HostConfig{NetworkMode: "host"}
+	created, err := e.c.ContainerCreate(ctx, cfg, host, nil, nil, "")
+	if err != nil {
+		return fmt.Errorf("making headers image for %q: creating container: %w", t.Name(), err)
+	}
+	defer func() {
+		if rerr := removeContainer(ctx, e.c, created.ID); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	status, logs, err := runContainer(ctx, e.c, created.ID)
+	if err != nil {
+		return fmt.Errorf("making headers image for %q: %w", t.Name(), err)
+	}
+	if status != 0 {
+		return fmt.Errorf("making headers image for %q: headers script exited with status %d:\n%s", t.Name(), status, tail(logs, 25))
+	}
+	_, err = e.c.ContainerCommit(ctx, created.ID, container.CommitOptions{
+		Reference: tag,
+		Comment:   "dnsmon headers for " + t.Kernel,
+		Config: &container.Config{
+			Cmd:    []string{"/bin/sh"},
+			Env:    []string{imagePath},
+			Labels: map[string]string{LabelFarm: "1", "dev.dnsmon.kernel": t.Kernel, "dev.dnsmon.recipe": RecipeHash(t)},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("making headers image for %q: committing: %w", t.Name(), err)
+	}
+	fmt.Fprintf(e.o.log, "headers image %s ready in %s\n", tag, time.Since(start).Round(100*time.Millisecond))
+	return nil
+}

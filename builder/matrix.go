@@ -1,0 +1,79 @@
+package builder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+
+	"github.com/dnsmon/dnsmon/matrix"
+)
+
+// MatrixBuild is one `dnsmon-farm build` run.
+type MatrixBuild struct {
+	// File is the kernels.yaml path.
+	File string
+	// Only keeps the targets whose name (GROUP/KERNEL) matches; nil keeps all.
+	Only *regexp.Regexp
+	// Shard and Shards select shard Shard (0-based) of Shards; Shards 0
+	// means no sharding.
+	Shard, Shards int
+	// Resolver resolves tracked groups; nil uses matrix.DefaultResolver.
+	Resolver matrix.Resolver
+	// Publisher receives the modules and answers the cache lookups.
+	Publisher Publisher
+	// Options configure the engine builder; FarmOptions the farm.
+	Options     []Option
+	FarmOptions []FarmOption
+	// Summary receives the results table; nil discards it.
+	Summary io.Writer
+}
+
+// BuildMatrix loads, resolves, filters and shards the targets of a kernels
+// file, builds them through the cache of m.Publisher, and writes the summary.
+// Its error is Run's.
+func BuildMatrix(ctx context.Context, m MatrixBuild) ([]Result, error) {
+	r := m.Resolver
+	if r == nil {
+		var err error
+		if r, err = matrix.DefaultResolver(); err != nil {
+			return nil, err
+		}
+	}
+	targets, err := matrix.LoadTargets(ctx, m.File, r)
+	if err != nil {
+		return nil, err
+	}
+	targets = matrix.Filter(targets, m.Only)
+	if m.Shards > 0 {
+		if targets, err = matrix.Shard(targets, m.Shard, m.Shards); err != nil {
+			return nil, err
+		}
+	}
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("no targets selected from %s", m.File)
+	}
+	b, err := New(m.Options...)
+	if err != nil {
+		return nil, err
+	}
+	results, err := Run(ctx, Cached(b, m.Publisher), targets, m.FarmOptions...)
+	if m.Summary == nil {
+		return results, err
+	}
+	if serr := WriteSummary(m.Summary, results); serr != nil && err == nil {
+		return results, serr
+	}
+	if errors.Is(err, ErrFailed) {
+		// The summary already shows each failure; keep the error short.
+		failed := 0
+		for _, r := range results {
+			if r.Status() == "failed" {
+				failed++
+			}
+		}
+		return results, fmt.Errorf("%w: %d of %d (see above)", ErrFailed, failed, len(results))
+	}
+	return results, err
+}

@@ -1,0 +1,55 @@
+package builder
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/dnsmon/dnsmon/matrix"
+)
+
+// BuildOne builds the module for one target into the module cache,
+// CACHE/modules/SRC12/ARCH/KERNEL/MODULE.ko (SRC12: the first 12 hex digits
+// of the source digest), and returns that path. When the cache already holds
+// the module for the same source, kernel and recipe, nothing is built.
+// Options are those of New (WithSource, WithCacheDir, WithClient, ...).
+func BuildOne(ctx context.Context, t matrix.Target, opts ...Option) (string, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return "", err
+	}
+	b, err := New(append(opts, WithClient(o.client))...)
+	if err != nil {
+		return "", err
+	}
+	key, err := b.Key(t)
+	if err != nil {
+		return "", err
+	}
+	pub, err := NewDirPublisher(filepath.Join(o.cacheDir, "modules", strings.TrimPrefix(key.SourceDigest, "sha256:")[:12]))
+	if err != nil {
+		return "", err
+	}
+	if _, err := Cached(b, pub).Build(ctx, t); err != nil {
+		return "", fmt.Errorf("building the module for %q: %w", t.Name(), err)
+	}
+	return pub.Path(key), nil
+}
+
+// BuildForSuite builds (or finds in the module cache) the module for kernel
+// release krel of a Debian suite, using the group of the kernels file that
+// lists krel or tracks suite, and returns the .ko path. It is BuildOne for
+// callers that hold a release string rather than a Target, such as the
+// guest tests: BuildForSuite(ctx, "kernels.yaml", "sid", "7.2.13+deb14-amd64").
+func BuildForSuite(ctx context.Context, kernelsFile, suite, krel string, opts ...Option) (string, error) {
+	f, err := matrix.Load(kernelsFile)
+	if err != nil {
+		return "", err
+	}
+	t, err := matrix.TargetFor(f, suite, krel)
+	if err != nil {
+		return "", err
+	}
+	return BuildOne(ctx, t, opts...)
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/dnsmon/dnsmon/builder"
+	"github.com/dnsmon/dnsmon/builder/publish"
+	"github.com/dnsmon/dnsmon/cmd/internal/options"
+	"github.com/dnsmon/dnsmon/fetcher/signature"
+)
+
+// runBuild builds the module for every selected target of kernels.yaml in
+// containers and publishes what is not published yet.
+func runBuild(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	fs := flag.NewFlagSet("dnsmon-farm build", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options.FarmBuild
+	options.AddFarmBuildFlags(fs, &o)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("build: unexpected arguments %q", fs.Args())
+	}
+	if err := o.Validate(); err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	pub, closePub, err := openPublisher(ctx, &o, stderr)
+	if err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	defer closePub()
+	farmOpts := []builder.FarmOption{builder.WithJobs(o.Jobs), builder.WithProgress(stderr, isTerminal(stderr))}
+	if o.LogDir != "" {
+		farmOpts = append(farmOpts, builder.WithLogDir(o.LogDir))
+	}
+	_, err = builder.BuildMatrix(ctx, builder.MatrixBuild{
+		File: o.File, Only: o.OnlyRE, Shard: o.ShardIndex, Shards: o.ShardCount,
+		Publisher: pub, Options: []builder.Option{builder.WithLog(stderr)},
+		FarmOptions: farmOpts, Summary: stdout,
+	})
+	return err
+}
+
+// openPublisher opens the --to destination.
+func openPublisher(ctx context.Context, o *options.FarmBuild, stderr io.Writer) (builder.Publisher, func(), error) {
+	if dir, ok := strings.CutPrefix(o.To, options.DirDestPrefix); ok {
+		p, err := builder.NewDirPublisher(dir)
+		return p, func() {}, err
+	}
+	popts := []publish.Option{publish.WithLogger(stderr)}
+	if o.Unsigned {
+		popts = append(popts, publish.WithoutSigning())
+	} else {
+		k, err := signature.LoadPrivateKey(o.Key)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--key: %w (dnsmon-farm keygen makes one)", err)
+		}
+		popts = append(popts, publish.WithSigningKey(k))
+	}
+	p, err := publish.New(ctx, o.To, popts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, func() { p.Close() }, nil
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,140 @@
+package options
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// DefaultKernelsFile is the kernels file dnsmon-farm reads by default.
+const DefaultKernelsFile = "kernels.yaml"
+
+// DefaultFarmDest is where dnsmon-farm build publishes by default.
+const DefaultFarmDest = "oci-layout:out"
+
+// DirDestPrefix selects the plain directory publisher ("dir:DIR").
+const DirDestPrefix = "dir:"
+
+// FarmBuild holds the flags of `dnsmon-farm build`.
+type FarmBuild struct {
+	// File is the kernels file.
+	File string
+	// Only is a regular expression over target names (GROUP/KERNEL).
+	Only string
+	// Jobs is how many targets build at once.
+	Jobs int
+	// To is the destination: REGISTRY/REPO, oci-layout:DIR or dir:DIR.
+	To string
+	// Key is the signing key for registry and oci-layout destinations.
+	Key string
+	// Unsigned publishes without signatures (tests only).
+	Unsigned bool
+	// Shard is "I/N" (I from 1 to N), empty for all targets.
+	Shard string
+	// LogDir keeps each target's build log; empty keeps none on disk.
+	LogDir string
+
+	// OnlyRE, ShardIndex (0-based) and ShardCount are set by Validate.
+	OnlyRE                 *regexp.Regexp
+	ShardIndex, ShardCount int
+}
+
+// AddFarmBuildFlags registers the flags of `dnsmon-farm build` on fs.
+func AddFarmBuildFlags(fs *flag.FlagSet, b *FarmBuild) {
+	fs.StringVar(&b.File, "f", DefaultKernelsFile, "kernels file")
+	fs.StringVar(&b.Only, "only", "", "build only targets whose GROUP/KERNEL name matches this regular expression")
+	fs.IntVar(&b.Jobs, "j", runtime.NumCPU(), "targets to build at once")
+	fs.StringVar(&b.To, "to", DefaultFarmDest, "destination: REGISTRY/REPO, oci-layout:DIR, or dir:DIR (plain .ko files, unsigned)")
+	fs.StringVar(&b.Key, "key", "dnsmon.key", "signing key (from dnsmon-farm keygen) for registry and oci-layout destinations")
+	fs.BoolVar(&b.Unsigned, "unsigned", false, "publish without signatures (dnsmon-fetch then needs --insecure-skip-verify)")
+	fs.StringVar(&b.Shard, "shard", "", "build only shard I of N (\"I/N\", I from 1), as planned by dnsmon-farm plan")
+	fs.StringVar(&b.LogDir, "logs", "", "directory to keep each target's build log in (default: none)")
+}
+
+// Validate checks the flags and fills in the parsed fields.
+func (b *FarmBuild) Validate() error {
+	var errs []error
+	if b.File == "" {
+		errs = append(errs, errors.New("-f: empty kernels file"))
+	}
+	if b.Jobs < 1 {
+		errs = append(errs, fmt.Errorf("-j %d: want at least 1", b.Jobs))
+	}
+	if b.Only != "" {
+		re, err := regexp.Compile(b.Only)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--only: %w", err))
+		}
+		b.OnlyRE = re
+	}
+	if b.Shard != "" {
+		i, n, err := ParseShard(b.Shard)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		b.ShardIndex, b.ShardCount = i, n
+	}
+	switch {
+	case b.To == "":
+		errs = append(errs, errors.New("--to: empty destination"))
+	case b.To == DirDestPrefix:
+		errs = append(errs, errors.New("--to dir: needs a directory"))
+	case b.Unsigned && strings.HasPrefix(b.To, DirDestPrefix):
+		errs = append(errs, errors.New("--unsigned: dir destinations are never signed"))
+	}
+	return errors.Join(errs...)
+}
+
+// ParseShard parses "I/N" (1 <= I <= N) into a 0-based index and a count.
+func ParseShard(s string) (index, count int, err error) {
+	is, ns, ok := strings.Cut(s, "/")
+	i, ierr := strconv.Atoi(is)
+	n, nerr := strconv.Atoi(ns)
+	if !ok || ierr != nil || nerr != nil || n < 1 || i < 1 || i > n {
+		return 0, 0, fmt.Errorf("--shard %q: want I/N with 1 <= I <= N", s)
+	}
+	return i - 1, n, nil
+}
+
+// FarmPlan holds the flags of `dnsmon-farm plan`.
+type FarmPlan struct {
+	// File is the kernels file.
+	File string
+	// Only is a regular expression over target names.
+	Only string
+	// Shards is the number of shards.
+	Shards int
+
+	// OnlyRE is set by Validate.
+	OnlyRE *regexp.Regexp
+}
+
+// AddFarmPlanFlags registers the flags of `dnsmon-farm plan` on fs.
+func AddFarmPlanFlags(fs *flag.FlagSet, p *FarmPlan) {
+	fs.StringVar(&p.File, "f", DefaultKernelsFile, "kernels file")
+	fs.StringVar(&p.Only, "only", "", "plan only targets whose GROUP/KERNEL name matches this regular expression")
+	fs.IntVar(&p.Shards, "shards", 1, "number of shards (CI jobs)")
+}
+
+// Validate checks the flags.
+func (p *FarmPlan) Validate() error {
+	var errs []error
+	if p.File == "" {
+		errs = append(errs, errors.New("-f: empty kernels file"))
+	}
+	if p.Shards < 1 || p.Shards > 256 {
+		errs = append(errs, fmt.Errorf("--shards %d: want 1..256", p.Shards))
+	}
+	if p.Only != "" {
+		re, err := regexp.Compile(p.Only)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--only: %w", err))
+		}
+		p.OnlyRE = re
+	}
+	return errors.Join(errs...)
+}

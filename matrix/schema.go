@@ -1,0 +1,127 @@
+package matrix
+
+// File is the whole kernels.yaml.
+type File struct {
+	// Groups lists the build groups, one per distribution release (and
+	// package source), in the order they are built and shown.
+	Groups []Group `yaml:"groups"`
+
+	// name is the file name used in error messages.
+	name string
+}
+
+// Group is one distribution release: where its builder image comes from, how
+// kernel headers are installed into it, and which kernels it builds for.
+type Group struct {
+	// Name identifies the group in target names and --only filters, e.g.
+	// "debian-12" or "debian-12-security". Unique within the file.
+	Name string `yaml:"name"`
+	// Distro selects the distribution rules: debian, ubuntu, centos, rocky,
+	// alma or amazonlinux.
+	Distro string `yaml:"distro"`
+	// Release is the distribution release, e.g. "12", "22.04", "7", "2023".
+	Release string `yaml:"release"`
+	// Arch is the architecture in Go/OCI spelling; only "amd64" today.
+	// Default "amd64".
+	Arch string `yaml:"arch,omitempty"`
+	// Image is the base image as a registry reference, e.g.
+	// "docker.io/library/rockylinux:9". Exactly one of Image and
+	// Debootstrap is set.
+	Image string `yaml:"image,omitempty"`
+	// Debootstrap makes the base image on the build host with debootstrap
+	// and imports it into the engine, for places no registry is reachable.
+	Debootstrap *Debootstrap `yaml:"debootstrap,omitempty"`
+	// Toolchain lists packages installed before the headers (compiler,
+	// make, libelf), for images that lack them. Debootstrap groups put them
+	// in Debootstrap.Include instead.
+	Toolchain []string `yaml:"toolchain,omitempty"`
+	// Sources are extra package sources added before installing headers,
+	// e.g. experimental on top of sid, or the CentOS vault.
+	Sources []Source `yaml:"sources,omitempty"`
+	// ReplaceSources removes the image's own package sources first, for
+	// end-of-life releases whose mirrors are gone (CentOS 7).
+	ReplaceSources bool `yaml:"replace_sources,omitempty"`
+	// Headers says how the headers of one kernel are installed.
+	Headers Headers `yaml:"headers"`
+	// Kernels are the exact kernel releases (`uname -r`) to build for.
+	Kernels []string `yaml:"kernels,omitempty"`
+	// Track adds, at run time, the newest kernel of each listed flavour
+	// in a suite's package index; the production matrix pins instead.
+	Track *Track `yaml:"track,omitempty"`
+
+	// line is where the group starts in the file; kernelLines[i] is the
+	// line of Kernels[i].
+	line        int
+	kernelLines []int
+}
+
+// Debootstrap is a base image made with `debootstrap --variant=minbase`.
+type Debootstrap struct {
+	// Suite is the Debian suite or codename, e.g. "bookworm" or "sid".
+	Suite string `yaml:"suite"`
+	// Mirror is the archive URL; default "http://deb.debian.org/debian".
+	Mirror string `yaml:"mirror,omitempty"`
+	// Include lists extra packages, e.g. gcc, make, libc6-dev, dwarves.
+	Include []string `yaml:"include,omitempty"`
+}
+
+// Headers says how to install one kernel's headers into the builder image.
+type Headers struct {
+	// Method is one of:
+	//   apt          apt-get install Packages (Ubuntu);
+	//   apt-extract  apt-get download Packages and their linux-headers-* and
+	//                linux-kbuild-* dependencies, unpack them with dpkg -x into
+	//                a staging directory and copy it into /usr; install the
+	//                compiler they depend on with apt (Debian: avoids the
+	//                linux-image dependency of 6.12 headers);
+	//   yum, dnf     yum/dnf install Packages;
+	//   urls         download URLs and install them with the image's package
+	//                tool (rpm or dpkg), for kernels no repository serves.
+	Method string `yaml:"method"`
+	// Packages are package names as text/template strings over
+	// TemplateData, e.g. "linux-headers-{{.Release}}".
+	Packages []string `yaml:"packages,omitempty"`
+	// URLs are package URLs as templates, for method urls.
+	URLs []string `yaml:"urls,omitempty"`
+}
+
+// Source is one extra package source. Exactly one field is set.
+type Source struct {
+	// Apt is a one-line sources.list entry, e.g.
+	// "deb http://deb.debian.org/debian experimental main".
+	Apt string `yaml:"apt,omitempty"`
+	// Yum is a yum/dnf repository.
+	Yum *YumRepo `yaml:"yum,omitempty"`
+}
+
+// YumRepo is a yum/dnf repository definition.
+type YumRepo struct {
+	// ID is the repository id, [A-Za-z0-9_.-]+.
+	ID string `yaml:"id"`
+	// BaseURL is the repository's baseurl.
+	BaseURL string `yaml:"baseurl"`
+}
+
+// Track resolves the newest kernels of a Debian suite at run time.
+type Track struct {
+	// Mirror is the archive URL; default the group's Debootstrap.Mirror.
+	Mirror string `yaml:"mirror,omitempty"`
+	// Suite is the suite whose index is read; default the group's
+	// Debootstrap.Suite.
+	Suite string `yaml:"suite,omitempty"`
+	// Flavours are kernel flavours, e.g. "amd64", "rt-amd64", "cloud-amd64".
+	Flavours []string `yaml:"flavours"`
+}
+
+// TemplateData is what header package and URL templates see.
+type TemplateData struct {
+	// Release is the full `uname -r`, e.g. "6.1.0-56-amd64".
+	Release string
+	// Version is "MAJOR.MINOR.PATCH".
+	Version string
+	// Arch is the distribution's spelling of the architecture (amd64 on
+	// Debian and Ubuntu, x86_64 on RPM distributions).
+	Arch string
+	// DistroRelease is the group's Release.
+	DistroRelease string
+}
