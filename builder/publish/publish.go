@@ -1,0 +1,407 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/dnsmon/dnsmon/builder"
+	"github.com/dnsmon/dnsmon/fetcher"
+	"github.com/dnsmon/dnsmon/fetcher/artifact"
+	"github.com/dnsmon/dnsmon/fetcher/signature"
+	"github.com/dnsmon/dnsmon/kmod/modinfo"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Publisher writes modules as artifacts (see package artifact) to one
+// registry repository or OCI image layout, signs each manifest, and keeps
+// the per-version index up to date. It is safe for concurrent use; index
+// updates from one Publisher are serialised (two publishers writing the same
+// version at once may lose each other's index entries: run one publisher per
+// repository, or Reindex afterwards).
+type Publisher struct {
+	target   string
+	identity string
+	src      fetcher.Source
+	sink     sink
+	key      *ecdsa.PrivateKey
+	log      io.Writer
+
+	mu sync.Mutex // serialises index read-modify-write
+}
+
+var _ builder.Publisher = (*Publisher)(nil)
+
+// Option configures New.
+type Option func(*options) error
+
+type options struct {
+	key       *ecdsa.PrivateKey
+	keychain  authn.Keychain
+	transport http.RoundTripper
+	backoff   transport.Backoff
+	identity  string
+	log       io.Writer
+	unsigned  bool
+}
+
+// WithSigningKey sets the key every manifest is signed with. No default:
+// New needs a key unless WithoutSigning is given.
+func WithSigningKey(k *ecdsa.PrivateKey) Option {
+	return func(o *options) error {
+		if k == nil {
+			return errors.New("WithSigningKey: nil key")
+		}
+		o.key = k
+		return nil
+	}
+}
+
+// WithoutSigning publishes unsigned manifests (for tests of the fetcher's
+// refusal). Default: signing is required.
+func WithoutSigning() Option {
+	return func(o *options) error {
+		o.unsigned = true
+		return nil
+	}
+}
+
+// WithKeychain sets where registry credentials come from. Default:
+// authn.DefaultKeychain (the Docker config).
+func WithKeychain(k authn.Keychain) Option {
+	return func(o *options) error {
+		if k == nil {
+			return errors.New("WithKeychain: nil keychain")
+		}
+		o.keychain = k
+		return nil
+	}
+}
+
+// WithTransport sets the HTTP transport. Default: http.DefaultTransport
+// (which honours HTTPS_PROXY).
+func WithTransport(rt http.RoundTripper) Option {
+	return func(o *options) error {
+		if rt == nil {
+			return errors.New("WithTransport: nil transport")
+		}
+		o.transport = rt
+		return nil
+	}
+}
+
+// WithRetryBackoff sets the retry schedule of registry requests. Default:
+// 3 tries, 1 s then 3 s apart.
+func WithRetryBackoff(b transport.Backoff) Option {
+	return func(o *options) error {
+		if b.Steps < 1 || b.Steps > 10 {
+			return fmt.Errorf("WithRetryBackoff: %d steps, want 1..10", b.Steps)
+		}
+		o.backoff = b
+		return nil
+	}
+}
+
+// WithIdentity sets critical.identity.docker-reference of signature
+// payloads. Default: the repository name, or "dnsmon" for a layout. cosign
+// does not check it; dnsmon-fetch does not either, so bundles can be
+// re-hosted.
+func WithIdentity(ref string) Option {
+	return func(o *options) error {
+		if ref == "" {
+			return errors.New("WithIdentity: empty reference")
+		}
+		o.identity = ref
+		return nil
+	}
+}
+
+// WithLogger sets where progress lines go. Default: io.Discard.
+func WithLogger(w io.Writer) Option {
+	return func(o *options) error {
+		if w == nil {
+			w = io.Discard
+		}
+		o.log = w
+		return nil
+	}
+}
+
+// New returns a publisher for target: "oci-layout:DIR" (created when
+// missing) or a registry repository "REGISTRY/REPO".
+func New(ctx context.Context, target string, opts ...Option) (*Publisher, error) {
+	o := &options{keychain: authn.DefaultKeychain, transport: http.DefaultTransport,
+		backoff: transport.Backoff{Duration: 1e9, Factor: 3, Jitter: 0.1, Steps: 3}, log: io.Discard}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case o.key == nil && !o.unsigned:
+		return nil, errors.New("publishing needs a signing key (dnsmon-farm keygen makes one)")
+	case o.key != nil && o.unsigned:
+		return nil, errors.New("WithSigningKey and WithoutSigning exclude each other")
+	}
+	p := &Publisher{target: target, key: o.key, log: o.log, identity: o.identity}
+	fopts := []fetcher.Option{fetcher.WithKeychain(o.keychain), fetcher.WithTransport(o.transport), fetcher.WithRetryBackoff(o.backoff)}
+	if dir, ok := strings.CutPrefix(target, fetcher.LayoutPrefix); ok {
+		s, err := newLayoutSink(dir)
+		if err != nil {
+			return nil, err
+		}
+		p.sink = s
+		if p.identity == "" {
+			p.identity = "dnsmon"
+		}
+	} else {
+		repo, err := name.NewRepository(target)
+		if err != nil {
+			return nil, fmt.Errorf("publishing target %q is neither oci-layout:DIR nor REGISTRY/REPO: %w", target, err)
+		}
+		tr, err := fetcher.Transport(ctx, repo, []string{repo.Scope(transport.PushScope)}, fopts...)
+		if err != nil {
+			return nil, err
+		}
+		pusher, err := remote.NewPusher(remote.WithTransport(tr), remote.WithContext(ctx), remote.WithJobs(2))
+		if err != nil {
+			return nil, fmt.Errorf("publishing to %s: %w", repo, err)
+		}
+		p.sink = &registrySink{repo: repo, pusher: pusher}
+		if p.identity == "" {
+			p.identity = repo.Name()
+		}
+	}
+	src, err := fetcher.Open(ctx, target, fopts...)
+	if err != nil {
+		return nil, err
+	}
+	p.src = src
+	return p, nil
+}
+
+// Close releases the publisher's connections.
+func (p *Publisher) Close() error { return p.src.Close() }
+
+// Meta returns the artifact metadata of a built module, reading vermagic and
+// srcversion from its .modinfo. It refuses a module whose vermagic names
+// another kernel than its key.
+func Meta(m builder.Module) (artifact.Meta, error) {
+	info, err := modinfo.Read(bytes.NewReader(m.Data))
+	if err != nil {
+		return artifact.Meta{}, fmt.Errorf("reading module for %s: %w", m.Key.Kernel, err)
+	}
+	if err := modinfo.CheckRelease(info.Vermagic, m.Key.Kernel); err != nil {
+		return artifact.Meta{}, fmt.Errorf("refusing to publish the module for %s: %w", m.Key.Kernel, err)
+	}
+	distro := m.Target.Distro
+	switch {
+	case distro != "" && m.Target.DistroRelease != "":
+		distro += "-" + m.Target.DistroRelease
+	case distro != "" && strings.HasPrefix(m.Target.Group, distro+"-"):
+		distro = m.Target.Group // a DirRecord has the group ("debian-12") but no distribution release
+	}
+	return artifact.Meta{
+		Version: m.Key.ModuleVersion, Release: m.Key.Kernel, Arch: m.Key.Arch, Distro: distro,
+		Vermagic: info.Vermagic, Srcversion: info.SrcVersion,
+		SourceDigest: m.Key.SourceDigest, BuilderImage: m.BuilderImage, Recipe: m.Key.Recipe,
+		Created: m.Created,
+	}, nil
+}
+
+// Publish writes the module's blobs and manifest, signs the manifest, and
+// then adds it to its version's index, so that the index never lists an
+// unsigned module.
+func (p *Publisher) Publish(ctx context.Context, m builder.Module) error {
+	meta, err := Meta(m)
+	if err != nil {
+		return err
+	}
+	_, err = p.PublishArtifact(ctx, meta, m.Data)
+	return err
+}
+
+// PublishArtifact is Publish for a module given as metadata and .ko bytes.
+// It returns the manifest's descriptor.
+func (p *Publisher) PublishArtifact(ctx context.Context, meta artifact.Meta, ko []byte) (v1.Descriptor, error) {
+	a, err := artifact.Build(meta, ko)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	tag, err := artifact.ModuleTag(meta.Version, meta.Release, meta.Arch)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	cd := v1.Descriptor{MediaType: artifact.EmptyMediaType, Size: int64(len(a.Config)), Digest: artifact.Digest(a.Config)}
+	for _, b := range []struct {
+		d v1.Descriptor
+		b []byte
+	}{{cd, a.Config}, {a.LayerDesc, a.Layer}} {
+		if err := p.sink.putBlob(ctx, b.d, b.b); err != nil {
+			return v1.Descriptor{}, err
+		}
+	}
+	if err := p.sink.putManifest(ctx, tag, a.Manifest, artifact.ManifestMediaType, artifact.ArtifactType); err != nil {
+		return v1.Descriptor{}, err
+	}
+	if p.key != nil {
+		if err := p.sign(ctx, a.Digest); err != nil {
+			return v1.Descriptor{}, err
+		}
+	}
+	if err := p.addToIndex(ctx, meta.Version, a.Descriptor()); err != nil {
+		return v1.Descriptor{}, err
+	}
+	fmt.Fprintf(p.log, "published %s:%s (%s)\n", p.target, tag, a.Digest)
+	return a.Descriptor(), nil
+}
+
+// sign adds a signature by the publisher's key to the digest's signature
+// manifest, keeping the signatures already there; it does nothing when one
+// by this key is there.
+func (p *Publisher) sign(ctx context.Context, digest v1.Hash) error {
+	sigTag := artifact.SignatureTag(digest)
+	var layers []v1.Descriptor
+	raw, err := fetcher.ReadManifest(ctx, p.src, sigTag)
+	switch {
+	case err == nil:
+		blob := func(ctx context.Context, d v1.Descriptor) ([]byte, error) {
+			return fetcher.ReadBlob(ctx, p.src, d, signature.MaxPayloadSize)
+		}
+		if _, verr := signature.VerifyManifest(ctx, raw, blob, &p.key.PublicKey, digest); verr == nil {
+			return nil
+		}
+		var mf v1.Manifest
+		if jerr := json.Unmarshal(raw, &mf); jerr == nil {
+			layers = mf.Layers
+		}
+	case !errors.Is(err, fetcher.ErrNotFound):
+		return fmt.Errorf("reading signatures of %s: %w", digest, err)
+	}
+	payload, err := signature.NewPayload(p.identity, digest)
+	if err != nil {
+		return err
+	}
+	sig, err := signature.Sign(p.key, payload)
+	if err != nil {
+		return err
+	}
+	l := signature.Layer{Payload: payload, Signature: sig}
+	ld := l.Descriptor()
+	layers = append(layers, ld)
+	mraw, cfg, err := signature.Manifest(layers)
+	if err != nil {
+		return err
+	}
+	if err := p.sink.putBlob(ctx, ld, payload); err != nil {
+		return err
+	}
+	if err := p.sink.putBlob(ctx, v1.Descriptor{MediaType: types.OCIConfigJSON, Size: int64(len(cfg)), Digest: artifact.Digest(cfg)}, cfg); err != nil {
+		return err
+	}
+	return p.sink.putManifest(ctx, sigTag, mraw, types.OCIManifestSchema1, "")
+}
+
+// addToIndex replaces the descriptor of d's kernel in version's index.
+func (p *Publisher) addToIndex(ctx context.Context, version string, d v1.Descriptor) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	descs, err := p.indexEntries(ctx, version)
+	if err != nil {
+		return err
+	}
+	out := descs[:0]
+	for _, e := range descs {
+		if e.Annotations[artifact.AnnotationRelease] != d.Annotations[artifact.AnnotationRelease] ||
+			e.Annotations[artifact.AnnotationArch] != d.Annotations[artifact.AnnotationArch] {
+			out = append(out, e)
+		}
+	}
+	out = append(out, d)
+	return p.writeIndex(ctx, version, out)
+}
+
+func (p *Publisher) writeIndex(ctx context.Context, version string, descs []v1.Descriptor) error {
+	raw, err := artifact.NewIndex(version, descs)
+	if err != nil {
+		return err
+	}
+	tag, err := artifact.VersionTag(version)
+	if err != nil {
+		return err
+	}
+	return p.sink.putManifest(ctx, tag, raw, artifact.IndexMediaType, artifact.IndexArtifactType)
+}
+
+// indexEntries returns the module descriptors of version's index, none when
+// there is no index yet.
+func (p *Publisher) indexEntries(ctx context.Context, version string) ([]v1.Descriptor, error) {
+	tag, err := artifact.VersionTag(version)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := fetcher.ReadManifest(ctx, p.src, tag)
+	if errors.Is(err, fetcher.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading index %s:%s: %w", p.target, tag, err)
+	}
+	_, descs, err := artifact.ParseIndex(raw)
+	if err != nil {
+		return nil, fmt.Errorf("reading index %s:%s: %w", p.target, tag, err)
+	}
+	return descs, nil
+}
+
+// Has reports whether the version index lists a module for the key's kernel
+// and arch whose manifest carries the key's source digest and recipe, and,
+// when the publisher signs, whose signature tag exists.
+func (p *Publisher) Has(ctx context.Context, key builder.Key) (bool, error) {
+	descs, err := p.indexEntries(ctx, key.ModuleVersion)
+	if err != nil || descs == nil {
+		return false, err
+	}
+	for _, d := range descs {
+		if d.Annotations[artifact.AnnotationRelease] != key.Kernel || d.Annotations[artifact.AnnotationArch] != key.Arch {
+			continue
+		}
+		raw, err := fetcher.ReadManifest(ctx, p.src, d.Digest.String())
+		if errors.Is(err, fetcher.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		_, meta, err := artifact.ParseManifest(raw)
+		if err != nil {
+			return false, nil // unreadable: rebuild and replace it
+		}
+		if meta.SourceDigest != key.SourceDigest || meta.Recipe != key.Recipe {
+			return false, nil
+		}
+		if p.key != nil {
+			_, err := fetcher.ReadManifest(ctx, p.src, artifact.SignatureTag(d.Digest))
+			if errors.Is(err, fetcher.ErrNotFound) {
+				return false, nil
+			}
+			if err != nil {
+				return false, err
+			}
+		}
+		return true, nil
+	}
+	return false, nil
+}
