@@ -1,0 +1,213 @@
+package guest
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dnsmon/dnsmon/builder"
+	"github.com/dnsmon/dnsmon/matrix/debian"
+)
+
+// guestKernel is one row of the guest matrix: the newest kernel of a suite
+// and flavour, resolved at run time.
+type guestKernel struct {
+	suite, flavour string
+}
+
+// guestKernels are the kernels `make test` boots: 5.10, 6.1, 6.12, 7.2,
+// 7.3 and one PREEMPT_RT kernel. DNSMON_GUEST_KERNELS=suite[:flavour],...
+// narrows the run; DNSMON_GUEST_KEEP_LOGS=1 keeps passing runs' console logs.
+var guestKernels = []guestKernel{
+	{"bullseye", "amd64"},
+	{"bookworm", "amd64"},
+	{"bookworm-security", "amd64"},
+	{"sid", "amd64"},
+	{"experimental", "amd64"},
+	{"bookworm", "rt-amd64"},
+}
+
+func selectedKernels(t *testing.T) []guestKernel {
+	env := os.Getenv("DNSMON_GUEST_KERNELS")
+	if env == "" {
+		return guestKernels
+	}
+	var ks []guestKernel
+	for _, s := range strings.Split(env, ",") {
+		suite, flavour, _ := strings.Cut(strings.TrimSpace(s), ":")
+		if flavour == "" {
+			flavour = "amd64"
+		}
+		ks = append(ks, guestKernel{suite, flavour})
+	}
+	return ks
+}
+
+// moduleSource is where the guests get dnsmon.ko: the builder farm, in
+// each suite's builder image, as kernels.yaml describes it.
+func moduleSource(root string, log io.Writer) ModuleSource {
+	return &FarmModules{
+		KernelsFile: filepath.Join(root, "kernels.yaml"),
+		Options:     []builder.Option{builder.WithLog(log)},
+	}
+}
+
+// results collects kernel × scenario verdicts for the summary table.
+type results struct {
+	mu      sync.Mutex
+	kernels []string
+	cells   map[string]map[string]string
+	order   []string
+}
+
+func (r *results) add(kernel string, vs []Verdict, extra map[string]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cells == nil {
+		r.cells = map[string]map[string]string{}
+	}
+	if _, ok := r.cells[kernel]; !ok {
+		r.kernels = append(r.kernels, kernel)
+		r.cells[kernel] = map[string]string{}
+	}
+	seen := map[string]bool{}
+	for _, s := range r.order {
+		seen[s] = true
+	}
+	put := func(s, v string) {
+		if !seen[s] {
+			r.order = append(r.order, s)
+			seen[s] = true
+		}
+		r.cells[kernel][s] = v
+	}
+	for _, v := range vs {
+		put(v.Scenario, v.Status)
+	}
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		put(k, extra[k])
+	}
+}
+
+func (r *results) table() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b strings.Builder
+	w := 24
+	for _, s := range r.order {
+		w = max(w, len(s)+2)
+	}
+	fmt.Fprintf(&b, "%-*s", w, "scenario")
+	for _, k := range r.kernels {
+		fmt.Fprintf(&b, " %-24s", k)
+	}
+	b.WriteString("\n")
+	for _, s := range r.order {
+		fmt.Fprintf(&b, "%-*s", w, s)
+		for _, k := range r.kernels {
+			v := r.cells[k][s]
+			if v == "" {
+				v = "-"
+			}
+			fmt.Fprintf(&b, " %-24s", v)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func TestGuest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots qemu guests")
+	}
+	ctx := t.Context()
+	c, err := debian.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := RepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	binDir := t.TempDir()
+	tools, err := BuildTools(ctx, root, binDir, GuestTools)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logDir := filepath.Join(c.CacheRoot(), "guest-logs")
+	res := &results{}
+	t.Cleanup(func() {
+		tab := res.table()
+		fmt.Printf("\nguest results (kernel × scenario):\n%s\n", tab)
+		_ = os.MkdirAll(logDir, 0o755)
+		_ = os.WriteFile(filepath.Join(logDir, "summary.txt"), []byte(tab), 0o644)
+	})
+	for _, gk := range selectedKernels(t) {
+		name := gk.suite + "/" + gk.flavour
+		t.Run(name, func(t *testing.T) {
+			k, err := c.NewestKernel(ctx, debian.SuiteFor(gk.suite), gk.flavour)
+			if err != nil {
+				t.Fatalf("resolving kernel: %v", err)
+			}
+			label := k.Release
+			extra := map[string]string{}
+			defer func() { res.add(label, nil, extra) }()
+			vmlinuz, err := Vmlinuz(ctx, c, k)
+			if err != nil {
+				extra["kernel"] = "fail"
+				t.Fatalf("getting kernel: %v", err)
+			}
+			files := append([]InitramfsFile(nil), tools...)
+			tb := time.Now()
+			ko, err := moduleSource(root, io.Discard).Module(ctx, k)
+			if err != nil {
+				extra["build"] = "fail"
+				t.Errorf("building module for %s: %v", k.Release, err)
+			} else {
+				extra["build"] = "pass"
+				files = append(files, InitramfsFile{Path: "/dnsmon.ko", Source: ko, Mode: 0o644})
+				t.Logf("module for %s ready in %v: %s", k.Release, time.Since(tb).Round(time.Millisecond), ko)
+			}
+			initrd := filepath.Join(t.TempDir(), "initramfs.cpio")
+			if err := WriteInitramfs(initrd, files); err != nil {
+				t.Fatal(err)
+			}
+			logPath := filepath.Join(logDir, fmt.Sprintf("%s-%s.log", k.Release, time.Now().Format("20060102-150405")))
+			r, err := Run(ctx, Boot{Kernel: vmlinuz, Initrd: initrd, LogPath: logPath, Timeout: 2 * time.Minute})
+			res.add(label, r.Verdicts, nil)
+			t.Logf("%s: %d verdicts in %v", k.Release, len(r.Verdicts), r.Elapsed.Round(time.Millisecond))
+			failed := err != nil
+			if err != nil {
+				extra["done"] = "fail"
+				t.Error(err)
+			} else {
+				extra["done"] = "pass"
+			}
+			for _, v := range r.Verdicts {
+				switch v.Status {
+				case Fail:
+					failed = true
+					t.Errorf("%s: %s: %s", k.Release, v.Scenario, v.Detail)
+				case Skip:
+					t.Logf("%s: %s skipped: %s", k.Release, v.Scenario, v.Detail)
+				}
+			}
+			if failed || os.Getenv("DNSMON_GUEST_KEEP_LOGS") != "" {
+				t.Logf("console log kept: %s", logPath)
+			} else {
+				os.Remove(logPath)
+			}
+		})
+	}
+}

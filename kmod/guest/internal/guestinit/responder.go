@@ -1,0 +1,100 @@
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+)
+
+// runResponder answers every DNS message on 127.0.0.1 and ::1, UDP and TCP,
+// on each -port, until killed.
+func runResponder(args []string) error {
+	fs := flag.NewFlagSet("responder", flag.ContinueOnError)
+	var ports portList
+	fs.Var(&ports, "port", "port to serve (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if len(ports) == 0 {
+		ports = portList{53}
+	}
+	errc := make(chan error, 1)
+	for _, p := range ports {
+		for _, host := range []string{"127.0.0.1", "::1"} {
+			addr := net.JoinHostPort(host, strconv.Itoa(p))
+			pc, err := net.ListenPacket("udp", addr)
+			if err != nil {
+				return fmt.Errorf("listening on udp %s: %w", addr, err)
+			}
+			go serveUDP(pc, errc)
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listening on tcp %s: %w", addr, err)
+			}
+			go serveTCP(ln, errc)
+		}
+	}
+	fmt.Println("ready")
+	return <-errc
+}
+
+type portList []int
+
+func (p *portList) String() string { return fmt.Sprint(*p) }
+func (p *portList) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 || n > 65535 {
+		return fmt.Errorf("bad port %q", s)
+	}
+	*p = append(*p, n)
+	return nil
+}
+
+func serveUDP(pc net.PacketConn, errc chan<- error) {
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			errc <- err
+			return
+		}
+		if r := answer(buf[:n]); r != nil && buf[2]&0x80 == 0 {
+			pc.WriteTo(r, from)
+		}
+	}
+}
+
+func serveTCP(ln net.Listener, errc chan<- error) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			errc <- err
+			return
+		}
+		go func() {
+			defer c.Close()
+			for {
+				var l [2]byte
+				if _, err := io.ReadFull(c, l[:]); err != nil {
+					return
+				}
+				msg := make([]byte, binary.BigEndian.Uint16(l[:]))
+				if _, err := io.ReadFull(c, msg); err != nil {
+					return
+				}
+				r := answer(msg)
+				if r == nil {
+					return
+				}
+				out := binary.BigEndian.AppendUint16(nil, uint16(len(r)))
+				if _, err := c.Write(append(out, r...)); err != nil && !errors.Is(err, net.ErrClosed) {
+					return
+				}
+			}
+		}()
+	}
+}

@@ -1,0 +1,373 @@
+package main
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// queryCase is one well-formed query whose event is checked field by field.
+type queryCase struct {
+	scenario string
+	comm     string
+	uid      int
+	newNet   bool
+	net      string // udp4, udp6, tcp4, tcp6
+	host     string
+	port     int
+	name     string
+	qtype    string
+	id       uint16
+}
+
+var queries = []queryCase{
+	{scenario: "udp4", comm: "dq-udp4", uid: 1234, net: "udp4", host: "127.0.0.1", port: 53, name: "udp4.dnsmon.test", qtype: "A", id: 0x1104},
+	{scenario: "udp6", comm: "dq-udp6", uid: 1234, net: "udp6", host: "::1", port: 53, name: "udp6.dnsmon.test", qtype: "AAAA", id: 0x1106},
+	{scenario: "tcp4", comm: "dq-tcp4", uid: 1234, net: "tcp4", host: "127.0.0.1", port: 53, name: "tcp4.dnsmon.test", qtype: "MX", id: 0x6604},
+	{scenario: "tcp6", comm: "dq-tcp6", uid: 1234, net: "tcp6", host: "::1", port: 53, name: "tcp6.dnsmon.test", qtype: "TXT", id: 0x6606},
+	{scenario: "port5353", comm: "dq-port5353", uid: 0, net: "udp4", host: "127.0.0.1", port: 5353, name: "port5353.dnsmon.test", qtype: "SRV", id: 0x5353},
+	{scenario: "netns", comm: "dq-netns", uid: 0, newNet: true, net: "udp4", host: "127.0.0.1", port: 53, name: "netns.dnsmon.test", qtype: "A", id: 0x4e53},
+	{scenario: "root-name", comm: "dq-root", uid: 0, net: "udp4", host: "127.0.0.1", port: 53, name: ".", qtype: "NS", id: 0x2e2e},
+	{scenario: "long-name", comm: "dq-long", uid: 0, net: "udp6", host: "::1", port: 53, name: longName(), qtype: "A", id: 0x7777},
+}
+
+// longName is a valid name of 253 presentation characters (255 octets on
+// the wire).
+func longName() string {
+	l := strings.Repeat("a", 63)
+	return l + "." + l + "." + l + "." + strings.Repeat("b", 61)
+}
+
+func (r *runner) query(q queryCase) error {
+	args := []string{"-net", q.net, "-addr", net.JoinHostPort(q.host, strconv.Itoa(q.port)),
+		"-name", q.name, "-type", q.qtype, "-id", strconv.Itoa(int(q.id))}
+	if q.newNet {
+		args = append(args, "-lo-up", "-wait", "0")
+	}
+	from := r.watch.count()
+	rep, err := r.client(q.comm, q.uid, q.newNet, args...)
+	if err != nil {
+		return err
+	}
+	if q.newNet && rep.Netns == r.initNetns {
+		return fmt.Errorf("client's netns %d is init's: CLONE_NEWNET did not take", rep.Netns)
+	}
+	_, ev, err := r.watch.waitQname(from, q.name, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	var bad []string
+	check := func(field string, ok bool, want any) {
+		if !ok {
+			bad = append(bad, fmt.Sprintf("%s=%v want %v", field, ev[field], want))
+		}
+	}
+	num := func(k string, want int64) {
+		got, ok := ev.num(k)
+		check(k, ok && got == want, want)
+	}
+	num("pid", int64(rep.Pid))
+	num("tid", int64(rep.Tid))
+	num("uid", int64(q.uid))
+	num("netns", int64(rep.Netns))
+	num("id", int64(q.id))
+	check("comm", ev.str("comm") == q.comm, q.comm)
+	fam := "4"
+	if strings.HasSuffix(q.net, "6") {
+		fam = "6"
+	}
+	check("family", normFamily(ev["family"]) == fam, "IPv"+fam)
+	proto := q.net[:3]
+	check("proto", normProto(ev["proto"]) == proto, proto)
+	check("server", serverMatches(ev, q.host, q.port), net.JoinHostPort(q.host, strconv.Itoa(q.port)))
+	check("qtype", strings.EqualFold(ev.str("qtype"), q.qtype) || ev.str("qtype") == strconv.Itoa(int(qtypes[q.qtype])), q.qtype)
+	if len(bad) > 0 {
+		return fmt.Errorf("event fields wrong: %s", strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+func normFamily(v any) string {
+	s := strings.ToLower(fmt.Sprint(v))
+	switch s {
+	case "2", "4", "ipv4", "inet", "ip4", "af_inet":
+		return "4"
+	case "10", "6", "ipv6", "inet6", "ip6", "af_inet6":
+		return "6"
+	}
+	return s
+}
+
+func normProto(v any) string {
+	s := strings.ToLower(fmt.Sprint(v))
+	switch s {
+	case "17", "udp":
+		return "udp"
+	case "6", "tcp":
+		return "tcp"
+	}
+	return s
+}
+
+// serverMatches accepts the server as an address with a separate port field
+// or as address and port in one string.
+func serverMatches(ev event, host string, port int) bool {
+	s := ev.str("server")
+	if s == host {
+		got, ok := ev.num("port")
+		return !ok || got == int64(port)
+	}
+	p := strconv.Itoa(port)
+	s = strings.NewReplacer("[", "", "]", "").Replace(s)
+	for _, sep := range []string{":", "#", " port ", "."} {
+		if s == host+sep+p {
+			return true
+		}
+	}
+	return false
+}
+
+// malformedCase is a raw UDP payload sent to port 53. Unless wantName is
+// set, no event may result; with wantName, either no event or one whose
+// qname unescapes to exactly those labels.
+type malformedCase struct {
+	name     string
+	payload  []byte
+	port     int
+	wantName []string
+	// mustReport makes "no event" a failure: the name is legal, only odd.
+	mustReport bool
+}
+
+func malformedCases() []malformedCase {
+	hdr := header(0xbad0, 0x0100, 1, 0)
+	q := func(body ...byte) []byte { return append(append([]byte{}, hdr...), body...) }
+	var overlong []byte
+	for i := 0; i < 5; i++ {
+		overlong = append(overlong, 63)
+		overlong = append(overlong, strings.Repeat("x", 63)...)
+	}
+	overlong = append(overlong, 0, 0, 1, 0, 1)
+	ctrlLabels := []string{"a\x01b", "e\\f", "sp ace", "q\"t", "(x);@$", "\x7f\xff", "test"}
+	dotLabels := []string{"c.d", "test"}
+	return []malformedCase{
+		{name: "empty", payload: []byte{}},
+		{name: "short-header", payload: []byte{0xba, 0xd1, 0x01, 0x00, 0x00}},
+		{name: "header-only", payload: hdr},
+		{name: "label-past-end", payload: q(63, 'a', 'b', 'c')},
+		{name: "no-terminator", payload: q(3, 'a', 'b', 'c', 3, 'd', 'e', 'f')},
+		{name: "pointer-loop", payload: q(0xc0, 12, 0, 1, 0, 1)},
+		{name: "pointer-forward", payload: q(1, 'a', 0xc0, 20, 0, 1, 0, 1, 0xc0, 12)},
+		{name: "over-long-name", payload: q(overlong...)},
+		{name: "bad-label-type", payload: q(0x40, 'a', 0, 0, 1, 0, 1)},
+		{name: "no-qtype", payload: q(1, 'a', 0)},
+		{name: "response", payload: question(header(0xbad2, 0x8180, 1, 0), encodeName("resp.dnsmon.test"), 1)},
+		{name: "qdcount-0", payload: question(header(0xbad3, 0x0100, 0, 0), encodeName("qd0.dnsmon.test"), 1)},
+		{name: "opcode-notify", payload: question(header(0xbad4, 0x2000, 1, 0), encodeName("notify.dnsmon.test"), 6)},
+		{name: "unwatched-port", port: 5354, payload: query(0xbad5, "port5354.dnsmon.test", 1)},
+		{name: "control-chars", payload: question(hdr, encodeLabels(ctrlLabels...), 1), wantName: ctrlLabels, mustReport: true},
+		{name: "dot-in-label", payload: question(hdr, encodeLabels(dotLabels...), 1), wantName: dotLabels},
+	}
+}
+
+// malformed sends each case followed by a well-formed marker query; events
+// between two markers belong to the case.
+func (r *runner) malformed() {
+	for i, c := range malformedCases() {
+		t0 := time.Now()
+		from := r.watch.count()
+		port := c.port
+		if port == 0 {
+			port = 53
+		}
+		args := []string{"-net", "udp4", "-addr", "127.0.0.1:" + strconv.Itoa(port), "-wait", "0"}
+		if len(c.payload) == 0 {
+			args = append(args, "-empty")
+		} else {
+			args = append(args, "-raw", hex.EncodeToString(c.payload))
+		}
+		_, err := r.client("dq-bad", 0, false, args...)
+		if err == nil {
+			marker := fmt.Sprintf("marker%d.dnsmon.test", i)
+			_, err = r.client("dq-marker", 0, false, "-name", marker, "-wait", "0")
+			if err == nil {
+				var idx int
+				idx, _, err = r.watch.waitQname(from, marker, 10*time.Second)
+				if err == nil {
+					evs := r.watch.since(from)[:idx-from]
+					for _, e := range evs {
+						fmt.Printf("guestinit: malformed/%s: event qname %q\n", c.name, e.str("qname"))
+					}
+					err = judgeMalformed(c, evs)
+				}
+			}
+		}
+		r.report("malformed/"+c.name, t0, err)
+	}
+}
+
+func judgeMalformed(c malformedCase, evs []event) error {
+	if len(evs) == 0 {
+		if c.mustReport {
+			return errors.New("no event for a legal query whose name needs escaping")
+		}
+		return nil
+	}
+	if c.wantName == nil || len(evs) > 1 {
+		var names []string
+		for _, e := range evs {
+			names = append(names, strconv.Quote(e.str("qname")))
+		}
+		return fmt.Errorf("%d unexpected event(s), qnames %s", len(evs), strings.Join(names, ", "))
+	}
+	got := evs[0].str("qname")
+	for _, b := range []byte(got) {
+		if b < 0x21 || b > 0x7e {
+			return fmt.Errorf("qname %q holds an unescaped byte 0x%02x", got, b)
+		}
+	}
+	labels, err := unescapeName(got)
+	if err != nil {
+		return fmt.Errorf("qname %q: %v", got, err)
+	}
+	if strings.Join(labels, "\x00") != strings.Join(c.wantName, "\x00") {
+		return fmt.Errorf("qname %q decodes to %q, want %q", got, labels, c.wantName)
+	}
+	return nil
+}
+
+// unescapeName splits a presentation-form name into raw labels, undoing
+// \DDD and \X escapes.
+func unescapeName(s string) ([]string, error) {
+	s = strings.TrimSuffix(s, ".")
+	var labels []string
+	var cur []byte
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\':
+			if i+3 < len(s)+0 && isDigits(s[i+1:i+4]) {
+				n, _ := strconv.Atoi(s[i+1 : i+4])
+				if n > 255 {
+					return nil, fmt.Errorf("escape \\%s out of range", s[i+1:i+4])
+				}
+				cur = append(cur, byte(n))
+				i += 3
+			} else if i+1 < len(s) {
+				cur = append(cur, s[i+1])
+				i++
+			} else {
+				return nil, errors.New("trailing backslash")
+			}
+		case c == '.':
+			labels = append(labels, string(cur))
+			cur = nil
+		default:
+			cur = append(cur, c)
+		}
+	}
+	return append(labels, string(cur)), nil
+}
+
+func isDigits(s string) bool {
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(s) > 0
+}
+
+const floodCount = 20000
+
+var statRE = regexp.MustCompile(`(?i)"?(events|dropped|ring_size|ring|queued)"?\s*[:=]?\s*(\d+)`)
+
+// stats runs dnsmon-watch --stats and picks the counters out of its output.
+func stats() (map[string]int64, string, error) {
+	out, err := tool("dnsmon-watch", "--stats")
+	if err != nil {
+		return nil, out, fmt.Errorf("dnsmon-watch --stats: %v: %s", err, out)
+	}
+	m := map[string]int64{}
+	for _, sm := range statRE.FindAllStringSubmatch(out, -1) {
+		n, _ := strconv.ParseInt(sm[2], 10, 64)
+		m[strings.ToLower(sm[1])] = n
+	}
+	if _, ok := m["events"]; !ok {
+		return nil, out, fmt.Errorf("no events counter in dnsmon-watch --stats output %q", out)
+	}
+	if _, ok := m["dropped"]; !ok {
+		return nil, out, fmt.Errorf("no dropped counter in dnsmon-watch --stats output %q", out)
+	}
+	return m, out, nil
+}
+
+// flood fills a 64-record ring with no reader, then reads it: every query
+// sent is either seen or counted as dropped, and seq gaps match the count.
+func (r *runner) flood() error {
+	if err := r.load("ring_size=64", "ports=53"); err != nil {
+		return err
+	}
+	defer func() {
+		if _, err := tool("dnsmon-load", "--unload"); err != nil {
+			fmt.Println("guestinit: unload after flood:", err)
+		}
+	}()
+	rep, err := r.client("dq-flood", 0, false, "-name", "flood.test", "-count", strconv.Itoa(floodCount))
+	if err != nil {
+		return err
+	}
+	if rep.Sent != floodCount {
+		return fmt.Errorf("client sent %d of %d", rep.Sent, floodCount)
+	}
+	st, out, err := stats()
+	if err != nil {
+		return err
+	}
+	w, err := startWatcher("--json")
+	if err != nil {
+		return err
+	}
+	w.quiet(time.Second, 20*time.Second)
+	if err := w.stop(); err != nil {
+		fmt.Println("guestinit: dnsmon-watch after flood:", err)
+	}
+	evs := w.since(0)
+	var seqs []int64
+	for _, e := range evs {
+		if strings.HasSuffix(e.str("qname"), ".flood.test") {
+			if s, ok := e.num("seq"); ok {
+				seqs = append(seqs, s)
+			}
+		}
+	}
+	seen := int64(len(evs))
+	sent := int64(rep.Sent)
+	detail := fmt.Sprintf("sent=%d seen=%d stats(events=%d dropped=%d) [%s]", sent, seen, st["events"], st["dropped"], out)
+	if st["events"] != sent {
+		return fmt.Errorf("module counted %d events for %d queries: %s", st["events"], sent, detail)
+	}
+	if seen+st["dropped"] != sent {
+		return fmt.Errorf("seen + dropped != sent: %s", detail)
+	}
+	if len(seqs) == len(evs) && len(seqs) > 0 {
+		sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+		for i := 1; i < len(seqs); i++ {
+			if seqs[i] == seqs[i-1] {
+				return fmt.Errorf("seq %d delivered twice: %s", seqs[i], detail)
+			}
+		}
+		if gaps := st["events"] - int64(len(seqs)); gaps != st["dropped"] || seqs[len(seqs)-1] > st["events"] {
+			return fmt.Errorf("seq numbers (max %d, %d distinct) do not account for %d dropped: %s", seqs[len(seqs)-1], len(seqs), st["dropped"], detail)
+		}
+	} else if len(evs) > 0 {
+		return fmt.Errorf("events carry no seq field, cannot check gaps: %s", detail)
+	}
+	fmt.Println("guestinit: flood:", detail)
+	return nil
+}

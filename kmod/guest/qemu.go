@@ -1,0 +1,123 @@
+package guest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
+)
+
+// Verdict is the result of one scenario inside a guest.
+type Verdict = proto.Verdict
+
+// Verdict statuses.
+const (
+	Pass = proto.Pass
+	Fail = proto.Fail
+	Skip = proto.Skip
+)
+
+// Boot describes one guest run.
+type Boot struct {
+	Kernel string // path of the vmlinuz
+	Initrd string // path of the initramfs
+	// Append is added to the kernel command line after
+	// "console=ttyS0 panic=-1 loglevel=4".
+	Append string
+	// MemoryMB defaults to 1024.
+	MemoryMB int
+	// Timeout bounds the whole run; default 2 minutes.
+	Timeout time.Duration
+	// LogPath receives the full serial console output.
+	LogPath string
+	// Qemu is the emulator binary; default qemu-system-x86_64.
+	Qemu string
+}
+
+// Result is what a guest reported.
+type Result struct {
+	Verdicts []Verdict
+	Done     bool          // the init printed its done line
+	Elapsed  time.Duration // wall time of the qemu process
+	LogPath  string
+}
+
+// ErrIncomplete is returned when the guest stopped (or timed out) before
+// its init reported done.
+var ErrIncomplete = errors.New("guest did not finish its scenarios")
+
+// Run boots a guest with qemu under TCG, with no network device, and
+// collects the verdict lines from its serial console until the guest powers
+// off or the timeout hits. The console is always written to LogPath.
+func Run(ctx context.Context, b Boot) (Result, error) {
+	if b.MemoryMB == 0 {
+		b.MemoryMB = 1024
+	}
+	if b.Timeout == 0 {
+		b.Timeout = 2 * time.Minute
+	}
+	if b.Qemu == "" {
+		b.Qemu = "qemu-system-x86_64"
+	}
+	if b.LogPath == "" {
+		return Result{}, errors.New("booting a guest: no console log path")
+	}
+	if err := os.MkdirAll(filepath.Dir(b.LogPath), 0o755); err != nil {
+		return Result{}, err
+	}
+	logf, err := os.Create(b.LogPath)
+	if err != nil {
+		return Result{}, fmt.Errorf("creating console log: %w", err)
+	}
+	defer logf.Close()
+	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
+	defer cancel()
+	args := []string{
+		"-accel", "tcg", "-m", fmt.Sprint(b.MemoryMB), "-smp", "1",
+		"-nographic", "-monitor", "none", "-serial", "stdio",
+		"-no-reboot", "-nic", "none",
+		"-kernel", b.Kernel, "-initrd", b.Initrd,
+		"-append", strings.TrimSpace("console=ttyS0 panic=-1 loglevel=4 " + b.Append),
+	}
+	cmd := exec.CommandContext(ctx, b.Qemu, args...)
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return Result{}, err
+	}
+	cmd.Stderr = cmd.Stdout
+	res := Result{LogPath: b.LogPath}
+	fmt.Fprintf(logf, "# %s %s\n", b.Qemu, strings.Join(args, " "))
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return res, fmt.Errorf("starting %s: %w", b.Qemu, err)
+	}
+	sc := bufio.NewScanner(io.TeeReader(out, logf))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := proto.ParseLine(line); ok {
+			res.Verdicts = append(res.Verdicts, v)
+		} else if proto.IsDone(line) {
+			res.Done = true
+		}
+	}
+	werr := cmd.Wait()
+	res.Elapsed = time.Since(start)
+	fmt.Fprintf(logf, "\n# qemu exited after %v: %v\n", res.Elapsed, werr)
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("guest %s: %w: timed out after %v (console log %s)", filepath.Base(b.Kernel), ErrIncomplete, b.Timeout, b.LogPath)
+	}
+	if !res.Done {
+		return res, fmt.Errorf("guest %s: %w: qemu exited (%v) (console log %s)", filepath.Base(b.Kernel), ErrIncomplete, werr, b.LogPath)
+	}
+	return res, nil
+}
