@@ -29,16 +29,19 @@ lint: deps
 
 # Everything, including the container builds and the qemu guests.
 test: deps lint build
-	.ci/with-dockerd $(GO) test -timeout $(TEST_TIMEOUT) ./...
+	.ci/with-dockerd $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@echo; echo "qemu guests, kernel x scenario:"; cat $(DNSMON_CACHE)/guest-logs/summary.txt
 	$(MAKE) --no-print-directory fuzz
 
 # The quick loop: no containers, no guests, no downloads.
 test-short:
 	$(GO) test -short ./...
 
-# The C DNS parser against golang.org/x/net/dns/dnsmessage, under ASan and UBSan.
+# The C DNS parser against golang.org/x/net/dns/dnsmessage, under ASan and
+# UBSan, and the Go record decoder.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./kmod/internal/cparse
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./kmod/event
 
 clean:
 	rm -rf $(BIN) out
