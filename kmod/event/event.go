@@ -153,8 +153,14 @@ func Decode(b []byte) (Event, error) {
 		ID:     le.Uint16(b[offDNSID:]),
 		QType:  QType(le.Uint16(b[offQType:])),
 		QClass: QClass(le.Uint16(b[offQClass:])),
-		Comm:   cstring(b[offComm : offComm+CommLen]),
 	}
+	// The module always NUL-terminates comm; a record without the NUL is
+	// not one of its records.
+	comm := b[offComm : offComm+CommLen]
+	if bytes.IndexByte(comm, 0) < 0 {
+		return Event{}, fmt.Errorf("%w: comm is not NUL-terminated", ErrMalformed)
+	}
+	e.Comm = cstring(comm)
 	switch e.Family {
 	case FamilyIPv4:
 		e.Server = netip.AddrFrom4([4]byte(b[offDaddr : offDaddr+4]))

@@ -57,8 +57,8 @@ func TestDecode(t *testing.T) {
 		"longest":       {in: mustEncode(t, long), want: long},
 		"trailing data": {in: append(mustEncode(t, sample()), 1, 2, 3), want: sample()},
 		"comm without NUL": {
-			in:   patch(sample(), func(b []byte) { copy(b[offComm:], "0123456789abcdefXX") }),
-			want: func() Event { e := sample(); e.Comm = "0123456789abcdef"; return e }(),
+			in:      patch(sample(), func(b []byte) { copy(b[offComm:], "0123456789abcdefXX") }),
+			wantErr: ErrMalformed,
 		},
 		"bad version":  {in: patch(sample(), func(b []byte) { b[offVersion] = 2 }), wantErr: ErrVersion},
 		"bad size":     {in: patch(sample(), func(b []byte) { binary.LittleEndian.PutUint16(b[offSize:], 1000) }), wantErr: ErrSize},
