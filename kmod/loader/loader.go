@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dnsmon/dnsmon/kmod/hoststate"
 	"io/fs"
 	"os"
 	"strings"
@@ -227,6 +228,9 @@ func signatureReason(sys system, errno syscall.Errno, signed bool) string {
 	}
 	if mode := sys.lockdown(); mode != "" {
 		why = append(why, "lockdown="+mode)
+	}
+	if sys.signing().SigEnforce == hoststate.Yes {
+		why = append(why, "module.sig_enforce=1")
 	}
 	state := "Secure Boot, lockdown or module.sig_enforce=1 is on"
 	if len(why) > 0 {

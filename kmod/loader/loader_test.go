@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/dnsmon/dnsmon/kmod/hoststate"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,7 +95,7 @@ func hostFS(root, disabled bool, lockdown string, secureBoot bool) fstest.MapFS 
 		fsys["sys/kernel/security/lockdown"] = &fstest.MapFile{Data: []byte(strings.Replace("none integrity confidentiality", lockdown, "["+lockdown+"]", 1) + "\n")}
 	}
 	if secureBoot {
-		fsys["sys/firmware/efi/efivars/SecureBoot-8be5aa52-0bb2-4b3e-a9f5-5d11c8c1c0de"] = &fstest.MapFile{Data: []byte{6, 0, 0, 0, 1}}
+		fsys[hoststate.SecureBootPath] = &fstest.MapFile{Data: []byte{6, 0, 0, 0, 1}}
 	}
 	return fsys
 }

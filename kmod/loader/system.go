@@ -6,15 +6,15 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+
+	"github.com/dnsmon/dnsmon/kmod/hoststate"
 )
 
 // Paths read to explain a refusal, relative to the root file system given
 // with WithFS.
 const (
 	modulesDisabledPath = "proc/sys/kernel/modules_disabled"
-	lockdownPath        = "sys/kernel/security/lockdown"
 	selfStatusPath      = "proc/self/status"
-	secureBootPath      = "sys/firmware/efi/efivars/SecureBoot-8be5aa52-0bb2-4b3e-a9f5-5d11c8c1c0de"
 )
 
 // capSysModule is CAP_SYS_MODULE's bit in the capability sets.
@@ -38,25 +38,25 @@ func (s system) modulesDisabled() bool {
 	return strings.TrimSpace(string(s.read(modulesDisabledPath))) == "1"
 }
 
+// signing returns what the host says about module signatures (Secure
+// Boot, lockdown, sig_enforce); a malformed file leaves its answer unknown.
+func (s system) signing() hoststate.State {
+	st, _ := hoststate.Read(s.fsys, nil)
+	return st
+}
+
 // lockdown returns the active lockdown mode ("integrity",
 // "confidentiality") or "" when lockdown is off or unknown.
 func (s system) lockdown() string {
-	b := s.read(lockdownPath)
-	i, j := bytes.IndexByte(b, '['), bytes.IndexByte(b, ']')
-	if i < 0 || j < i {
-		return ""
-	}
-	if mode := string(b[i+1 : j]); mode != "none" {
+	if mode := s.signing().Lockdown; mode != "none" {
 		return mode
 	}
 	return ""
 }
 
-// secureBoot reports whether the firmware says Secure Boot is on (the last
-// byte of the EFI variable; the first four are its attributes).
+// secureBoot reports whether the firmware says Secure Boot is on.
 func (s system) secureBoot() bool {
-	b := s.read(secureBootPath)
-	return len(b) == 5 && b[4] == 1
+	return s.signing().SecureBoot == hoststate.Yes
 }
 
 // canLoad reports whether this process has CAP_SYS_MODULE, and whether it
