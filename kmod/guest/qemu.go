@@ -40,6 +40,9 @@ type Boot struct {
 	LogPath string
 	// Qemu is the emulator binary; default qemu-system-x86_64.
 	Qemu string
+	// Args are extra emulator arguments (e.g. -machine q35 and OVMF's
+	// -drive if=pflash pair), added before -kernel.
+	Args []string
 }
 
 // Result is what a guest reported.
@@ -84,9 +87,12 @@ func Run(ctx context.Context, b Boot) (Result, error) {
 		"-accel", "tcg", "-m", fmt.Sprint(b.MemoryMB), "-smp", "1",
 		"-nographic", "-monitor", "none", "-serial", "stdio",
 		"-no-reboot", "-nic", "none",
-		"-kernel", b.Kernel, "-initrd", b.Initrd,
-		"-append", strings.TrimSpace("console=ttyS0 panic=-1 loglevel=4 " + b.Append),
 	}
+	args = append(args, b.Args...)
+	args = append(args,
+		"-kernel", b.Kernel, "-initrd", b.Initrd,
+		"-append", strings.TrimSpace("console=ttyS0 panic=-1 loglevel=4 "+b.Append),
+	)
 	cmd := exec.CommandContext(ctx, b.Qemu, args...)
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.StdoutPipe()

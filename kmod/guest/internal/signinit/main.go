@@ -1,0 +1,269 @@
+// Command signinit is the init (pid 1) of the module signing guests: it
+// loads each /cases/NAME.ko with dnsmon-load and checks the outcome that
+// /cases/NAME.want names ("load" or "refuse"), reports what
+// kmod/hoststate reads, prints one verdict line per check and powers off.
+//
+// /cases/cert.der is the module signing certificate; /cases/db is "yes"
+// when the firmware's db holds it (the kernel must then trust the key) and
+// "no" otherwise.
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
+	"github.com/dnsmon/dnsmon/kmod/hoststate"
+	"github.com/dnsmon/dnsmon/kmod/modsign"
+)
+
+func main() {
+	if os.Getpid() != 1 {
+		fmt.Fprintln(os.Stderr, "signinit: run me as the guest's init")
+		os.Exit(2)
+	}
+	r := &runner{}
+	r.step("boot", setup)
+	r.run()
+	fmt.Printf("%s {\"passed\":%d,\"failed\":%d}\n", proto.DonePrefix, r.passed, r.failed)
+	unix.Sync()
+	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	for {
+		unix.Pause()
+	}
+}
+
+type runner struct{ passed, failed int }
+
+func (r *runner) step(name string, fn func() error) bool {
+	t0 := time.Now()
+	err := fn()
+	v := proto.Verdict{Scenario: name, Status: proto.Pass, Ms: time.Since(t0).Milliseconds()}
+	if err != nil {
+		v.Status, v.Detail = proto.Fail, err.Error()
+		r.failed++
+	} else {
+		r.passed++
+	}
+	os.Stdout.WriteString(v.Format() + "\n")
+	return err == nil
+}
+
+func setup() error {
+	for _, m := range []struct{ src, dst, typ string }{
+		{"proc", "/proc", "proc"}, {"sysfs", "/sys", "sysfs"}, {"devtmpfs", "/dev", "devtmpfs"},
+		{"securityfs", "/sys/kernel/security", "securityfs"}, {"efivarfs", "/sys/firmware/efi/efivars", "efivarfs"},
+	} {
+		_ = os.MkdirAll(m.dst, 0o755)
+		if err := unix.Mount(m.src, m.dst, m.typ, 0, ""); err != nil && err != unix.EBUSY {
+			if m.typ == "efivarfs" || m.typ == "securityfs" {
+				fmt.Printf("signinit: mounting %s: %v\n", m.typ, err)
+				continue
+			}
+			return fmt.Errorf("mounting %s on %s: %w", m.typ, m.dst, err)
+		}
+	}
+	_ = os.WriteFile("/proc/sys/kernel/printk", []byte("4 4 1 7"), 0o644)
+	return loUp()
+}
+
+func (r *runner) run() {
+	cert, err := readCert()
+	if err != nil {
+		r.step("cert", func() error { return err })
+		return
+	}
+	wantDB := strings.TrimSpace(readString("/cases/db")) == "yes"
+	r.step("db-cert", func() error { return checkDBLog(wantDB) })
+	r.step("hoststate", func() error { return checkHostState(cert, wantDB) })
+	wants, _ := filepath.Glob("/cases/*.want")
+	sort.Strings(wants)
+	for _, w := range wants {
+		name := strings.TrimSuffix(filepath.Base(w), ".want")
+		want := strings.TrimSpace(readString(w))
+		r.step(name, func() error { return loadCase(name, want) })
+	}
+}
+
+func readCert() (*modsign.KeyPair, error) {
+	b, err := os.ReadFile("/cases/cert.der")
+	if err != nil {
+		return nil, err
+	}
+	c, err := modsign.ParseCertificate(b)
+	if err != nil {
+		return nil, err
+	}
+	return &modsign.KeyPair{Cert: c}, nil
+}
+
+func readString(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
+}
+
+// checkDBLog looks for the kernel's "Loaded X.509 cert 'dnsmon module
+// signing key: ...'" line (UEFI:db into the platform keyring).
+func checkDBLog(want bool) error {
+	log, err := kernelLog()
+	if err != nil {
+		return err
+	}
+	var lines []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "X.509") && strings.Contains(l, modsign.DefaultSubject) {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	switch {
+	case want && len(lines) == 0:
+		return errors.New("the kernel did not load the dnsmon certificate from db")
+	case !want && len(lines) > 0:
+		return fmt.Errorf("the kernel loaded a dnsmon certificate without db: %q", lines)
+	}
+	fmt.Printf("signinit: db lines: %q\n", lines)
+	return nil
+}
+
+func checkHostState(p *modsign.KeyPair, wantDB bool) error {
+	s, err := hoststate.Read(os.DirFS("/"), p.Cert)
+	fmt.Printf("signinit: hoststate: %v (EFI %v) key %q\n", s, s.EFI, s.Key)
+	if err != nil {
+		return err
+	}
+	want := hoststate.No
+	if wantDB {
+		want = hoststate.Yes
+	}
+	var bad []string
+	if s.SigEnforce != hoststate.Yes {
+		bad = append(bad, fmt.Sprintf("sig_enforce %v, want yes", s.SigEnforce))
+	}
+	if s.EFI != hoststate.Yes {
+		bad = append(bad, fmt.Sprintf("EFI %v, want yes", s.EFI))
+	}
+	if s.KeyTrusted != want {
+		bad = append(bad, fmt.Sprintf("key trusted %v, want %v", s.KeyTrusted, want))
+	}
+	if s.NeedsEnrolment() == wantDB {
+		bad = append(bad, fmt.Sprintf("NeedsEnrolment %v", s.NeedsEnrolment()))
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func loadCase(name, want string) error {
+	ko := "/cases/" + name + ".ko"
+	out, err := exec.Command("/bin/dnsmon-load", ko).CombinedOutput()
+	text := strings.TrimSpace(string(out))
+	fmt.Printf("signinit: %s: dnsmon-load: %v: %s\n", name, err, text)
+	_, statErr := os.Stat("/sys/module/dnsmon")
+	loaded := statErr == nil
+	switch want {
+	case "load":
+		if err != nil || !loaded {
+			return fmt.Errorf("dnsmon-load failed (%v): %s", err, text)
+		}
+		qname := name + ".sb.dnsmon.test"
+		if err := query(qname); err != nil {
+			return err
+		}
+		if err := waitLog("dnsmon: DNS Query for "+qname+" from PID ", 5*time.Second); err != nil {
+			return err
+		}
+		if out, err := exec.Command("/bin/dnsmon-load", "--unload").CombinedOutput(); err != nil {
+			return fmt.Errorf("unload: %v: %s", err, out)
+		}
+		return nil
+	case "refuse", "refuse-enrol":
+		if err == nil || loaded {
+			return fmt.Errorf("the module loaded (loaded %v, output %q)", loaded, text)
+		}
+		if !strings.Contains(text, "needs a signed module") {
+			return fmt.Errorf("refused without dnsmon-load's signature sentence: %q", text)
+		}
+		if want == "refuse-enrol" && !strings.Contains(text, "mokutil --import") {
+			return fmt.Errorf("refused without the enrolment steps: %q", text)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown expectation %q", want)
+}
+
+// query sends one A query to 127.0.0.1:53; nothing needs to answer, the
+// module sees it on the way out.
+func query(name string) error {
+	msg := []byte{0x5b, 0x5b, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0}
+	for _, l := range strings.Split(name, ".") {
+		msg = append(msg, byte(len(l)))
+		msg = append(msg, l...)
+	}
+	msg = append(msg, 0)
+	msg = binary.BigEndian.AppendUint16(msg, 1) // A
+	msg = binary.BigEndian.AppendUint16(msg, 1) // IN
+	c, err := net.Dial("udp4", "127.0.0.1:53")
+	if err != nil {
+		return fmt.Errorf("dialing 127.0.0.1:53: %w", err)
+	}
+	defer c.Close()
+	if _, err := c.Write(msg); err != nil {
+		return fmt.Errorf("sending the query: %w", err)
+	}
+	return nil
+}
+
+func waitLog(want string, d time.Duration) error {
+	for end := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) {
+		log, err := kernelLog()
+		if err != nil {
+			return err
+		}
+		if strings.Contains(log, want) {
+			return nil
+		}
+		if time.Now().After(end) {
+			return fmt.Errorf("no %q in the kernel log after %v", want, d)
+		}
+	}
+}
+
+func kernelLog() (string, error) {
+	buf := make([]byte, 1<<20)
+	n, err := unix.Klogctl(unix.SYSLOG_ACTION_READ_ALL, buf)
+	if err != nil {
+		return "", fmt.Errorf("reading the kernel log: %w", err)
+	}
+	return string(buf[:n]), nil
+}
+
+func loUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socket for ioctl: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("SIOCGIFFLAGS lo: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("SIOCSIFFLAGS lo: %w", err)
+	}
+	return nil
+}

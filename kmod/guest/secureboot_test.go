@@ -1,0 +1,215 @@
+package guest
+
+import (
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dnsmon/dnsmon/kmod/modsign"
+	"github.com/dnsmon/dnsmon/matrix/debian"
+)
+
+// SigningTools are the programs of the module signing guests.
+var SigningTools = []Tool{
+	{Pkg: "./kmod/guest/internal/signinit", Path: "/init"},
+	{Pkg: "./cmd/dnsmon-load", Path: "/bin/dnsmon-load"},
+}
+
+// signingKernels are the kernels TestSecureBoot boots: 6.1 and the newest
+// kernel of the matrix; their modules come from the farm.
+// DNSMON_SB_KERNELS=suite[:flavour],... overrides.
+var signingKernels = []guestKernel{{"bookworm", "amd64"}, {"experimental", "amd64"}}
+
+// sbCase is one module a guest tries to load.
+type sbCase struct {
+	name string
+	data []byte
+	want string // "load", "refuse" or "refuse-enrol"
+}
+
+// TestSecureBoot boots Debian kernels under OVMF with module.sig_enforce=1:
+// with our certificate in the firmware's db, the module signed by
+// modsign.Sign loads (and reports a query) while the unsigned module and
+// copies with one signature or code byte flipped are refused with
+// dnsmon-load's sentence; with Debian's plain variable store the signed
+// module is refused with the enrolment steps.
+func TestSecureBoot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots qemu guests with OVMF")
+	}
+	ctx := t.Context()
+	c, err := debian.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := RepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools, err := BuildTools(ctx, root, t.TempDir(), SigningTools)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := modsign.NewSigningKey("", modsign.WithBits(2048))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	dbVars := filepath.Join(dir, "vars-db.fd")
+	if err := WriteVarsWithDB(OVMFVars, dbVars, [][]byte{key.Cert.Raw}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	logDir := filepath.Join(c.CacheRoot(), "guest-logs")
+	kernels := signingKernels
+	if env := os.Getenv("DNSMON_SB_KERNELS"); env != "" {
+		kernels = nil
+		for _, s := range strings.Split(env, ",") {
+			suite, flavour, _ := strings.Cut(strings.TrimSpace(s), ":")
+			if flavour == "" {
+				flavour = "amd64"
+			}
+			kernels = append(kernels, guestKernel{suite, flavour})
+		}
+	}
+	for _, gk := range kernels {
+		t.Run(gk.suite+"/"+gk.flavour, func(t *testing.T) {
+			k, err := c.NewestKernel(ctx, debian.SuiteFor(gk.suite), gk.flavour)
+			if err != nil {
+				t.Fatalf("resolving kernel: %v", err)
+			}
+			vmlinuz, err := Vmlinuz(ctx, c, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			koPath, err := moduleSource(root, io.Discard).Module(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cases, err := signingCases(koPath, key, k.Release)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain := filepath.Join(t.TempDir(), "vars-plain.fd")
+			if b, err := os.ReadFile(OVMFVars); err != nil {
+				t.Fatal(err)
+			} else if err := os.WriteFile(plain, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			db := filepath.Join(t.TempDir(), "vars-db.fd")
+			if b, err := os.ReadFile(dbVars); err != nil {
+				t.Fatal(err)
+			} else if err := os.WriteFile(db, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, boot := range []struct {
+				name, vars, db string
+				cases          []sbCase
+			}{
+				{"db", db, "yes", cases},
+				{"plain", plain, "no", []sbCase{{name: "signed-not-enrolled", data: cases[0].data, want: "refuse-enrol"}}},
+			} {
+				t.Run(boot.name, func(t *testing.T) {
+					files := append([]InitramfsFile(nil), tools...)
+					files = append(files,
+						InitramfsFile{Path: "/cases/cert.der", Data: key.Cert.Raw},
+						InitramfsFile{Path: "/cases/db", Data: []byte(boot.db + "\n")})
+					for _, sc := range boot.cases {
+						files = append(files,
+							InitramfsFile{Path: "/cases/" + sc.name + ".ko", Data: sc.data},
+							InitramfsFile{Path: "/cases/" + sc.name + ".want", Data: []byte(sc.want + "\n")})
+					}
+					initrd := filepath.Join(t.TempDir(), "initramfs.cpio")
+					if err := WriteInitramfs(initrd, files); err != nil {
+						t.Fatal(err)
+					}
+					logPath := filepath.Join(logDir, fmt.Sprintf("sb-%s-%s-%s.log", k.Release, boot.name, time.Now().Format("20060102-150405")))
+					r, err := Run(ctx, Boot{
+						Kernel: vmlinuz, Initrd: initrd, LogPath: logPath, Timeout: 4 * time.Minute,
+						Append: "module.sig_enforce=1",
+						Args: []string{"-machine", "q35",
+							"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMFCode,
+							"-drive", "if=pflash,format=raw,unit=1,file=" + boot.vars},
+					})
+					t.Logf("%s %s: %d verdicts in %v", k.Release, boot.name, len(r.Verdicts), r.Elapsed.Round(time.Millisecond))
+					failed := err != nil
+					if err != nil {
+						t.Error(err)
+					}
+					want := map[string]bool{"boot": true, "db-cert": true, "hoststate": true}
+					for _, sc := range boot.cases {
+						want[sc.name] = true
+					}
+					for _, v := range r.Verdicts {
+						delete(want, v.Scenario)
+						if v.Status != Pass {
+							failed = true
+							t.Errorf("%s %s: %s: %s %s", k.Release, boot.name, v.Scenario, v.Status, v.Detail)
+						}
+					}
+					for s := range want {
+						failed = true
+						t.Errorf("%s %s: no verdict for %s", k.Release, boot.name, s)
+					}
+					if failed || os.Getenv("DNSMON_GUEST_KEEP_LOGS") != "" {
+						t.Logf("console log kept: %s", logPath)
+					} else {
+						os.Remove(logPath)
+					}
+				})
+			}
+		})
+	}
+}
+
+// signingCases makes the modules a db guest loads: signed (first), unsigned,
+// and signed with one byte of the signature or of .text flipped.
+func signingCases(koPath string, key *modsign.KeyPair, release string) ([]sbCase, error) {
+	raw, err := os.ReadFile(koPath)
+	if err != nil {
+		return nil, err
+	}
+	unsigned, err := modsign.Strip(raw)
+	if err != nil {
+		return nil, err
+	}
+	format, err := modsign.FormatFor(release)
+	if err != nil {
+		return nil, err
+	}
+	signed, err := modsign.Sign(unsigned, key, format)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := modsign.Verify(signed, key.Cert); err != nil {
+		return nil, err
+	}
+	f, err := elf.NewFile(bytes.NewReader(unsigned))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", koPath, err)
+	}
+	text := f.Section(".text")
+	if text == nil || text.Size == 0 || text.Type == elf.SHT_NOBITS {
+		return nil, fmt.Errorf("%s has no .text", koPath)
+	}
+	codeAt := int(text.Offset + text.Size/2)
+	// The RSA signature is the last field of the PKCS#7 DER and of the
+	// X509ID data: flip a byte well inside it.
+	sigAt := len(signed) - len(modsign.Magic) - 12 - 16
+	flip := func(b []byte, i int) []byte {
+		c := bytes.Clone(b)
+		c[i] ^= 0xff
+		return c
+	}
+	return []sbCase{
+		{name: "signed", data: signed, want: "load"},
+		{name: "unsigned", data: unsigned, want: "refuse"},
+		{name: "flipped-signature", data: flip(signed, sigAt), want: "refuse"},
+		{name: "flipped-code", data: flip(signed, codeAt), want: "refuse"},
+	}, nil
+}
