@@ -16,7 +16,7 @@ import (
 func runPublish(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := flag.NewFlagSet("dnsmon-farm publish", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	from := fs.String("from", "", "directory of built modules (dnsmon-farm build -o DIR)")
+	from := fs.String("from", "", "directory of built modules (dnsmon-farm build --to dir:DIR)")
 	to := fs.String("to", "", "where to publish: REGISTRY/REPO or oci-layout:DIR")
 	key := fs.String("key", "", "signing key (dnsmon.key from dnsmon-farm keygen)")
 	if err := fs.Parse(args); err != nil {
