@@ -1,9 +1,28 @@
 package matrix
 
+import "fmt"
+
 // centos: CentOS Linux 7 (3.10.0-1160.x). It is end-of-life, so its groups
 // replace the image's repositories with the vault archive.
 type centos struct{ rhelFamily }
 
 func newCentOS() Distro { return centos{} }
 
-var _ Distro = centos{}
+var (
+	_ Distro     = centos{}
+	_ Discoverer = centos{}
+)
+
+// DefaultIndexes reads the group's yum sources (the vault): CentOS has no
+// live mirror left.
+func (centos) DefaultIndexes(g Group) ([]PackageIndex, error) {
+	parch, err := rpmArch(g.Arch)
+	if err != nil {
+		return nil, err
+	}
+	out := yumIndexes(g, parch)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("CentOS group without yum sources (set discover.sources): %w", ErrNoIndex)
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package matrix
 import (
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // debian: releases such as 5.10.0-32-amd64, 6.1.0-56-rt-amd64,
@@ -43,4 +44,64 @@ func (debianRules) CheckFlavour(flavour, arch string) error {
 
 func hasSuffix(s, suffix string) bool {
 	return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix
+}
+
+var _ Discoverer = debianRules{}
+
+// debianCodenames maps Debian release numbers to the suites a group without
+// debootstrap or track reads.
+var debianCodenames = map[string]string{
+	"10": "buster", "11": "bullseye", "12": "bookworm", "13": "trixie", "14": "forky",
+	"sid": "sid", "unstable": "sid", "experimental": "experimental",
+}
+
+// DefaultIndexes reads the tracked suite, or else the group's base suite
+// (debootstrap, or the release's codename on deb.debian.org) and its apt
+// sources.
+func (debianRules) DefaultIndexes(g Group) ([]PackageIndex, error) {
+	parch, err := debArch(g.Arch)
+	if err != nil {
+		return nil, err
+	}
+	if t := g.Track; t != nil {
+		return []PackageIndex{{Kind: IndexDeb, URL: t.Mirror, Suite: t.Suite, Components: []string{"main"}, Arch: parch}}, nil
+	}
+	var base PackageIndex
+	switch {
+	case g.Debootstrap != nil:
+		base = PackageIndex{Kind: IndexDeb, URL: g.Debootstrap.Mirror, Suite: g.Debootstrap.Suite, Components: []string{"main"}, Arch: parch}
+	case debianCodenames[g.Release] != "":
+		base = PackageIndex{Kind: IndexDeb, URL: DefaultDebianMirror, Suite: debianCodenames[g.Release], Components: []string{"main"}, Arch: parch}
+	default:
+		return nil, fmt.Errorf("no default Debian suite for release %q (set discover.sources): %w", g.Release, ErrNoIndex)
+	}
+	extra, err := sourceIndexes(aptSources(g.Sources), parch)
+	if err != nil {
+		return nil, err
+	}
+	return append([]PackageIndex{base}, extra...), nil
+}
+
+func (d debianRules) HeadersRelease(g Group, p IndexedPackage) (string, bool) {
+	return debHeadersRelease(d, g, p)
+}
+
+// Flavour is "amd64", "rt-amd64" or "cloud-amd64".
+func (debianRules) Flavour(r Release) string {
+	m := debianRelease.FindStringSubmatch(r.Raw)
+	if m == nil {
+		return ""
+	}
+	return m[3] + m[4]
+}
+
+// aptSources keeps the binary apt lines of srcs.
+func aptSources(srcs []Source) []Source {
+	var out []Source
+	for _, s := range srcs {
+		if strings.HasPrefix(s.Apt, "deb ") {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -52,8 +52,8 @@ func distros() map[string]Factory {
 		"debian":      newDebian,
 		"ubuntu":      newUbuntu,
 		"centos":      newCentOS,
-		"rocky":       newRHELRebuild,
-		"alma":        newRHELRebuild,
+		"rocky":       newRocky,
+		"alma":        newAlma,
 		"amazonlinux": newAmazonLinux,
 	}
 }

@@ -4,5 +4,7 @@
 //
 // Everything here is a pure function of its inputs; the only input that is
 // not the file itself is a Resolver, which turns a group's `track` entry into
-// the newest kernel releases of a suite at run time.
+// the newest kernel releases of a suite at run time. Each distribution's
+// rules also say where it publishes kernel headers (Discoverer), for
+// matrix/discover.
 package matrix

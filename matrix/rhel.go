@@ -31,3 +31,17 @@ func (rhelFamily) CheckRelease(distroRelease string, r Release, arch string) err
 	}
 	return nil
 }
+
+// HeadersRelease maps kernel-devel to VERSION-RELEASE.ARCH.
+func (r rhelFamily) HeadersRelease(g Group, p IndexedPackage) (string, bool) {
+	return rpmHeadersRelease(r, g, p)
+}
+
+// Flavour is "": Enterprise Linux kernels have one flavour per arch.
+func (rhelFamily) Flavour(Release) string { return "" }
+
+// rhelMajor returns the major version of an Enterprise Linux release.
+func rhelMajor(release string) string {
+	major, _, _ := strings.Cut(release, ".")
+	return major
+}

@@ -1,9 +1,30 @@
 package matrix
 
-// rhelRebuild: Rocky Linux and AlmaLinux, binary rebuilds of RHEL whose
-// kernels carry the same release strings (…el8_10.x86_64, …el9_4.x86_64).
-type rhelRebuild struct{ rhelFamily }
+import "fmt"
 
-func newRHELRebuild() Distro { return rhelRebuild{} }
+// rocky: Rocky Linux, a binary rebuild of RHEL whose kernels carry the same
+// release strings (…el8_10.x86_64, …el9_4.x86_64).
+type rocky struct{ rhelFamily }
 
-var _ Distro = rhelRebuild{}
+func newRocky() Distro { return rocky{} }
+
+var (
+	_ Distro     = rocky{}
+	_ Discoverer = rocky{}
+)
+
+// DefaultRockyMirror is where Rocky Linux groups are discovered from.
+const DefaultRockyMirror = "https://dl.rockylinux.org/pub/rocky"
+
+// DefaultIndexes reads AppStream (where kernel-devel lives on EL8 and
+// later) of the release on dl.rockylinux.org, and the group's yum sources.
+// The mirror keeps only the current point release; older ones are in the
+// vault.
+func (rocky) DefaultIndexes(g Group) ([]PackageIndex, error) {
+	parch, err := rpmArch(g.Arch)
+	if err != nil {
+		return nil, err
+	}
+	u := fmt.Sprintf("%s/%s/AppStream/%s/os/", DefaultRockyMirror, rhelMajor(g.Release), parch)
+	return append([]PackageIndex{{Kind: IndexRPM, URL: u, Arch: parch}}, yumIndexes(g, parch)...), nil
+}

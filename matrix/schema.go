@@ -48,6 +48,9 @@ type Group struct {
 	// Track adds, at run time, the newest kernel of each listed flavour
 	// in a suite's package index; the production matrix pins instead.
 	Track *Track `yaml:"track,omitempty"`
+	// Discover says where `dnsmon-farm discover` looks for new kernels of
+	// this group; default: the distribution's own archive (see Discoverer).
+	Discover *Discover `yaml:"discover,omitempty"`
 
 	// line is where the group starts in the file; kernelLines[i] is the
 	// line of Kernels[i].
@@ -111,6 +114,20 @@ type Track struct {
 	Suite string `yaml:"suite,omitempty"`
 	// Flavours are kernel flavours, e.g. "amd64", "rt-amd64", "cloud-amd64".
 	Flavours []string `yaml:"flavours"`
+}
+
+// Discover overrides where new kernels of a group are looked for.
+type Discover struct {
+	// Sources are the package indexes to read instead of the
+	// distribution's default ones: apt lines ("deb URL SUITE COMPONENT…")
+	// for Debian and Ubuntu, yum repositories (baseurl: the directory
+	// holding repodata/, or an Amazon Linux mirror.list URL) for RPM
+	// distributions.
+	Sources []Source `yaml:"sources,omitempty"`
+	// Flavours limits discovery to these kernel flavours ("generic",
+	// "aws", "rt-amd64"; RPM kernels have one, ""). Default: the flavours
+	// of the group's kernels and of its track.
+	Flavours []string `yaml:"flavours,omitempty"`
 }
 
 // TemplateData is what header package and URL templates see.

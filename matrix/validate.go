@@ -157,6 +157,33 @@ func (f *File) validate() []error {
 				gat("track: mirror: %v", err)
 			}
 		}
+		if dc := g.Discover; dc != nil {
+			for _, s := range dc.Sources {
+				switch {
+				case (s.Apt == "") == (s.Yum == nil):
+					gat("discover: each source needs exactly one of apt and yum")
+				case s.Apt != "":
+					if d != nil && d.Family() != FamilyDeb {
+						gat("discover: apt source on an %s distribution", d.Family())
+					}
+					if fs := strings.Fields(s.Apt); len(fs) < 3 || fs[0] != "deb" {
+						gat("discover: apt source %q is not a `deb URL SUITE [COMPONENT...]` line", s.Apt)
+					} else if err := checkURL(fs[1]); err != nil {
+						gat("discover: apt source %q: %v", s.Apt, err)
+					}
+				default:
+					if d != nil && d.Family() != FamilyRPM {
+						gat("discover: yum source on a %s distribution", d.Family())
+					}
+					if err := checkURL(s.Yum.BaseURL); err != nil {
+						gat("discover: yum source %q: baseurl: %v", s.Yum.ID, err)
+					}
+				}
+			}
+			if _, ok := d.(Discoverer); d != nil && !ok {
+				gat("discover is not supported for %s", g.Distro)
+			}
+		}
 		if len(g.Kernels) == 0 && g.Track == nil {
 			gat("no kernels and no track")
 		}

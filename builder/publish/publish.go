@@ -29,8 +29,8 @@ import (
 // registry repository or OCI image layout, signs each manifest, and keeps
 // the per-version index up to date. It is safe for concurrent use; index
 // updates from one Publisher are serialised (two publishers writing the same
-// version at once may lose each other's index entries: run one publisher per
-// repository, or Reindex afterwards).
+// version at once may lose each other's index entries: give parallel
+// publishers WithoutIndex and run Reindex once they are done).
 type Publisher struct {
 	target   string
 	identity string
@@ -38,6 +38,7 @@ type Publisher struct {
 	sink     sink
 	key      *ecdsa.PrivateKey
 	log      io.Writer
+	noIndex  bool
 
 	mu sync.Mutex // serialises index read-modify-write
 }
@@ -55,6 +56,7 @@ type options struct {
 	identity  string
 	log       io.Writer
 	unsigned  bool
+	noIndex   bool
 }
 
 // WithSigningKey sets the key every manifest is signed with. No default:
@@ -74,6 +76,18 @@ func WithSigningKey(k *ecdsa.PrivateKey) Option {
 func WithoutSigning() Option {
 	return func(o *options) error {
 		o.unsigned = true
+		return nil
+	}
+}
+
+// WithoutIndex publishes module manifests and signatures but leaves the
+// per-version index alone, so that publishers running in parallel (CI
+// shards) into one repository do not overwrite each other's index
+// entries; Has then looks for the module's own tag. Run Reindex when they
+// are all done. Default: every Publish updates the index.
+func WithoutIndex() Option {
+	return func(o *options) error {
+		o.noIndex = true
 		return nil
 	}
 }
@@ -155,7 +169,7 @@ func New(ctx context.Context, target string, opts ...Option) (*Publisher, error)
 	case o.key != nil && o.unsigned:
 		return nil, errors.New("WithSigningKey and WithoutSigning exclude each other")
 	}
-	p := &Publisher{target: target, key: o.key, log: o.log, identity: o.identity}
+	p := &Publisher{target: target, key: o.key, log: o.log, identity: o.identity, noIndex: o.noIndex}
 	fopts := []fetcher.Option{fetcher.WithKeychain(o.keychain), fetcher.WithTransport(o.transport), fetcher.WithRetryBackoff(o.backoff)}
 	if dir, ok := strings.CutPrefix(target, fetcher.LayoutPrefix); ok {
 		s, err := newLayoutSink(dir)
@@ -261,8 +275,10 @@ func (p *Publisher) PublishArtifact(ctx context.Context, meta artifact.Meta, ko 
 			return v1.Descriptor{}, err
 		}
 	}
-	if err := p.addToIndex(ctx, meta.Version, a.Descriptor()); err != nil {
-		return v1.Descriptor{}, err
+	if !p.noIndex {
+		if err := p.addToIndex(ctx, meta.Version, a.Descriptor()); err != nil {
+			return v1.Descriptor{}, err
+		}
 	}
 	fmt.Fprintf(p.log, "published %s:%s (%s)\n", p.target, tag, a.Digest)
 	return a.Descriptor(), nil
@@ -368,8 +384,23 @@ func (p *Publisher) indexEntries(ctx context.Context, version string) ([]v1.Desc
 
 // Has reports whether the version index lists a module for the key's kernel
 // and arch whose manifest carries the key's source digest and recipe, and,
-// when the publisher signs, whose signature tag exists.
+// when the publisher signs, whose signature tag exists. With WithoutIndex
+// it looks up the module's tag instead of the index.
 func (p *Publisher) Has(ctx context.Context, key builder.Key) (bool, error) {
+	if p.noIndex {
+		tag, err := artifact.ModuleTag(key.ModuleVersion, key.Kernel, key.Arch)
+		if err != nil {
+			return false, err
+		}
+		raw, err := fetcher.ReadManifest(ctx, p.src, tag)
+		if errors.Is(err, fetcher.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return p.matches(ctx, raw, key)
+	}
 	descs, err := p.indexEntries(ctx, key.ModuleVersion)
 	if err != nil || descs == nil {
 		return false, err
@@ -385,23 +416,29 @@ func (p *Publisher) Has(ctx context.Context, key builder.Key) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		_, meta, err := artifact.ParseManifest(raw)
-		if err != nil {
-			return false, nil // unreadable: rebuild and replace it
-		}
-		if meta.SourceDigest != key.SourceDigest || meta.Recipe != key.Recipe {
-			return false, nil
-		}
-		if p.key != nil {
-			_, err := fetcher.ReadManifest(ctx, p.src, artifact.SignatureTag(d.Digest))
-			if errors.Is(err, fetcher.ErrNotFound) {
-				return false, nil
-			}
-			if err != nil {
-				return false, err
-			}
-		}
-		return true, nil
+		return p.matches(ctx, raw, key)
 	}
 	return false, nil
+}
+
+// matches reports whether module manifest raw carries the key's source
+// digest and recipe and, when the publisher signs, has a signature tag.
+func (p *Publisher) matches(ctx context.Context, raw []byte, key builder.Key) (bool, error) {
+	_, meta, err := artifact.ParseManifest(raw)
+	if err != nil {
+		return false, nil // unreadable: rebuild and replace it
+	}
+	if meta.SourceDigest != key.SourceDigest || meta.Recipe != key.Recipe {
+		return false, nil
+	}
+	if p.key != nil {
+		_, err := fetcher.ReadManifest(ctx, p.src, artifact.SignatureTag(artifact.Digest(raw)))
+		if errors.Is(err, fetcher.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }

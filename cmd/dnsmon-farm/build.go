@@ -54,6 +54,9 @@ func openPublisher(ctx context.Context, o *options.FarmBuild, stderr io.Writer) 
 		return p, func() {}, err
 	}
 	popts := []publish.Option{publish.WithLogger(stderr)}
+	if o.NoIndex {
+		popts = append(popts, publish.WithoutIndex())
+	}
 	if o.Unsigned {
 		popts = append(popts, publish.WithoutSigning())
 	} else {

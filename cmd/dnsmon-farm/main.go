@@ -23,11 +23,13 @@ type verb struct {
 
 func verbs() map[string]verb {
 	return map[string]verb{
-		"build":   {"build modules for the targets of kernels.yaml", runBuild},
-		"plan":    {"print the shard matrix of kernels.yaml as JSON", runPlan},
-		"keygen":  {"make a signing key pair (dnsmon.key, dnsmon.pub)", runKeygen},
-		"publish": {"publish built modules as signed OCI artifacts", runPublish},
-		"bundle":  {"write an offline bundle (.tar.zst of an OCI layout)", runBundle},
+		"build":    {"build modules for the targets of kernels.yaml", runBuild},
+		"plan":     {"print the shard matrix of kernels.yaml as JSON", runPlan},
+		"keygen":   {"make a signing key pair (dnsmon.key, dnsmon.pub)", runKeygen},
+		"publish":  {"publish built modules as signed OCI artifacts", runPublish},
+		"bundle":   {"write an offline bundle (.tar.zst of an OCI layout)", runBundle},
+		"discover": {"list (--write: add) kernels whose headers the distributions publish", runDiscover},
+		"reindex":  {"rebuild the per-version indexes of a repository from its module tags", runReindex},
 	}
 }
 

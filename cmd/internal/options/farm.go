@@ -37,6 +37,9 @@ type FarmBuild struct {
 	Shard string
 	// LogDir keeps each target's build log; empty keeps none on disk.
 	LogDir string
+	// NoIndex publishes without updating the per-version index, for
+	// parallel shards; `dnsmon-farm reindex` writes it afterwards.
+	NoIndex bool
 
 	// OnlyRE, ShardIndex (0-based) and ShardCount are set by Validate.
 	OnlyRE                 *regexp.Regexp
@@ -53,6 +56,7 @@ func AddFarmBuildFlags(fs *flag.FlagSet, b *FarmBuild) {
 	fs.BoolVar(&b.Unsigned, "unsigned", false, "publish without signatures (dnsmon-fetch then needs --insecure-skip-verify)")
 	fs.StringVar(&b.Shard, "shard", "", "build only shard I of N (\"I/N\", I from 1), as planned by dnsmon-farm plan")
 	fs.StringVar(&b.LogDir, "logs", "", "directory to keep each target's build log in (default: none)")
+	fs.BoolVar(&b.NoIndex, "no-index", false, "do not update the per-version index (parallel shards); run dnsmon-farm reindex afterwards")
 }
 
 // Validate checks the flags and fills in the parsed fields.
@@ -85,6 +89,8 @@ func (b *FarmBuild) Validate() error {
 		errs = append(errs, errors.New("--to dir: needs a directory"))
 	case b.Unsigned && strings.HasPrefix(b.To, DirDestPrefix):
 		errs = append(errs, errors.New("--unsigned: dir destinations are never signed"))
+	case b.NoIndex && strings.HasPrefix(b.To, DirDestPrefix):
+		errs = append(errs, errors.New("--no-index: dir destinations have no index"))
 	}
 	return errors.Join(errs...)
 }
