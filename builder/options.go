@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/dnsmon/dnsmon/kmod"
+	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
 type options struct {
@@ -64,7 +64,7 @@ func WithModule(name, version string) Option {
 
 // WithCacheDir sets the cache directory (debootstrap trees go under
 // rootfs/, their packages under debs/debootstrap/).
-// Default: $DNSMON_CACHE, else $HOME/.cache/dnsmon.
+// Default: debian.CacheDir(), $DNSMON_CACHE or $HOME/.cache/dnsmon.
 func WithCacheDir(dir string) Option {
 	return func(o *options) error {
 		if dir == "" {
@@ -99,18 +99,6 @@ func WithPullRetry(attempts int, backoff time.Duration) Option {
 	}
 }
 
-// CacheDir is $DNSMON_CACHE, else $HOME/.cache/dnsmon.
-func CacheDir() (string, error) {
-	if d := os.Getenv("DNSMON_CACHE"); d != "" {
-		return d, nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("finding the cache directory: %w", err)
-	}
-	return filepath.Join(home, ".cache", "dnsmon"), nil
-}
-
 func makeOptions(opts []Option) (*options, error) {
 	o := &options{
 		module:        kmod.Name,
@@ -128,7 +116,7 @@ func makeOptions(opts []Option) (*options, error) {
 		o.src = kmod.Source()
 	}
 	if o.cacheDir == "" {
-		d, err := CacheDir()
+		d, err := debian.CacheDir()
 		if err != nil {
 			return nil, err
 		}
