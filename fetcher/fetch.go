@@ -56,14 +56,19 @@ func Fetch(ctx context.Context, opts ...Option) (*Record, error) {
 		return nil, err
 	}
 	defer src.Close()
-
-	m, err := Resolve(ctx, src, host, o.version, key)
-	if err != nil {
-		return nil, err
-	}
 	out := o.output
 	if out == "" {
 		out = kmod.DefaultPath(host.Release)
+	}
+	return o.fetchFrom(ctx, src, key, host, out)
+}
+
+// fetchFrom resolves and verifies the module for host in src and writes it
+// to out with its record.
+func (o *options) fetchFrom(ctx context.Context, src Source, key *ecdsa.PublicKey, host Host, out string) (*Record, error) {
+	m, err := Resolve(ctx, src, host, o.version, key)
+	if err != nil {
+		return nil, err
 	}
 	rec := &Record{
 		Path: out, Source: src.String(), Manifest: m.Digest.String(), Layer: m.LayerDigest.String(),
@@ -72,7 +77,7 @@ func Fetch(ctx context.Context, opts ...Option) (*Record, error) {
 		Vermagic: m.Meta.Vermagic, Srcversion: m.Meta.Srcversion, SourceDigest: m.Meta.SourceDigest,
 		Created: m.Meta.Created, FetchedAt: o.now().UTC().Truncate(time.Second),
 	}
-	if err := install(out, m.Ko, rec); err != nil {
+	if err := writeModule(out, m.Ko, rec); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(o.log, "wrote %s (dnsmon %s for %s, %s)\n", out, rec.Version, rec.Kernel, rec.Manifest)

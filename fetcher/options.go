@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dnsmon/dnsmon/kmod/install"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -34,6 +35,9 @@ type options struct {
 	host     func() (Host, error)
 	now      func() time.Time
 	log      io.Writer
+	root     string
+	distro   string
+	install  []install.Option
 }
 
 // DefaultBackoff is the retry schedule for registry requests: three tries,
@@ -50,6 +54,7 @@ func makeOptions(opts ...Option) (*options, error) {
 		host:          DetectHost,
 		now:           time.Now,
 		log:           io.Discard,
+		root:          "/",
 	}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
@@ -233,6 +238,39 @@ func WithLogger(w io.Writer) Option {
 			w = io.Discard
 		}
 		o.log = w
+		return nil
+	}
+}
+
+// WithRoot makes Install and InstallKernels work on the system under dir:
+// its /lib/modules and the install manifest. Default: "/".
+func WithRoot(dir string) Option {
+	return func(o *options) error {
+		if dir == "" {
+			return errors.New("WithRoot: empty directory")
+		}
+		o.root = dir
+		return nil
+	}
+}
+
+// WithDistro makes List return only the kernels of a distribution: "debian"
+// matches every "debian-N", "debian-12" only itself. Default: all.
+func WithDistro(d string) Option {
+	return func(o *options) error {
+		if d == "" {
+			return errors.New("WithDistro: empty distribution")
+		}
+		o.distro = d
+		return nil
+	}
+}
+
+// WithInstallOptions passes options to the install package (a fake
+// filesystem or depmod, for tests). Default: none.
+func WithInstallOptions(opts ...install.Option) Option {
+	return func(o *options) error {
+		o.install = append(o.install, opts...)
 		return nil
 	}
 }

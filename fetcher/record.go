@@ -41,8 +41,8 @@ type Record struct {
 	FetchedAt    time.Time `json:"fetched_at"`
 }
 
-// install writes ko to path and the record beside it, each atomically.
-func install(path string, ko []byte, rec *Record) error {
+// writeModule writes ko to path and the record beside it, each atomically.
+func writeModule(path string, ko []byte, rec *Record) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("installing module: %w", err)
 	}

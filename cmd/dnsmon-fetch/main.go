@@ -4,6 +4,13 @@
 // and vermagic, and writes it atomically where dnsmon-load looks for it.
 //
 //	dnsmon-fetch [--from SRC] [--key PUB] [--kernel RELEASE] [-o FILE] [--version V] [--insecure-skip-verify]
+//	dnsmon-fetch [--kernel RELEASE] --install [--root DIR]
+//	dnsmon-fetch --installed-kernels [--root DIR]
+//	dnsmon-fetch --list [--distro D] [--json]
+//	dnsmon-fetch --from SRC --key PUB --save
+//
+// The defaults for --from and --key come from /etc/dnsmon/config.json
+// (--config), which --save writes.
 package main
 
 import (
@@ -43,19 +50,47 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	if err := f.CheckActions(); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if err := applyConfig(&f, set); err != nil {
+		return err
+	}
+	if f.Save {
+		if err := save(stdout, &f, set); err != nil {
+			return err
+		}
+		if !f.Install && !f.InstalledKernels && !f.List && !set["kernel"] && !set["o"] {
+			return nil
+		}
+	}
+	if f.List {
+		return runList(ctx, stdout, &f, stderr)
+	}
 	if err := f.Validate(fileExists); err != nil {
 		return err
+	}
+	switch {
+	case f.Install:
+		return runInstall(ctx, stdout, &f, stderr)
+	case f.InstalledKernels:
+		return runInstalledKernels(ctx, stdout, &f, stderr)
 	}
 	rec, err := fetcher.Fetch(ctx, fetcherOptions(&f, stderr)...)
 	if err != nil {
 		return err
 	}
-	signed := "signature verified with " + rec.Signer
-	if !rec.Verified {
-		signed = "SIGNATURE NOT CHECKED (--insecure-skip-verify)"
-	}
-	fmt.Fprintf(stdout, "%s: dnsmon %s for %s/%s from %s, %s\n", rec.Path, rec.Version, rec.Kernel, rec.Arch, rec.Source, signed)
+	fmt.Fprintf(stdout, "%s: dnsmon %s for %s/%s from %s, %s\n", rec.Path, rec.Version, rec.Kernel, rec.Arch, rec.Source, signedBy(rec))
 	return nil
+}
+
+func signedBy(rec *fetcher.Record) string {
+	if !rec.Verified {
+		return "SIGNATURE NOT CHECKED (--insecure-skip-verify)"
+	}
+	return "signature verified with " + rec.Signer
 }
 
 func fileExists(p string) bool {
@@ -66,6 +101,12 @@ func fileExists(p string) bool {
 // fetcherOptions turns the flags into fetcher options.
 func fetcherOptions(f *options.Fetch, log io.Writer) []fetcher.Option {
 	opts := []fetcher.Option{fetcher.WithSource(f.From), fetcher.WithLogger(log)}
+	if f.Root != "" {
+		opts = append(opts, fetcher.WithRoot(f.Root))
+	}
+	if f.Distro != "" {
+		opts = append(opts, fetcher.WithDistro(f.Distro))
+	}
 	if f.Key != "" {
 		opts = append(opts, fetcher.WithPublicKeyFile(f.Key))
 	}

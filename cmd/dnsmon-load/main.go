@@ -2,9 +2,12 @@
 // or removes it with --unload, explaining every refusal.
 //
 //	dnsmon-load [--unload] [FILE] [param=value ...]
+//	dnsmon-load --install [--root DIR] [FILE] [param=value ...]
+//	dnsmon-load --uninstall [--root DIR]
 //
 // FILE defaults to where dnsmon-fetch writes the module for the running
-// kernel, /var/lib/dnsmon/modules/$(uname -r)/dnsmon.ko.
+// kernel, /var/lib/dnsmon/modules/$(uname -r)/dnsmon.ko. --install makes
+// the module load at every boot; --uninstall removes what it wrote.
 package main
 
 import (
@@ -43,8 +46,11 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string, opts ...l
 	fs := flag.NewFlagSet("dnsmon-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: dnsmon-load [--unload] [FILE] [param=value ...]\n\n"+
+		fmt.Fprintf(stderr, "usage: dnsmon-load [--unload] [FILE] [param=value ...]\n"+
+			"       dnsmon-load --install [--root DIR] [FILE] [param=value ...]\n"+
+			"       dnsmon-load --uninstall [--root DIR]\n\n"+
 			"Loads the %s kernel module (default FILE: %s), or removes it with --unload.\n"+
+			"--install makes it load at every boot with the parameters; --uninstall undoes that.\n"+
 			"Parameters: ports=53,5353 (up to 8), ring_size=64..65536, log=0|1.\n\nflags:\n",
 			kmod.Name, kmod.DefaultPath("$(uname -r)"))
 		fs.PrintDefaults()
@@ -56,6 +62,12 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string, opts ...l
 	o.SetArgs(fs.Args())
 	if err := o.Validate(); err != nil {
 		return err
+	}
+	if o.Install {
+		return runInstall(ctx, stdout, &o)
+	}
+	if o.Uninstall {
+		return runUninstall(ctx, stdout, &o)
 	}
 	if o.Unload {
 		if err := loader.Unload(ctx, kmod.Name, opts...); err != nil {

@@ -24,6 +24,23 @@ type Fetch struct {
 	InsecureSkipVerify bool
 	// InsecureRegistry allows plain HTTP to the registry.
 	InsecureRegistry bool
+
+	// Install installs the fetched module into /lib/modules/KREL/updates.
+	Install bool
+	// InstalledKernels fetches and installs for every installed kernel.
+	InstalledKernels bool
+	// List prints the kernel releases available at the source.
+	List bool
+	// Distro narrows List to a distribution ("debian", "debian-12").
+	Distro string
+	// JSON makes List print JSON.
+	JSON bool
+	// Save writes From, Key and InsecureRegistry to the config file.
+	Save bool
+	// Root is the root directory of the system to install into.
+	Root string
+	// Config is the configuration file.
+	Config string
 }
 
 // DefaultKeyFile is where dnsmon-fetch looks for the publisher's key when
@@ -42,6 +59,44 @@ func AddFetchFlags(fs *flag.FlagSet, f *Fetch, defaultSource string) {
 	fs.StringVar(&f.Version, "version", "", "module version (default: the newest in the source)")
 	fs.BoolVar(&f.InsecureSkipVerify, "insecure-skip-verify", false, "do not check the signature (digests and vermagic are still checked)")
 	fs.BoolVar(&f.InsecureRegistry, "insecure-registry", false, "allow plain HTTP to the registry")
+	fs.BoolVar(&f.Install, "install", false, "install the module into /lib/modules/RELEASE/updates (with depmod) instead of writing -o")
+	fs.BoolVar(&f.InstalledKernels, "installed-kernels", false, "fetch, verify and install the module for every kernel under /lib/modules")
+	fs.BoolVar(&f.List, "list", false, "list the kernel releases the source has a module for, then exit")
+	fs.StringVar(&f.Distro, "distro", "", "with --list: only this distribution (\"debian\" or \"debian-12\")")
+	fs.BoolVar(&f.JSON, "json", false, "with --list: print a JSON array")
+	fs.BoolVar(&f.Save, "save", false, "save --from, --key and --insecure-registry in the config file as the defaults")
+	fs.StringVar(&f.Root, "root", "", "with --install/--installed-kernels: the root directory of the system to install into (default /)")
+	fs.StringVar(&f.Config, "config", DefaultConfigFile, "the configuration file holding the default source and key")
+}
+
+// DefaultConfigFile is where dnsmon-fetch keeps its defaults.
+const DefaultConfigFile = "/etc/dnsmon/config.json"
+
+// CheckActions checks the combination of the action flags.
+func (f *Fetch) CheckActions() error {
+	var errs []error
+	n := 0
+	for _, b := range []bool{f.Install, f.InstalledKernels, f.List} {
+		if b {
+			n++
+		}
+	}
+	if n > 1 {
+		errs = append(errs, errors.New("--install, --installed-kernels and --list exclude each other"))
+	}
+	if f.InstalledKernels && f.Kernel != "" {
+		errs = append(errs, errors.New("--installed-kernels takes no --kernel: it installs for every kernel under /lib/modules"))
+	}
+	if (f.Install || f.InstalledKernels || f.List) && f.Output != "" {
+		errs = append(errs, errors.New("-o goes with a plain fetch, not with --install, --installed-kernels or --list"))
+	}
+	if !f.List && (f.Distro != "" || f.JSON) {
+		errs = append(errs, errors.New("--distro and --json go with --list"))
+	}
+	if f.Root != "" && !f.Install && !f.InstalledKernels {
+		errs = append(errs, errors.New("--root goes with --install or --installed-kernels"))
+	}
+	return errors.Join(errs...)
 }
 
 // Validate checks the flags and fills defaults that depend on the host

@@ -10,16 +10,23 @@ import (
 	"github.com/dnsmon/dnsmon/kmod/loader"
 )
 
-// Load is dnsmon-load's command line: [--unload] [FILE] [param=value ...].
+// Load is dnsmon-load's command line:
+// [--unload | --install | --uninstall] [--root DIR] [FILE] [param=value ...].
 type Load struct {
-	Unload bool     // --unload: remove the module instead of loading it
-	File   string   // the module file; "" means kmod.DefaultPath(uname -r)
-	Params []string // module parameters, each name=value
+	Unload    bool     // --unload: remove the module instead of loading it
+	Install   bool     // --install: install FILE for loading at every boot
+	Uninstall bool     // --uninstall: remove what --install wrote
+	Root      string   // --root: install into the tree under DIR ("" means /)
+	File      string   // the module file; "" means kmod.DefaultPath(uname -r)
+	Params    []string // module parameters, each name=value
 }
 
 // AddFlags registers Load's flags on fs.
 func (o *Load) AddFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.Unload, "unload", false, "remove the "+kmod.Name+" module (delete_module) instead of loading it")
+	fs.BoolVar(&o.Install, "install", false, "install FILE into /lib/modules/KREL/updates and load it at every boot with the given parameters (modules-load.d, modprobe.d, systemd unit, kernel post-install hook)")
+	fs.BoolVar(&o.Uninstall, "uninstall", false, "remove every file --install wrote (the loaded module stays until --unload or reboot)")
+	fs.StringVar(&o.Root, "root", "", "with --install/--uninstall: the root directory of the system to change (default /)")
 }
 
 // SetArgs takes the positional arguments: an optional FILE, then
@@ -45,8 +52,23 @@ func (o *Load) Validate() error {
 			errs = append(errs, fmt.Errorf("flag %s after the arguments: flags go before FILE and parameters", a))
 		}
 	}
+	n := 0
+	for _, b := range []bool{o.Unload, o.Install, o.Uninstall} {
+		if b {
+			n++
+		}
+	}
+	if n > 1 {
+		errs = append(errs, errors.New("--unload, --install and --uninstall exclude each other"))
+	}
 	if o.Unload && (o.File != "" || len(o.Params) > 0) {
 		errs = append(errs, errors.New("--unload takes no FILE or parameters: it removes the loaded "+kmod.Name+" module"))
+	}
+	if o.Uninstall && (o.File != "" || len(o.Params) > 0) {
+		errs = append(errs, errors.New("--uninstall takes no FILE or parameters: it removes what --install wrote"))
+	}
+	if o.Root != "" && !o.Install && !o.Uninstall {
+		errs = append(errs, errors.New("--root goes with --install or --uninstall"))
 	}
 	if err := loader.ValidateParams(o.Params); err != nil {
 		errs = append(errs, err)

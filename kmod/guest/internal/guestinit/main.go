@@ -14,6 +14,7 @@ import (
 
 func main() {
 	if os.Getpid() == 1 {
+		runPersistMode() // returns unless dnsmon_mode=persist-* (persist.go)
 		runInit()
 		return
 	}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dnsmon/dnsmon/builder/publish"
+	"github.com/dnsmon/dnsmon/fetcher"
+	"github.com/dnsmon/dnsmon/fetcher/artifact"
+	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
+	"github.com/dnsmon/dnsmon/fetcher/signature"
+	"github.com/dnsmon/dnsmon/kmod/install"
+)
+
+// TestPersistence drives --save, --list, --install and --installed-kernels
+// against an OCI layout with modules for two kernels, in a temporary root.
+func TestPersistence(t *testing.T) {
+	ctx := context.Background()
+	keyDir := t.TempDir()
+	if _, _, err := signature.GenerateKeyFiles(keyDir, false); err != nil {
+		t.Fatal(err)
+	}
+	key, err := signature.LoadPrivateKey(filepath.Join(keyDir, "dnsmon.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout := fetcher.LayoutPrefix + filepath.Join(t.TempDir(), "layout")
+	p, err := publish.New(ctx, layout, publish.WithSigningKey(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct{ rel, distro string }{{"6.1.0-56-amd64", "debian-12"}, {"5.10.0-32-amd64", "debian-11"}} {
+		meta := artifact.Meta{Version: "0.1.0", Release: m.rel, Arch: "amd64", Distro: m.distro, Vermagic: fetchertest.Vermagic(m.rel), Created: time.Unix(0, 0)}
+		if _, err := p.PublishArtifact(ctx, meta, fetchertest.KO(fetchertest.Module{Release: m.rel})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Close()
+	pub := filepath.Join(keyDir, "dnsmon.pub")
+	conf := filepath.Join(t.TempDir(), "etc/dnsmon/config.json")
+	root := t.TempDir()
+	for _, k := range []string{"6.1.0-56-amd64", "5.10.0-32-amd64", "7.0.0-1-amd64"} {
+		os.MkdirAll(filepath.Join(root, "lib/modules", k, "kernel"), 0o755)
+	}
+	steps := []struct {
+		name    string
+		args    []string
+		wantOut []string
+		wantErr string
+	}{
+		{name: "save nothing", args: []string{"--save"}, wantErr: "--save needs"},
+		{name: "save", args: []string{"--from", layout, "--key", pub, "--save"}, wantOut: []string{"saved " + conf + ": source " + layout + ", key " + pub}},
+		{name: "list", args: []string{"--list"}, wantOut: []string{"RELEASE", "5.10.0-32-amd64  amd64  debian-11  0.1.0", "6.1.0-56-amd64   amd64  debian-12  0.1.0"}},
+		{name: "list distro json", args: []string{"--list", "--distro", "debian-11", "--json"}, wantOut: []string{`"release": "5.10.0-32-amd64"`}},
+		{name: "install one", args: []string{"--kernel", "5.10.0-32-amd64", "--install", "--root", root},
+			wantOut: []string{"5.10.0-32-amd64: installed dnsmon 0.1.0 at /lib/modules/5.10.0-32-amd64/updates/dnsmon.ko, signature verified with sha256:"}},
+		{name: "install missing", args: []string{"--kernel", "7.0.0-1-amd64", "--install", "--root", root},
+			wantOut: []string{"7.0.0-1-amd64: NO MODULE YET at " + layout, "WARNING: dnsmon will NOT be loaded after booting 7.0.0-1-amd64"}, wantErr: "no dnsmon 0.1.0 module for kernel 7.0.0-1-amd64"},
+		{name: "installed kernels", args: []string{"--installed-kernels", "--root", root},
+			wantOut: []string{"5.10.0-32-amd64: already installed dnsmon 0.1.0", "6.1.0-56-amd64: installed dnsmon 0.1.0", "7.0.0-1-amd64: NO MODULE YET"},
+			wantErr: "no module yet for 7.0.0-1-amd64"},
+		{name: "exclusive", args: []string{"--install", "--list"}, wantErr: "exclude each other"},
+		{name: "kernel with all", args: []string{"--installed-kernels", "--kernel", "x"}, wantErr: "--installed-kernels takes no --kernel"},
+		{name: "json without list", args: []string{"--json"}, wantErr: "--distro and --json go with --list"},
+	}
+	for _, s := range steps {
+		var stdout, stderr bytes.Buffer
+		err := run(ctx, &stdout, &stderr, append([]string{"--config", conf}, s.args...))
+		if s.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), s.wantErr) {
+				t.Errorf("%s: error %v, want %q", s.name, err, s.wantErr)
+			}
+		} else if err != nil {
+			t.Errorf("%s: %v\n%s", s.name, err, stderr.String())
+		}
+		for _, w := range s.wantOut {
+			if !strings.Contains(stdout.String(), w) {
+				t.Errorf("%s: stdout lacks %q:\n%s", s.name, w, stdout.String())
+			}
+		}
+		if s.name == "list distro json" {
+			var got []fetcher.Available
+			if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || len(got) != 1 {
+				t.Errorf("--json output %q: %v", stdout.String(), err)
+			}
+		}
+	}
+	m, err := install.ReadManifest(install.WithRoot(root))
+	if err != nil || len(m.Files) != 2 {
+		t.Errorf("manifest %+v, %v", m, err)
+	}
+}

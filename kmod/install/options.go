@@ -1,0 +1,137 @@
+package install
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+)
+
+// Option configures Install, InstallModule and Uninstall.
+type Option func(*options) error
+
+type options struct {
+	root      string
+	fsys      FS
+	cmds      Commands
+	loaderBin string
+	fetchBin  string
+	release   string
+	maxSize   int64
+	log       io.Writer
+}
+
+func makeOptions(opts []Option) (*options, error) {
+	o := &options{root: "/", fsys: osFS{}, cmds: execCommands{}, log: io.Discard}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// WithRoot installs into the tree under dir instead of "/" (an image being
+// prepared, a mounted disk, a test directory). Default: "/".
+func WithRoot(dir string) Option {
+	return func(o *options) error {
+		if dir == "" {
+			return errors.New("WithRoot: empty directory")
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return fmt.Errorf("WithRoot %q: %w", dir, err)
+		}
+		o.root = abs
+		return nil
+	}
+}
+
+// WithFS makes every change through fsys. Default: the real filesystem.
+func WithFS(fsys FS) Option {
+	return func(o *options) error {
+		if fsys == nil {
+			return errors.New("WithFS: nil FS")
+		}
+		o.fsys = fsys
+		return nil
+	}
+}
+
+// WithCommands finds and runs depmod through c. Default: exec.LookPath
+// (plus /usr/sbin and /sbin) and os/exec.
+func WithCommands(c Commands) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("WithCommands: nil Commands")
+		}
+		o.cmds = c
+		return nil
+	}
+}
+
+// WithLoaderBinary copies the dnsmon-load binary at path to
+// /usr/local/sbin/dnsmon-load for the systemd unit, unless it is that file
+// already. Default: none; Install then fails, since the unit needs it.
+func WithLoaderBinary(path string) Option {
+	return func(o *options) error {
+		if path == "" {
+			return errors.New("WithLoaderBinary: empty path")
+		}
+		o.loaderBin = path
+		return nil
+	}
+}
+
+// WithFetchBinary copies the dnsmon-fetch binary at path to
+// /usr/local/sbin/dnsmon-fetch for the kernel post-install hook, unless it
+// is that file already. Default: none; the hook then runs dnsmon-fetch
+// from $PATH.
+func WithFetchBinary(path string) Option {
+	return func(o *options) error {
+		if path == "" {
+			return errors.New("WithFetchBinary: empty path")
+		}
+		o.fetchBin = path
+		return nil
+	}
+}
+
+// WithKernel requires the module to be built for release. Default: any
+// release whose /lib/modules directory exists under the root.
+func WithKernel(release string) Option {
+	return func(o *options) error {
+		if release == "" || strings.ContainsAny(release, "/ \t\n") || release == "." || release == ".." {
+			return fmt.Errorf("WithKernel: bad release %q", release)
+		}
+		o.release = release
+		return nil
+	}
+}
+
+// WithMaxSize caps a decompressed module at n bytes. Default:
+// modinfo.DefaultMaxModuleSize.
+func WithMaxSize(n int64) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("WithMaxSize: %d is not a positive size", n)
+		}
+		o.maxSize = n
+		return nil
+	}
+}
+
+// WithLogger receives one line per change. Default: io.Discard.
+func WithLogger(w io.Writer) Option {
+	return func(o *options) error {
+		if w == nil {
+			w = io.Discard
+		}
+		o.log = w
+		return nil
+	}
+}
+
+// path joins the root and an absolute in-root path.
+func (o *options) path(p string) string { return filepath.Join(o.root, p) }
