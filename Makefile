@@ -12,6 +12,9 @@ FUZZTIME     ?= 30s
 
 .PHONY: all deps build lint test test-short fuzz kmod kmod-check demo bench clean
 
+# The kernel `make kmod` builds for: the running one unless named.
+KREL ?= $(shell uname -r)
+
 all: build
 
 deps:
@@ -62,6 +65,26 @@ demo: deps build
 	@echo "  signed modules for the reachable Debian kernels (built in containers, or already published) in out/ (OCI layout), key $(DEMO_KEYS)/dnsmon.key"
 	@echo "  offline bundle: out/dnsmon-bundle.tar.zst"
 	@echo "  a gcc-less qemu guest fetched and verified its own kernel's module from it, loaded it, and dnsmon-watch showed the queries"
+
+# The module for one kernel: with the host's headers when they are
+# installed (/lib/modules/KREL/build), otherwise in the farm's builder image
+# for the kernels.yaml target named KREL. Output under out/kmod/.
+kmod: build
+	@if [ -d /lib/modules/$(KREL)/build ]; then \
+		rm -rf out/kmod/$(KREL) && mkdir -p out/kmod/$(KREL) && cp kmod/src/Kbuild kmod/src/Makefile kmod/src/VERSION kmod/src/*.[ch] out/kmod/$(KREL)/ && \
+		$(MAKE) -C /lib/modules/$(KREL)/build M=$(CURDIR)/out/kmod/$(KREL) W=1 modules && \
+		echo "kmod: built out/kmod/$(KREL)/dnsmon.ko with the host's headers"; \
+	else \
+		echo "kmod: no /lib/modules/$(KREL)/build here; building $(KREL) in the farm"; \
+		.ci/with-dockerd $(BIN)/dnsmon-farm build --only '/$(subst +,\+,$(subst .,\.,$(KREL)))$$' --to dir:out/kmod --logs out/kmod/logs; \
+	fi
+
+# The module for every reachable Debian kernel, each in its suite's builder
+# image, with W=1: any compiler warning fails the check.
+kmod-check: build
+	.ci/with-dockerd $(BIN)/dnsmon-farm build --only '^debian-' --to dir:$(DNSMON_CACHE)/kmod-check --logs $(DNSMON_CACHE)/kmod-check/logs
+	@if grep -rn 'warning:' $(DNSMON_CACHE)/kmod-check/logs; then echo "kmod-check: compiler warnings above"; exit 1; fi
+	@echo "kmod-check: $$(find $(DNSMON_CACHE)/kmod-check/logs -type f | wc -l) kernels built with W=1 and no warnings"
 
 clean:
 	rm -rf $(BIN) out
