@@ -17,31 +17,9 @@ import (
 // cosignVersion is the cosign release the interop test verifies with.
 const cosignVersion = "v2.6.5"
 
-// cosignBinary returns cosign from $DNSMON_CACHE/bin, building it with
-// `go install` there first when it is missing (several minutes, once).
+// cosignBinary returns cosign, built once into the cache (several minutes).
 func cosignBinary(t *testing.T) string {
-	t.Helper()
-	cache := os.Getenv("DNSMON_CACHE")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache = filepath.Join(home, ".cache", "dnsmon")
-	}
-	bin := filepath.Join(cache, "bin")
-	p := filepath.Join(bin, "cosign")
-	if out, err := exec.Command(p, "version").CombinedOutput(); err == nil && strings.Contains(string(out), strings.TrimPrefix(cosignVersion, "v")) {
-		return p
-	}
-	t.Logf("building cosign %s into %s (takes minutes, once)", cosignVersion, bin)
-	cmd := exec.Command("go", "install", "-p", "1", "github.com/sigstore/cosign/v2/cmd/cosign@"+cosignVersion)
-	cmd.Env = append(os.Environ(), "GOBIN="+bin, "GOFLAGS=-mod=mod")
-	cmd.Dir = os.TempDir() // outside our module
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go install cosign: %v\n%s", err, out)
-	}
-	return p
+	return goTool(t, "cosign", "github.com/sigstore/cosign/v2/cmd/cosign", cosignVersion, "version")
 }
 
 // TestCosignVerifies proves that `cosign verify --key` accepts what the
