@@ -92,6 +92,11 @@ func (p *DirPublisher) Publish(_ context.Context, m Module) error {
 	if err != nil {
 		return fmt.Errorf("dir publisher: %w", err)
 	}
+	if m.SigningCert != nil {
+		if err := writeAtomic(filepath.Join(p.dir, SigningCertFile), m.SigningCert); err != nil {
+			return err
+		}
+	}
 	if err := writeAtomic(p.Path(m.Key), m.Data); err != nil {
 		return err
 	}

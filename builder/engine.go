@@ -95,7 +95,7 @@ func (e *engine) flight(ctx context.Context, key string, fn func(context.Context
 
 func (e *engine) Key(t matrix.Target) (Key, error) {
 	return Key{Module: e.o.module, ModuleVersion: e.o.moduleVersion, SourceDigest: e.sourceDigest,
-		Kernel: t.Kernel, Arch: t.Arch, Recipe: RecipeHash(t)}, nil
+		Kernel: t.Kernel, Arch: t.Arch, Recipe: RecipeHash(t), SigningCert: e.o.signingCert()}, nil
 }
 
 func (e *engine) Build(ctx context.Context, t matrix.Target) (m Module, err error) {
@@ -140,5 +140,12 @@ func (e *engine) Build(ctx context.Context, t matrix.Target) (m Module, err erro
 	if err != nil {
 		return Module{Log: logs}, targetError(t, "building", err)
 	}
-	return Module{Key: key, Target: t, Data: data, BuilderImage: tag, Created: time.Now().UTC(), Log: logs}, nil
+	var cert []byte
+	if e.o.signer != nil { // after strip, outside the container
+		if data, err = SignModule(data, t.Kernel, e.o.signer); err != nil {
+			return Module{Log: logs}, targetError(t, "signing", err)
+		}
+		cert = e.o.signer.Cert.Raw
+	}
+	return Module{Key: key, Target: t, Data: data, SigningCert: cert, BuilderImage: tag, Created: time.Now().UTC(), Log: logs}, nil
 }

@@ -14,10 +14,17 @@ import (
 // of the source digest), and returns that path. When the cache already holds
 // the module for the same source, kernel and recipe, nothing is built.
 // Options are those of New (WithSource, WithCacheDir, WithClient, ...).
+// With WithModuleSigner the module is signed the way the farm signs it and
+// kept under CACHE/modules/SRC12-signed-CERT12/ (CERT12: the first 12 hex
+// digits of the certificate's fingerprint); the unsigned build it is made
+// from is cached as above.
 func BuildOne(ctx context.Context, t matrix.Target, opts ...Option) (string, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return "", err
+	}
+	if o.signer != nil {
+		return buildOneSigned(ctx, t, o, opts)
 	}
 	b, err := New(append(opts, WithClient(o.client))...)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dnsmon/dnsmon/kmod"
+	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
@@ -21,6 +22,7 @@ type options struct {
 	log           io.Writer
 	pullAttempts  int
 	pullBackoff   time.Duration
+	signer        *modsign.KeyPair // WithModuleSigner; nil: unsigned
 }
 
 // Option configures New.

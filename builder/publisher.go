@@ -29,6 +29,9 @@ type Key struct {
 	// Recipe is RecipeHash of the target: base image, headers and build
 	// steps.
 	Recipe string `json:"recipe"`
+	// SigningCert is the fingerprint (modsign.Fingerprint) of the
+	// certificate whose key signed the module, "" for an unsigned module.
+	SigningCert string `json:"signing_cert,omitempty"`
 }
 
 // Digest is the key's own content hash, "sha256:HEX".
@@ -44,7 +47,7 @@ type Module struct {
 	Key Key
 	// Target is the build target.
 	Target matrix.Target
-	// Data is the stripped .ko file.
+	// Data is the stripped .ko file, signed when the key has a SigningCert.
 	Data []byte
 	// BuilderImage is the headers image the module was built in
 	// ("dnsmon-headers:TAG").
@@ -53,6 +56,9 @@ type Module struct {
 	Created time.Time
 	// Log is the build's combined output.
 	Log []byte
+	// SigningCert is the DER certificate of the key that signed Data, nil
+	// when the module is unsigned; publishers publish it with the module.
+	SigningCert []byte
 	// Cached is set when the build was skipped because the Publisher
 	// already had the key; Data is then empty.
 	Cached bool

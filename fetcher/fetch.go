@@ -77,6 +77,9 @@ func (o *options) fetchFrom(ctx context.Context, src Source, key *ecdsa.PublicKe
 		Vermagic: m.Meta.Vermagic, Srcversion: m.Meta.Srcversion, SourceDigest: m.Meta.SourceDigest,
 		Created: m.Meta.Created, FetchedAt: o.now().UTC().Truncate(time.Second),
 	}
+	if err := o.checkModuleCert(ctx, src, key, m, rec); err != nil { // modcert.go
+		return nil, err
+	}
 	if err := writeModule(out, m.Ko, rec); err != nil {
 		return nil, err
 	}

@@ -38,6 +38,7 @@ type options struct {
 	root     string
 	distro   string
 	install  []install.Option
+	certPath string // WithCertPath (modcert.go)
 }
 
 // DefaultBackoff is the retry schedule for registry requests: three tries,

@@ -29,6 +29,16 @@ type Record struct {
 	Signer string `json:"signer,omitempty"`
 	// Verified is false when signature checks were skipped.
 	Verified bool `json:"signature_verified"`
+	// ModuleSigned is true when the .ko carries an appended module
+	// signature (the one the kernel checks).
+	ModuleSigned bool `json:"module_signed"`
+	// SigningCert is the fingerprint ("sha256:…" of the DER) of the module
+	// signing certificate the module's signature was verified against;
+	// empty when the source publishes none.
+	SigningCert string `json:"signing_cert,omitempty"`
+	// SigningCertPath is where that certificate was written (for mokutil
+	// --import and dnsmon-load).
+	SigningCertPath string `json:"signing_cert_path,omitempty"`
 	// Kernel and Arch are the target.
 	Kernel string `json:"kernel"`
 	Arch   string `json:"arch"`

@@ -168,6 +168,9 @@ func (b *bundleWriter) version(ctx context.Context, src fetcher.Source, version 
 	if len(keep) == 0 {
 		return 0, nil
 	}
+	if err := b.cert(ctx, src, version); err != nil {
+		return 0, err
+	}
 	iraw, err := artifact.NewIndex(version, keep)
 	if err != nil {
 		return 0, err

@@ -58,7 +58,11 @@ func PublishDir(ctx context.Context, dir string, p builder.Publisher) (DirStats,
 			st.Skipped++
 			continue
 		}
-		m := builder.Module{Key: rec.Key, Data: ko, BuilderImage: rec.BuilderImage, Created: rec.Created,
+		cert, err := builder.ReadDirCert(dir, rec.Key)
+		if err != nil {
+			return st, err
+		}
+		m := builder.Module{Key: rec.Key, Data: ko, SigningCert: cert, BuilderImage: rec.BuilderImage, Created: rec.Created,
 			Target: matrix.Target{Group: rec.Group, Distro: rec.Distro, Kernel: rec.Key.Kernel, Arch: rec.Key.Arch}}
 		if err := p.Publish(ctx, m); err != nil {
 			return st, err

@@ -220,6 +220,10 @@ func Meta(m builder.Module) (artifact.Meta, error) {
 	if err := modinfo.CheckRelease(info.Vermagic, m.Key.Kernel); err != nil {
 		return artifact.Meta{}, fmt.Errorf("refusing to publish the module for %s: %w", m.Key.Kernel, err)
 	}
+	cert, err := signingCert(m)
+	if err != nil {
+		return artifact.Meta{}, err
+	}
 	distro := m.Target.Distro
 	switch {
 	case distro != "" && m.Target.DistroRelease != "":
@@ -231,7 +235,7 @@ func Meta(m builder.Module) (artifact.Meta, error) {
 		Version: m.Key.ModuleVersion, Release: m.Key.Kernel, Arch: m.Key.Arch, Distro: distro,
 		Vermagic: info.Vermagic, Srcversion: info.SrcVersion,
 		SourceDigest: m.Key.SourceDigest, BuilderImage: m.BuilderImage, Recipe: m.Key.Recipe,
-		Created: m.Created,
+		SigningCert: cert, Created: m.Created,
 	}, nil
 }
 
@@ -242,6 +246,11 @@ func (p *Publisher) Publish(ctx context.Context, m builder.Module) error {
 	meta, err := Meta(m)
 	if err != nil {
 		return err
+	}
+	if m.SigningCert != nil { // before the module, so no index names a module whose certificate is missing
+		if _, err := p.PublishCert(ctx, meta.Version, m.SigningCert); err != nil {
+			return err
+		}
 	}
 	_, err = p.PublishArtifact(ctx, meta, m.Data)
 	return err
@@ -422,13 +431,13 @@ func (p *Publisher) Has(ctx context.Context, key builder.Key) (bool, error) {
 }
 
 // matches reports whether module manifest raw carries the key's source
-// digest and recipe and, when the publisher signs, has a signature tag.
+// digest, recipe and signing certificate and, when the publisher signs, has a signature tag.
 func (p *Publisher) matches(ctx context.Context, raw []byte, key builder.Key) (bool, error) {
 	_, meta, err := artifact.ParseManifest(raw)
 	if err != nil {
 		return false, nil // unreadable: rebuild and replace it
 	}
-	if meta.SourceDigest != key.SourceDigest || meta.Recipe != key.Recipe {
+	if meta.SourceDigest != key.SourceDigest || meta.Recipe != key.Recipe || meta.SigningCert != key.SigningCert {
 		return false, nil
 	}
 	if p.key != nil {

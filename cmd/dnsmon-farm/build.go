@@ -12,6 +12,7 @@ import (
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
 	"github.com/dnsmon/dnsmon/fetcher/signature"
+	"github.com/dnsmon/dnsmon/kmod/modsign"
 )
 
 // runBuild builds the module for every selected target of kernels.yaml in
@@ -39,11 +40,22 @@ func runBuild(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	if o.LogDir != "" {
 		farmOpts = append(farmOpts, builder.WithLogDir(o.LogDir))
 	}
+	bopts := []builder.Option{builder.WithLog(stderr)}
+	signing := "modules are not signed (no --module-key): they load only where module signatures are not enforced (no Secure Boot, lockdown or module.sig_enforce)"
+	if o.ModuleKey != "" {
+		pair, err := modsign.LoadKeyPair(o.ModuleKey, o.ModuleCert)
+		if err != nil {
+			return fmt.Errorf("build: --module-key/--module-cert: %w (dnsmon-farm keygen --module-signing makes them)", err)
+		}
+		bopts = append(bopts, builder.WithModuleSigner(pair))
+		signing = fmt.Sprintf("modules signed for Secure Boot with %q (certificate %s)", modsign.KeyDescription(pair.Cert), modsign.Fingerprint(pair.Cert))
+	}
 	_, err = builder.BuildMatrix(ctx, builder.MatrixBuild{
 		File: o.File, Only: o.OnlyRE, Shard: o.ShardIndex, Shards: o.ShardCount,
-		Publisher: pub, Options: []builder.Option{builder.WithLog(stderr)},
+		Publisher: pub, Options: bopts,
 		FarmOptions: farmOpts, Summary: stdout,
 	})
+	fmt.Fprintln(stdout, signing)
 	return err
 }
 

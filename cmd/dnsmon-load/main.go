@@ -23,6 +23,7 @@ import (
 
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
 	"github.com/dnsmon/dnsmon/kmod"
+	"github.com/dnsmon/dnsmon/kmod/hoststate"
 	"github.com/dnsmon/dnsmon/kmod/loader"
 )
 
@@ -81,7 +82,7 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string, opts ...l
 		return err
 	}
 	path := o.Path(release)
-	info, err := loader.Load(ctx, path, o.Params, append([]loader.Option{loader.WithRelease(release)}, opts...)...)
+	info, err := loader.Load(ctx, path, o.Params, append([]loader.Option{loader.WithRelease(release), loader.WithSigningCheck(stderr, hoststate.DefaultCertPath)}, opts...)...)
 	if err != nil {
 		return err
 	}

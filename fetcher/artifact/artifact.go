@@ -42,6 +42,10 @@ type Meta struct {
 	Recipe string
 	// Created is when the module was built.
 	Created time.Time
+	// SigningCert is the fingerprint ("sha256:HEX" of the DER) of the
+	// certificate whose key signed the .ko (its appended module signature);
+	// "" for an unsigned module.
+	SigningCert string
 	// KoDigest and KoSize describe the uncompressed .ko; set by Build.
 	KoDigest v1.Hash
 	KoSize   int64
@@ -110,6 +114,7 @@ func (m Meta) annotations() map[string]string {
 		AnnotationSourceDigest: m.SourceDigest,
 		AnnotationBuilderImage: m.BuilderImage,
 		AnnotationRecipe:       m.Recipe,
+		AnnotationSigningCert:  m.SigningCert,
 	} {
 		if v != "" {
 			a[k] = v
@@ -197,6 +202,7 @@ func ParseManifest(raw []byte) (*v1.Manifest, Meta, error) {
 		SourceDigest: a[AnnotationSourceDigest],
 		BuilderImage: a[AnnotationBuilderImage],
 		Recipe:       a[AnnotationRecipe],
+		SigningCert:  a[AnnotationSigningCert],
 	}
 	var errs []error
 	if err := m.check(); err != nil {

@@ -44,6 +44,7 @@ const (
 	AnnotationSourceDigest = "io.github.dnsmon.source.digest"
 	AnnotationBuilderImage = "io.github.dnsmon.builder.image"
 	AnnotationRecipe       = "io.github.dnsmon.builder.recipe"
+	AnnotationSigningCert  = "io.github.dnsmon.module.signing-cert"
 	AnnotationCreated      = "org.opencontainers.image.created"
 	AnnotationTitle        = "org.opencontainers.image.title"
 	AnnotationRefName      = "org.opencontainers.image.ref.name"

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dnsmon/dnsmon/builder"
+	"github.com/dnsmon/dnsmon/kmod/hoststate"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/matrix/debian"
 )
@@ -34,11 +36,12 @@ type sbCase struct {
 }
 
 // TestSecureBoot boots Debian kernels under OVMF with module.sig_enforce=1:
-// with our certificate in the firmware's db, the module signed by
-// modsign.Sign loads (and reports a query) while the unsigned module and
+// with our certificate in the firmware's db, the module signed by the
+// farm (builder.WithModuleSigner) loads (and reports a query) while the unsigned module and
 // copies with one signature or code byte flipped are refused with
 // dnsmon-load's sentence; with Debian's plain variable store the signed
-// module is refused with the enrolment steps.
+// module is refused, and dnsmon-load prints the enrolment steps for the
+// certificate at hoststate.DefaultCertPath before it tries.
 func TestSecureBoot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots qemu guests with OVMF")
@@ -56,10 +59,14 @@ func TestSecureBoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := modsign.NewSigningKey("", modsign.WithBits(2048))
+	key, err := testSigningKey(filepath.Join(c.CacheRoot(), "modsign-test"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The farm's signing path: BuildOne builds (or finds) the module and
+	// signs it with builder.SignModule, as dnsmon-farm build --module-key does.
+	farm := &FarmModules{KernelsFile: filepath.Join(root, "kernels.yaml"),
+		Options: []builder.Option{builder.WithLog(io.Discard), builder.WithModuleSigner(key)}}
 	dir := t.TempDir()
 	dbVars := filepath.Join(dir, "vars-db.fd")
 	if err := WriteVarsWithDB(OVMFVars, dbVars, [][]byte{key.Cert.Raw}, time.Now()); err != nil {
@@ -87,7 +94,7 @@ func TestSecureBoot(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			koPath, err := moduleSource(root, io.Discard).Module(ctx, k)
+			koPath, err := farm.Module(ctx, k)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,6 +125,8 @@ func TestSecureBoot(t *testing.T) {
 					files := append([]InitramfsFile(nil), tools...)
 					files = append(files,
 						InitramfsFile{Path: "/cases/cert.der", Data: key.Cert.Raw},
+						// where dnsmon-fetch writes it and dnsmon-load looks
+						InitramfsFile{Path: hoststate.DefaultCertPath, Data: key.Cert.Raw},
 						InitramfsFile{Path: "/cases/db", Data: []byte(boot.db + "\n")})
 					for _, sc := range boot.cases {
 						files = append(files,
@@ -167,26 +176,39 @@ func TestSecureBoot(t *testing.T) {
 	}
 }
 
-// signingCases makes the modules a db guest loads: signed (first), unsigned,
-// and signed with one byte of the signature or of .text flipped.
+// testSigningKey returns the module signing key pair the Secure Boot tests
+// sign with, made once and kept in dir so the signed modules stay cached.
+func testSigningKey(dir string) (*modsign.KeyPair, error) {
+	p, err := modsign.LoadKeyPair(filepath.Join(dir, modsign.KeyFile), filepath.Join(dir, modsign.CertFile))
+	if err == nil && time.Now().Before(p.Cert.NotAfter.Add(-24*time.Hour)) {
+		return p, nil
+	}
+	if p, err = modsign.NewSigningKey("", modsign.WithBits(2048)); err != nil {
+		return nil, err
+	}
+	if _, _, _, err := p.WriteFiles(dir); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// signingCases makes the modules a db guest loads from the farm's signed
+// module: signed (first), unsigned, and signed with one byte of the
+// signature or of .text flipped.
 func signingCases(koPath string, key *modsign.KeyPair, release string) ([]sbCase, error) {
-	raw, err := os.ReadFile(koPath)
+	signed, err := os.ReadFile(koPath)
 	if err != nil {
 		return nil, err
 	}
-	unsigned, err := modsign.Strip(raw)
+	s, err := modsign.Verify(signed, key.Cert)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the farm's module %s: %w", koPath, err)
 	}
-	format, err := modsign.FormatFor(release)
+	if want, _ := modsign.FormatFor(release); s.Format != want {
+		return nil, fmt.Errorf("the farm signed %s in the %v format, want %v", koPath, s.Format, want)
+	}
+	unsigned, err := modsign.Strip(signed)
 	if err != nil {
-		return nil, err
-	}
-	signed, err := modsign.Sign(unsigned, key, format)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := modsign.Verify(signed, key.Cert); err != nil {
 		return nil, err
 	}
 	f, err := elf.NewFile(bytes.NewReader(unsigned))

@@ -23,6 +23,8 @@ type options struct {
 	release string
 	fsys    fs.FS
 	maxSize int64
+	// signCheck is set by WithSigningCheck (precheck.go).
+	signCheck *signingCheck
 }
 
 // WithKernel makes the module syscalls through k. Default: the real
@@ -157,6 +159,9 @@ func Load(ctx context.Context, path string, params []string, opts ...Option) (*m
 	signed, err := modinfo.Signed(mod, size)
 	if err != nil {
 		return info, fmt.Errorf("loading %s: %w", path, err)
+	}
+	if o.signCheck != nil {
+		o.signCheck.run(o.fsys, path, signed)
 	}
 	if err := ctx.Err(); err != nil {
 		return info, fmt.Errorf("loading %s: %w", path, err)

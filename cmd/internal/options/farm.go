@@ -40,6 +40,10 @@ type FarmBuild struct {
 	// NoIndex publishes without updating the per-version index, for
 	// parallel shards; `dnsmon-farm reindex` writes it afterwards.
 	NoIndex bool
+	// ModuleKey and ModuleCert are the module signing key and certificate
+	// (dnsmon-farm keygen --module-signing); the farm signs every module
+	// with them for Secure Boot. Both empty: modules are not signed.
+	ModuleKey, ModuleCert string
 
 	// OnlyRE, ShardIndex (0-based) and ShardCount are set by Validate.
 	OnlyRE                 *regexp.Regexp
@@ -57,6 +61,8 @@ func AddFarmBuildFlags(fs *flag.FlagSet, b *FarmBuild) {
 	fs.StringVar(&b.Shard, "shard", "", "build only shard I of N (\"I/N\", I from 1), as planned by dnsmon-farm plan")
 	fs.StringVar(&b.LogDir, "logs", "", "directory to keep each target's build log in (default: none)")
 	fs.BoolVar(&b.NoIndex, "no-index", false, "do not update the per-version index (parallel shards); run dnsmon-farm reindex afterwards")
+	fs.StringVar(&b.ModuleKey, "module-key", "", "module signing key (dnsmon-farm keygen --module-signing): sign every module for Secure Boot (default: modules are not signed)")
+	fs.StringVar(&b.ModuleCert, "module-cert", "", "module signing certificate (PEM or DER) matching --module-key; published with the modules")
 }
 
 // Validate checks the flags and fills in the parsed fields.
@@ -91,6 +97,9 @@ func (b *FarmBuild) Validate() error {
 		errs = append(errs, errors.New("--unsigned: dir destinations are never signed"))
 	case b.NoIndex && strings.HasPrefix(b.To, DirDestPrefix):
 		errs = append(errs, errors.New("--no-index: dir destinations have no index"))
+	}
+	if (b.ModuleKey == "") != (b.ModuleCert == "") {
+		errs = append(errs, errors.New("--module-key and --module-cert go together"))
 	}
 	return errors.Join(errs...)
 }

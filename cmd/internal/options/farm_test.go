@@ -43,13 +43,16 @@ func TestFarmBuildValidate(t *testing.T) {
 		args []string
 		ok   bool
 	}{
-		"defaults":       {ok: true},
-		"all flags":      {args: []string{"-f", "k.yaml", "--only", "^debian-", "-j", "2", "--to", "dir:out", "--shard", "2/4"}, ok: true},
-		"bad regexp":     {args: []string{"--only", "("}},
-		"bad jobs":       {args: []string{"-j", "0"}},
-		"bad shard":      {args: []string{"--shard", "5/4"}},
-		"empty dir dest": {args: []string{"--to", "dir:"}},
-		"unsigned dir":   {args: []string{"--to", "dir:x", "--unsigned"}},
+		"defaults":            {ok: true},
+		"all flags":           {args: []string{"-f", "k.yaml", "--only", "^debian-", "-j", "2", "--to", "dir:out", "--shard", "2/4"}, ok: true},
+		"bad regexp":          {args: []string{"--only", "("}},
+		"bad jobs":            {args: []string{"-j", "0"}},
+		"bad shard":           {args: []string{"--shard", "5/4"}},
+		"empty dir dest":      {args: []string{"--to", "dir:"}},
+		"unsigned dir":        {args: []string{"--to", "dir:x", "--unsigned"}},
+		"module key and cert": {args: []string{"--module-key", "m.key", "--module-cert", "m.pem"}, ok: true},
+		"module key alone":    {args: []string{"--module-key", "m.key"}},
+		"module cert alone":   {args: []string{"--module-cert", "m.pem"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
