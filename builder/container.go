@@ -165,7 +165,22 @@ func copyFileOut(ctx context.Context, c Client, id, path string) ([]byte, error)
 
 // Orphans lists the IDs of containers carrying the builder's label.
 func Orphans(ctx context.Context, c Client) ([]string, error) {
-	cs, err := c.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelFarm+"=1"))})
+	return listLabelled(ctx, c, LabelFarm+"=1")
+}
+
+// ContainersOf lists the IDs of the builder containers that process pid
+// created: on an engine shared by several farms, the ones a farm answers for.
+func ContainersOf(ctx context.Context, c Client, pid int) ([]string, error) {
+	return listLabelled(ctx, c, LabelFarm+"=1", fmt.Sprintf("%s=%d", LabelPID, pid))
+}
+
+// listLabelled lists the IDs of containers carrying every label given.
+func listLabelled(ctx context.Context, c Client, labels ...string) ([]string, error) {
+	f := filters.NewArgs()
+	for _, l := range labels {
+		f.Add("label", l)
+	}
+	cs, err := c.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
 	if err != nil {
 		return nil, fmt.Errorf("listing builder containers: %w", err)
 	}

@@ -140,7 +140,7 @@ func TestEngine(t *testing.T) {
 	}
 	t.Logf("second run (nothing to build): %s", time.Since(start).Round(time.Millisecond))
 
-	orphans, err := Orphans(ctx, c)
+	orphans, err := ContainersOf(ctx, c, os.Getpid())
 	if err != nil || len(orphans) != 0 {
 		t.Errorf("containers left behind: %v %v", orphans, err)
 	}
@@ -182,7 +182,7 @@ func TestEngineCancel(t *testing.T) {
 	}()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		ids, err := Orphans(t.Context(), c)
+		ids, err := ContainersOf(t.Context(), c, os.Getpid())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +204,7 @@ func TestEngineCancel(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("Run did not return after cancel")
 	}
-	ids, err := Orphans(t.Context(), c)
+	ids, err := ContainersOf(t.Context(), c, os.Getpid())
 	if err != nil || len(ids) != 0 {
 		t.Errorf("containers left after cancel: %v %v", ids, err)
 	}
