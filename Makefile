@@ -66,6 +66,24 @@ demo: deps build
 	@echo "  offline bundle: out/dnsmon-bundle.tar.zst"
 	@echo "  a gcc-less qemu guest fetched and verified its own kernel's module from it, loaded it, and dnsmon-watch showed the queries"
 
+# Measurements, as one Markdown table in out/bench.md (and on stdout): the
+# build farm on the reachable Debian kernels (warm, no-op, the raw-make floor;
+# BENCH_COLD=1 adds a cold build, which removes the builder images first),
+# the hook cost and event delivery in a qemu guest (-icount shift=0),
+# fetch/bundle times and artifact and binary sizes, and the Go benchmarks.
+# Each row shows the command that reproduces it.
+bench: BENCH_OUT    := $(CURDIR)/out/bench
+bench: GOBENCH_ARGS := -run '^$$' -bench 'Decode|Select' -benchmem -count 5 ./kmod/event ./fetcher
+bench: deps build
+	@rm -rf $(BENCH_OUT); mkdir -p $(BENCH_OUT)
+	$(GO) test $(GOBENCH_ARGS) > $(BENCH_OUT)/gobench.txt || { cat $(BENCH_OUT)/gobench.txt; exit 1; }
+	BENCH_OUT=$(BENCH_OUT) .ci/with-dockerd $(GO) test -run '^$$' -bench '^BenchmarkFarm$$' -benchtime 1x -timeout 90m ./builder/bench
+	BENCH_OUT=$(BENCH_OUT) .ci/with-dockerd $(GO) test -run '^$$' -bench '^BenchmarkGuest$$' -benchtime 1x -timeout 60m ./kmod/guest
+	@echo
+	@$(GO) run ./builder/bench/internal/benchtable -rows $(BENCH_OUT)/rows.jsonl -gobench $(BENCH_OUT)/gobench.txt \
+		-gocmd "go test $(GOBENCH_ARGS)" -o out/bench.md
+	@echo; echo "bench: table written to out/bench.md"
+
 # The module for one kernel: with the host's headers when they are
 # installed (/lib/modules/KREL/build), otherwise in the farm's builder image
 # for the kernels.yaml target named KREL. Output under out/kmod/.

@@ -45,6 +45,9 @@ func runInit() {
 	// with syslog(2) instead.
 	_ = os.WriteFile("/proc/sys/kernel/printk", []byte("4 4 1 7"), 0o644)
 	fmt.Printf("guestinit: kernel %s, init started after %v\n", kernelRelease(), time.Since(t0))
+	if bootParam(proto.BenchMode) {
+		runBench() // prints the done line and powers off
+	}
 	if bootParam(proto.DemoMode) {
 		runDemo() // prints the done line and powers off
 	}

@@ -1,0 +1,220 @@
+package guest
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dnsmon/dnsmon/builder/bench"
+	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
+	"github.com/dnsmon/dnsmon/matrix/debian"
+)
+
+// benchCommand reproduces the rows of BenchmarkGuest.
+const benchCommand = "go test -run '^$' -bench '^BenchmarkGuest$' -benchtime 1x -timeout 60m ./kmod/guest"
+
+// BenchmarkGuest measures, inside one qemu guest whose clock counts
+// executed instructions (-icount shift=0), what the module costs senders
+// and how fast dnsmon-watch keeps up. It runs once whatever b.N is (use
+// -benchtime 1x) and appends its rows to $BENCH_OUT/rows.jsonl.
+//
+// DNSMON_BENCH_SUITE picks the kernel (default bookworm);
+// DNSMON_BENCH_ROUNDS, DNSMON_BENCH_COUNT and DNSMON_BENCH_QUERIES tune the
+// guest (defaults 6 rounds of 100000 datagrams, 20000 queries per rate).
+func BenchmarkGuest(b *testing.B) {
+	ctx := b.Context()
+	c, err := debian.NewClient()
+	if err != nil {
+		b.Fatal(err)
+	}
+	root, err := RepoRoot(".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	suite := envOr("DNSMON_BENCH_SUITE", "bookworm")
+	k, err := c.NewestKernel(ctx, debian.SuiteFor(suite), "amd64")
+	if err != nil {
+		b.Fatalf("resolving the newest %s kernel: %v", suite, err)
+	}
+	vmlinuz, err := Vmlinuz(ctx, c, k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ko, err := moduleSource(root, io.Discard).Module(ctx, k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	files, err := BuildTools(ctx, root, b.TempDir(), GuestTools)
+	if err != nil {
+		b.Fatal(err)
+	}
+	files = append(files, InitramfsFile{Path: "/dnsmon.ko", Source: ko, Mode: 0o644})
+	initrd := filepath.Join(b.TempDir(), "initramfs.cpio")
+	if err := WriteInitramfs(initrd, files); err != nil {
+		b.Fatal(err)
+	}
+	appendArgs := proto.BenchMode
+	for _, p := range []struct{ env, param string }{
+		{"DNSMON_BENCH_ROUNDS", "rounds"}, {"DNSMON_BENCH_COUNT", "count"}, {"DNSMON_BENCH_QUERIES", "queries"},
+	} {
+		if v := os.Getenv(p.env); v != "" {
+			appendArgs += fmt.Sprintf(" dnsmon.bench.%s=%s", p.param, v)
+		}
+	}
+	logPath := filepath.Join(c.CacheRoot(), "guest-logs", fmt.Sprintf("bench-%s-%s.log", k.Release, time.Now().Format("20060102-150405")))
+	b.ResetTimer()
+	r, err := Run(ctx, Boot{Kernel: vmlinuz, Initrd: initrd, LogPath: logPath, Append: appendArgs,
+		Args: []string{"-icount", "shift=0"}, Timeout: 40 * time.Minute})
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("guest %s ran in %v (console log %s)", k.Release, r.Elapsed.Round(time.Second), logPath)
+	for _, v := range r.Verdicts {
+		if v.Status != Pass {
+			b.Errorf("guest: %s %s: %s", v.Scenario, v.Status, v.Detail)
+		}
+	}
+	samples, err := benchSamples(logPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rows, err := guestRows(samples, k.Release)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, row := range rows {
+		b.Logf("%s: %s = %s %s", row.Section, row.Metric, row.Value, row.Goal)
+	}
+	if err := bench.Append(bench.RowsFile(), rows...); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// benchSamples reads the measurement lines of a console log.
+func benchSamples(logPath string) ([]proto.BenchSample, error) {
+	f, err := os.Open(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []proto.BenchSample
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		if s, ok := proto.ParseBenchLine(sc.Text()); ok {
+			out = append(out, s)
+		}
+	}
+	return out, sc.Err()
+}
+
+// guestRows turns the guest's samples into table rows: the median packet
+// rates with and without the module and their ratio per port, and the
+// delivery rates.
+func guestRows(samples []proto.BenchSample, release string) ([]bench.Row, error) {
+	pps := map[[2]int][]float64{} // {port, loaded} → rates
+	rounds := 0
+	var deliveries []proto.BenchSample
+	for _, s := range samples {
+		switch s.Kind {
+		case proto.BenchHook:
+			if s.Ns <= 0 {
+				return nil, fmt.Errorf("hook sample with no duration: %+v", s)
+			}
+			loaded := 0
+			if s.Loaded {
+				loaded = 1
+			}
+			pps[[2]int{s.Port, loaded}] = append(pps[[2]int{s.Port, loaded}], float64(s.Sent)/(float64(s.Ns)/1e9))
+			rounds = max(rounds, s.Round)
+		case proto.BenchDelivery:
+			deliveries = append(deliveries, s)
+		}
+	}
+	var rows []bench.Row
+	where := fmt.Sprintf("%s, qemu TCG -icount shift=0, guest clock", release)
+	for _, p := range []struct {
+		port int
+		name string
+		goal float64
+	}{{9, "UDP to port 9 (not DNS)", 0.98}, {53, "UDP to port 53 (DNS query)", 0.90}} {
+		off, err := bench.Median(pps[[2]int{p.port, 0}])
+		if err != nil {
+			return nil, fmt.Errorf("no unloaded samples for port %d", p.port)
+		}
+		on, err := bench.Median(pps[[2]int{p.port, 1}])
+		if err != nil {
+			return nil, fmt.Errorf("no loaded samples for port %d", p.port)
+		}
+		ratio := on / off
+		rows = append(rows,
+			bench.Row{Section: "Hook cost", Metric: fmt.Sprintf("%s: packets/s unloaded → loaded (median of %d alternating rounds; %s)", p.name, rounds, where),
+				Value: fmt.Sprintf("%.0f → %.0f", off, on), Command: benchCommand},
+			bench.Row{Section: "Hook cost", Metric: fmt.Sprintf("%s: loaded / unloaded", p.name),
+				Value: fmt.Sprintf("%.3f", ratio), Command: benchCommand}.WithGoal(fmt.Sprintf("≥ %.2f", p.goal), ratio >= p.goal))
+	}
+	if len(deliveries) == 0 {
+		return rows, nil
+	}
+	best, above := -1, -1
+	for i, d := range deliveries {
+		if d.Dropped == 0 && (best < 0 || achieved(d) > achieved(deliveries[best])) {
+			best = i
+		}
+	}
+	for i, d := range deliveries {
+		if d.Dropped > 0 && (above < 0 || achieved(d) < achieved(deliveries[above])) && (best < 0 || achieved(d) > achieved(deliveries[best])) {
+			above = i
+		}
+	}
+	var steps []string
+	exact := true
+	for _, d := range deliveries {
+		target := "unpaced"
+		if d.Rate > 0 {
+			target = fmt.Sprint(d.Rate)
+		}
+		steps = append(steps, fmt.Sprintf("%s→%.0f/s: seen %d + dropped %d = sent %d", target, achieved(d), d.Seen, d.Dropped, d.Sent))
+		exact = exact && d.Seen+d.Dropped == d.Sent && d.WatchDropped == d.Dropped
+	}
+	dcmd := benchCommand
+	if best >= 0 {
+		rows = append(rows, bench.Row{Section: "Event delivery",
+			Metric: fmt.Sprintf("highest query rate with every event seen by `dnsmon-watch --json` (%d queries per rate, ring 4096, log=0; %s)", deliveries[0].Sent, where),
+			Value:  fmt.Sprintf("%.0f queries/s", achieved(deliveries[best])), Command: dcmd})
+	} else {
+		rows = append(rows, bench.Row{Section: "Event delivery", Metric: "highest query rate with every event seen", Value: "none: every rate dropped", Command: dcmd})
+	}
+	if above >= 0 {
+		d := deliveries[above]
+		rows = append(rows, bench.Row{Section: "Event delivery",
+			Metric: "next rate up: dropped of sent (dnsmon-watch's drop lines = module counter)",
+			Value:  fmt.Sprintf("%.0f queries/s: %d of %d dropped, %d seen", achieved(d), d.Dropped, d.Sent, d.Seen), Command: dcmd})
+	} else {
+		rows = append(rows, bench.Row{Section: "Event delivery", Metric: "next rate up", Value: "no rate dropped events (even unpaced)", Command: dcmd})
+	}
+	rows = append(rows, bench.Row{Section: "Event delivery", Metric: "sent = seen + dropped at every rate",
+		Value: strings.Join(steps, "; "), Command: dcmd}.WithGoal("exact", exact))
+	return rows, nil
+}
+
+// achieved is the rate the guest actually sent at.
+func achieved(d proto.BenchSample) float64 {
+	if d.Ns <= 0 {
+		return 0
+	}
+	return float64(d.Sent) / (float64(d.Ns) / 1e9)
+}
