@@ -3,7 +3,10 @@ package matrix
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Resolver finds the newest kernel release of a flavour in a suite's package
@@ -27,6 +30,34 @@ var _ Resolver = ResolverFunc(nil)
 // newest kernel of each tracked flavour after its own kernels (once).
 // Groups without Track are copied unchanged; f is not modified.
 func Resolve(ctx context.Context, f *File, r Resolver) (*File, error) {
+	// Each tracked group reads its own suite's index, which takes a good
+	// part of a second: look them up in parallel, one slot per group, then
+	// apply the answers in file order so the result stays deterministic.
+	newest := make([][]string, len(f.Groups))
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(runtime.NumCPU())
+	for i, g := range f.Groups {
+		if g.Track == nil {
+			continue
+		}
+		eg.Go(func() error {
+			for _, fl := range g.Track.Flavours {
+				k, err := r.NewestKernel(ectx, g.Track.Mirror, g.Track.Suite, fl)
+				if err != nil {
+					return fmt.Errorf("group %q: resolving newest %s kernel of %s: %w", g.Name, fl, g.Track.Suite, err)
+				}
+				if _, err := ParseRelease(k); err != nil {
+					return fmt.Errorf("group %q: %w", g.Name, err)
+				}
+				newest[i] = append(newest[i], k)
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+
 	out := &File{name: f.name, Groups: slices.Clone(f.Groups)}
 	type key struct{ kernel, arch string }
 	owner := map[key]string{}
@@ -39,17 +70,7 @@ func Resolve(ctx context.Context, f *File, r Resolver) (*File, error) {
 		g := &out.Groups[i]
 		g.Kernels = slices.Clone(g.Kernels)
 		g.kernelLines = slices.Clone(g.kernelLines)
-		if g.Track == nil {
-			continue
-		}
-		for _, fl := range g.Track.Flavours {
-			k, err := r.NewestKernel(ctx, g.Track.Mirror, g.Track.Suite, fl)
-			if err != nil {
-				return nil, fmt.Errorf("group %q: resolving newest %s kernel of %s: %w", g.Name, fl, g.Track.Suite, err)
-			}
-			if _, err := ParseRelease(k); err != nil {
-				return nil, fmt.Errorf("group %q: %w", g.Name, err)
-			}
+		for _, k := range newest[i] {
 			if o, dup := owner[key{k, g.Arch}]; dup && o != g.Name {
 				return nil, fmt.Errorf("group %q: tracked kernel %q is already built by group %q", g.Name, k, o)
 			}

@@ -162,8 +162,10 @@ func (s Suite) cacheName(format string) string {
 	return key + "_" + format
 }
 
-// Packages returns the parsed index of a suite, from the cache when it is
-// fresh or the mirror cannot be reached.
+// Packages returns the kernel packages (names starting "linux-") of a
+// suite's index, from the cache when it is fresh or the mirror cannot be
+// reached. Everything this package answers is about kernels, and parsing
+// only their stanzas makes resolving a suite several times faster.
 func (c *Client) Packages(ctx context.Context, s Suite) ([]Package, error) {
 	key := s.BaseURL + " " + s.Name + " " + s.Component + " " + s.Arch
 	c.mu.Lock()
@@ -232,8 +234,12 @@ func readIndexFile(path, format string) ([]Package, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decompressing %q: %w", path, err)
 	}
-	return ParsePackages(r)
+	return ParsePackagesFunc(r, isKernelPackage)
 }
+
+// isKernelPackage keeps the packages that kernel images, headers and their
+// build dependencies (linux-kbuild-*, linux-compiler-*) are made of.
+func isKernelPackage(name string) bool { return strings.HasPrefix(name, "linux-") }
 
 // decompress wraps r by the compression its name's extension says.
 func decompress(r io.Reader, name string) (io.Reader, error) {

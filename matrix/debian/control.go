@@ -2,6 +2,7 @@ package debian
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,14 @@ const maxLine = 1 << 20
 // ParsePackages reads a Packages index (RFC 822-style stanzas separated by
 // blank lines). Continuation lines are kept, joined by newlines.
 func ParsePackages(r io.Reader) ([]Package, error) {
+	return ParsePackagesFunc(r, nil)
+}
+
+// ParsePackagesFunc is ParsePackages keeping only the stanzas whose package
+// name keep accepts (nil keeps all). A stanza that names its package first,
+// as Debian's indexes do, is skipped without being parsed: a suite's index
+// holds some 60,000 stanzas and callers usually want a few hundred.
+func ParsePackagesFunc(r io.Reader, keep func(name string) bool) ([]Package, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), maxLine)
 	var (
@@ -43,6 +52,7 @@ func ParsePackages(r io.Reader) ([]Package, error) {
 		fields  map[string]string
 		last    string
 		lineNum int
+		skip    bool // in a stanza keep refused
 	)
 	flush := func() error {
 		if fields == nil {
@@ -58,13 +68,25 @@ func ParsePackages(r io.Reader) ([]Package, error) {
 	}
 	for sc.Scan() {
 		lineNum++
-		line := sc.Text()
-		if strings.TrimSpace(line) == "" {
+		b := sc.Bytes()
+		if len(bytes.TrimSpace(b)) == 0 {
+			skip = false
 			if err := flush(); err != nil {
 				return nil, err
 			}
 			continue
 		}
+		// Skipped lines are never turned into strings: most of an index is.
+		if skip {
+			continue
+		}
+		if fields == nil && keep != nil {
+			if name, ok := bytes.CutPrefix(b, []byte("Package:")); ok && !keep(string(bytes.TrimSpace(name))) {
+				skip = true
+				continue
+			}
+		}
+		line := string(b)
 		if line[0] == ' ' || line[0] == '\t' {
 			if last == "" {
 				return nil, fmt.Errorf("line %d: continuation without a field: %w", lineNum, ErrMalformed)
@@ -87,6 +109,17 @@ func ParsePackages(r io.Reader) ([]Package, error) {
 	}
 	if err := flush(); err != nil {
 		return nil, err
+	}
+	if keep != nil {
+		// Stanzas that did not start with their Package field were parsed
+		// whole; filter them now.
+		kept := out[:0]
+		for _, p := range out {
+			if keep(p.Name) {
+				kept = append(kept, p)
+			}
+		}
+		out = kept
 	}
 	return out, nil
 }

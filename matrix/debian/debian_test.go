@@ -83,6 +83,41 @@ func TestParsePackages(t *testing.T) {
 	}
 }
 
+func TestParsePackagesFunc(t *testing.T) {
+	in := "Package: gcc-12\nVersion: 1\nDescription: x\n more\n\n" +
+		"Package: linux-image-6.1.0-50-amd64\nVersion: 2\n\n" +
+		"Version: 3\nPackage: libc6\n\n" + // Package not first: parsed, then filtered
+		"Package: linux-kbuild-6.1\nVersion: 4\n"
+	tests := map[string]struct {
+		keep func(string) bool
+		want []string
+	}{
+		"nil keeps all": {nil, []string{"gcc-12", "linux-image-6.1.0-50-amd64", "libc6", "linux-kbuild-6.1"}},
+		"kernel only":   {isKernelPackage, []string{"linux-image-6.1.0-50-amd64", "linux-kbuild-6.1"}},
+		"none":          {func(string) bool { return false }, nil},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParsePackagesFunc(strings.NewReader(in), tt.keep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, p := range got {
+				names = append(names, p.Name)
+			}
+			if strings.Join(names, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("kept %q, want %q", names, tt.want)
+			}
+			for _, p := range got {
+				if p.Name == "linux-kbuild-6.1" && p.Version != "4" {
+					t.Errorf("linux-kbuild-6.1 version %q after skipped stanzas, want 4", p.Version)
+				}
+			}
+		})
+	}
+}
+
 func TestDependsNames(t *testing.T) {
 	got := DependsNames("linux-base (>= 4.12~), linux-headers-6.12.117+deb12-common (= 6.12.117-1~deb12u1), linux-image-x (= 1) | linux-image-x-unsigned (= 1), gcc-12:amd64, foo [amd64]")
 	want := []string{"linux-base", "linux-headers-6.12.117+deb12-common", "linux-image-x", "gcc-12", "foo"}
