@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"regexp"
 
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
 	"github.com/dnsmon/dnsmon/matrix"
@@ -18,25 +17,22 @@ import (
 func runDiscover(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := flag.NewFlagSet("dnsmon-farm discover", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("f", options.DefaultKernelsFile, "kernels file")
-	only := fs.String("only", "", "discover only groups whose name matches this regular expression")
-	write := fs.Bool("write", false, "add the new releases of pinned groups to the kernels file (atomically, keeping comments)")
-	asJSON := fs.Bool("json", false, "print the results as JSON")
+	var d options.Discover
+	options.AddDiscoverFlags(fs, &d)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("discover: unexpected arguments %q", fs.Args())
 	}
-	var opts []discover.Option
-	if *only != "" {
-		re, err := regexp.Compile(*only)
-		if err != nil {
-			return fmt.Errorf("discover: --only: %w", err)
-		}
-		opts = append(opts, discover.WithOnly(re))
+	if err := d.Validate(); err != nil {
+		return fmt.Errorf("discover: %w", err)
 	}
-	f, err := matrix.Load(*file)
+	var opts []discover.Option
+	if d.OnlyRE != nil {
+		opts = append(opts, discover.WithOnly(d.OnlyRE))
+	}
+	f, err := matrix.Load(d.File)
 	if err != nil {
 		return fmt.Errorf("discover: %w", err)
 	}
@@ -44,7 +40,7 @@ func runDiscover(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	if results == nil && derr != nil {
 		return fmt.Errorf("discover: %w", derr)
 	}
-	if *asJSON {
+	if d.JSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(results); err != nil {
@@ -53,12 +49,12 @@ func runDiscover(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	} else if err := discover.Summary(stdout, results); err != nil {
 		return err
 	}
-	if *write {
-		n, err := discover.Write(*file, discover.ToWrite(results))
+	if d.Write {
+		n, err := discover.Write(d.File, discover.ToWrite(results))
 		if err != nil {
 			return fmt.Errorf("discover: %w", err)
 		}
-		fmt.Fprintf(stderr, "discover: added %d releases to %s\n", n, *file)
+		fmt.Fprintf(stderr, "discover: added %d releases to %s\n", n, d.File)
 	}
 	if derr != nil {
 		var n int

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/dnsmon/dnsmon/cmd/internal/options"
 	"io"
 	"io/fs"
 	"os"
@@ -22,27 +23,29 @@ import (
 func runKeygen(_ context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := flag.NewFlagSet("dnsmon-farm keygen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := fs.String("dir", ".", "directory to write dnsmon.key and dnsmon.pub into")
-	force := fs.Bool("force", false, "replace existing key files")
-	module := fs.Bool("module-signing", false, "write the module signing key and X.509 certificate (for Secure Boot) instead of the artifact key")
+	var k options.Keygen
+	options.AddKeygenFlags(fs, &k)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("keygen: unexpected arguments %q", fs.Args())
 	}
-	if *module {
-		return moduleKeygen(stdout, *dir, *force)
+	if err := k.Validate(); err != nil {
+		return fmt.Errorf("keygen: %w", err)
 	}
-	priv, pub, err := signature.GenerateKeyFiles(*dir, *force)
+	if k.ModuleSigning {
+		return moduleKeygen(stdout, k.Dir, k.Force)
+	}
+	priv, pub, err := signature.GenerateKeyFiles(k.Dir, k.Force)
 	if err != nil {
 		return fmt.Errorf("keygen: %w", err)
 	}
-	k, err := signature.LoadPublicKey(pub)
+	pk, err := signature.LoadPublicKey(pub)
 	if err != nil {
 		return fmt.Errorf("keygen: %w", err)
 	}
-	fmt.Fprintf(stdout, "wrote %s (keep it secret) and %s (fingerprint %s)\n", priv, pub, signature.Fingerprint(k))
+	fmt.Fprintf(stdout, "wrote %s (keep it secret) and %s (fingerprint %s)\n", priv, pub, signature.Fingerprint(pk))
 	return nil
 }
 

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
+	"github.com/dnsmon/dnsmon/cmd/internal/options"
 	"io"
 
 	"github.com/dnsmon/dnsmon/builder/publish"
@@ -16,33 +16,30 @@ import (
 func runPublish(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := flag.NewFlagSet("dnsmon-farm publish", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	from := fs.String("from", "", "directory of built modules (dnsmon-farm build --to dir:DIR)")
-	to := fs.String("to", "", "where to publish: REGISTRY/REPO or oci-layout:DIR")
-	key := fs.String("key", "", "signing key (dnsmon.key from dnsmon-farm keygen)")
+	var o options.Publish
+	options.AddPublishFlags(fs, &o)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	switch {
-	case fs.NArg() > 0:
+	if fs.NArg() > 0 {
 		return fmt.Errorf("publish: unexpected arguments %q", fs.Args())
-	case *from == "" || *to == "":
-		return errors.New("publish: --from DIR and --to TARGET are required")
-	case *key == "":
-		return errors.New("publish: --key FILE is required (dnsmon-farm keygen makes one)")
 	}
-	k, err := signature.LoadPrivateKey(*key)
+	if err := o.Validate(); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	k, err := signature.LoadPrivateKey(o.Key)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	p, err := publish.New(ctx, *to, publish.WithSigningKey(k), publish.WithLogger(stderr))
+	p, err := publish.New(ctx, o.To, publish.WithSigningKey(k), publish.WithLogger(stderr))
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
 	defer p.Close()
-	st, err := publish.PublishDir(ctx, *from, p)
+	st, err := publish.PublishDir(ctx, o.From, p)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	fmt.Fprintf(stdout, "published %d modules to %s (%d already there)\n", st.Published, *to, st.Skipped)
+	fmt.Fprintf(stdout, "published %d modules to %s (%d already there)\n", st.Published, o.To, st.Skipped)
 	return nil
 }

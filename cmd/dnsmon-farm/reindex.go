@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
+	"github.com/dnsmon/dnsmon/cmd/internal/options"
 	"io"
 	"strings"
 
@@ -16,26 +16,24 @@ import (
 func runReindex(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := flag.NewFlagSet("dnsmon-farm reindex", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	repo := fs.String("repo", "", "repository to reindex: REGISTRY/REPO or oci-layout:DIR")
-	var versions multiFlag
-	fs.Var(&versions, "version", "module version whose index to rebuild (repeatable; default: every version with module tags)")
-	unsigned := fs.Bool("include-unsigned", false, "also list modules that have no signature")
+	var r options.Reindex
+	options.AddReindexFlags(fs, &r)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	switch {
-	case fs.NArg() > 0:
+	if fs.NArg() > 0 {
 		return fmt.Errorf("reindex: unexpected arguments %q", fs.Args())
-	case *repo == "":
-		return errors.New("reindex: --repo is required")
+	}
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("reindex: %w", err)
 	}
 	// Reindexing signs nothing: it lists what is signed already.
-	p, err := publish.New(ctx, *repo, publish.WithoutSigning(), publish.WithLogger(stderr))
+	p, err := publish.New(ctx, r.Repo, publish.WithoutSigning(), publish.WithLogger(stderr))
 	if err != nil {
 		return fmt.Errorf("reindex: %w", err)
 	}
 	defer p.Close()
-	st, err := p.Reindex(ctx, publish.ReindexOptions{Versions: versions, IncludeUnsigned: *unsigned})
+	st, err := p.Reindex(ctx, publish.ReindexOptions{Versions: r.Versions, IncludeUnsigned: r.IncludeUnsigned})
 	if err != nil {
 		return fmt.Errorf("reindex: %w", err)
 	}
@@ -43,6 +41,6 @@ func runReindex(ctx context.Context, stdout, stderr io.Writer, args []string) er
 		fmt.Fprintf(stderr, "reindex: skipped %s\n", s)
 	}
 	fmt.Fprintf(stdout, "reindexed %s: versions %s, %d modules (%d indexes written, %d unchanged)\n",
-		*repo, strings.Join(st.Versions, " "), st.Modules, st.Written, st.Unchanged)
+		r.Repo, strings.Join(st.Versions, " "), st.Modules, st.Written, st.Unchanged)
 	return nil
 }

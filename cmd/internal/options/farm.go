@@ -74,13 +74,11 @@ func (b *FarmBuild) Validate() error {
 	if b.Jobs < 1 {
 		errs = append(errs, fmt.Errorf("-j %d: want at least 1", b.Jobs))
 	}
-	if b.Only != "" {
-		re, err := regexp.Compile(b.Only)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--only: %w", err))
-		}
-		b.OnlyRE = re
+	re, err := compileOnly(b.Only)
+	if err != nil {
+		errs = append(errs, err)
 	}
+	b.OnlyRE = re
 	if b.Shard != "" {
 		i, n, err := ParseShard(b.Shard)
 		if err != nil {
@@ -144,12 +142,10 @@ func (p *FarmPlan) Validate() error {
 	if p.Shards < 1 || p.Shards > 256 {
 		errs = append(errs, fmt.Errorf("--shards %d: want 1..256", p.Shards))
 	}
-	if p.Only != "" {
-		re, err := regexp.Compile(p.Only)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--only: %w", err))
-		}
-		p.OnlyRE = re
+	re, err := compileOnly(p.Only)
+	if err != nil {
+		errs = append(errs, err)
 	}
+	p.OnlyRE = re
 	return errors.Join(errs...)
 }
