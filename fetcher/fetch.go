@@ -43,15 +43,7 @@ func Fetch(ctx context.Context, opts ...Option) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := o.publicKey()
-	if err != nil {
-		return nil, err
-	}
-	host, err := o.target()
-	if err != nil {
-		return nil, err
-	}
-	src, err := openSource(ctx, o.source, o)
+	key, host, src, err := o.open(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +77,25 @@ func (o *options) fetchFrom(ctx context.Context, src Source, key *ecdsa.PublicKe
 	}
 	fmt.Fprintf(o.log, "wrote %s (dnsmon %s for %s, %s)\n", out, rec.Version, rec.Kernel, rec.Manifest)
 	return rec, nil
+}
+
+// open returns what every fetch starts from: the verification key (nil
+// when told to skip signatures), the target host and the opened source,
+// which the caller closes.
+func (o *options) open(ctx context.Context) (*ecdsa.PublicKey, Host, Source, error) {
+	key, err := o.publicKey()
+	if err != nil {
+		return nil, Host{}, nil, err
+	}
+	host, err := o.target()
+	if err != nil {
+		return nil, Host{}, nil, err
+	}
+	src, err := openSource(ctx, o.source, o)
+	if err != nil {
+		return nil, Host{}, nil, err
+	}
+	return key, host, src, nil
 }
 
 func (o *options) publicKey() (*ecdsa.PublicKey, error) {

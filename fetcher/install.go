@@ -64,15 +64,7 @@ func Install(ctx context.Context, opts ...Option) (*KernelResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := o.publicKey()
-	if err != nil {
-		return nil, err
-	}
-	host, err := o.target()
-	if err != nil {
-		return nil, err
-	}
-	src, err := openSource(ctx, o.source, o)
+	key, host, src, err := o.open(ctx)
 	if err != nil {
 		return nil, err
 	}

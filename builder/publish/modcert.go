@@ -44,22 +44,8 @@ func (p *Publisher) PublishCert(ctx context.Context, version string, der []byte)
 	case !errors.Is(err, fetcher.ErrNotFound):
 		return v1.Descriptor{}, fmt.Errorf("reading %s:%s: %w", p.target, tag, err)
 	}
-	cd := v1.Descriptor{MediaType: artifact.EmptyMediaType, Size: int64(len(a.Config)), Digest: artifact.Digest(a.Config)}
-	for _, b := range []struct {
-		d v1.Descriptor
-		b []byte
-	}{{cd, a.Config}, {a.LayerDesc, a.Layer}} {
-		if err := p.sink.putBlob(ctx, b.d, b.b); err != nil {
-			return v1.Descriptor{}, err
-		}
-	}
-	if err := p.sink.putManifest(ctx, tag, a.Manifest, artifact.ManifestMediaType, artifact.CertArtifactType); err != nil {
+	if err := p.putSigned(ctx, tag, artifact.CertArtifactType, a.Manifest, a.Digest, a.Config, a.LayerDesc, a.Layer); err != nil {
 		return v1.Descriptor{}, err
-	}
-	if p.key != nil {
-		if err := p.sign(ctx, a.Digest); err != nil {
-			return v1.Descriptor{}, err
-		}
 	}
 	fmt.Fprintf(p.log, "published %s:%s (module signing certificate %s)\n", p.target, tag, artifact.CertFingerprint(der))
 	return desc, nil

@@ -267,22 +267,8 @@ func (p *Publisher) PublishArtifact(ctx context.Context, meta artifact.Meta, ko 
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
-	cd := v1.Descriptor{MediaType: artifact.EmptyMediaType, Size: int64(len(a.Config)), Digest: artifact.Digest(a.Config)}
-	for _, b := range []struct {
-		d v1.Descriptor
-		b []byte
-	}{{cd, a.Config}, {a.LayerDesc, a.Layer}} {
-		if err := p.sink.putBlob(ctx, b.d, b.b); err != nil {
-			return v1.Descriptor{}, err
-		}
-	}
-	if err := p.sink.putManifest(ctx, tag, a.Manifest, artifact.ManifestMediaType, artifact.ArtifactType); err != nil {
+	if err := p.putSigned(ctx, tag, artifact.ArtifactType, a.Manifest, a.Digest, a.Config, a.LayerDesc, a.Layer); err != nil {
 		return v1.Descriptor{}, err
-	}
-	if p.key != nil {
-		if err := p.sign(ctx, a.Digest); err != nil {
-			return v1.Descriptor{}, err
-		}
 	}
 	if !p.noIndex {
 		if err := p.addToIndex(ctx, meta.Version, a.Descriptor()); err != nil {
@@ -296,6 +282,27 @@ func (p *Publisher) PublishArtifact(ctx context.Context, meta artifact.Meta, ko 
 // sign adds a signature by the publisher's key to the digest's signature
 // manifest, keeping the signatures already there; it does nothing when one
 // by this key is there.
+// putSigned writes a one-layer artifact (config, layer, and the manifest
+// tagged tag) and, when the publisher has a key, the manifest's signature.
+func (p *Publisher) putSigned(ctx context.Context, tag, artifactType string, manifest []byte, digest v1.Hash, config []byte, layerDesc v1.Descriptor, layer []byte) error {
+	cd := v1.Descriptor{MediaType: artifact.EmptyMediaType, Size: int64(len(config)), Digest: artifact.Digest(config)}
+	for _, b := range []struct {
+		d v1.Descriptor
+		b []byte
+	}{{cd, config}, {layerDesc, layer}} {
+		if err := p.sink.putBlob(ctx, b.d, b.b); err != nil {
+			return err
+		}
+	}
+	if err := p.sink.putManifest(ctx, tag, manifest, artifact.ManifestMediaType, artifactType); err != nil {
+		return err
+	}
+	if p.key == nil {
+		return nil
+	}
+	return p.sign(ctx, digest)
+}
+
 func (p *Publisher) sign(ctx context.Context, digest v1.Hash) error {
 	sigTag := artifact.SignatureTag(digest)
 	var layers []v1.Descriptor
