@@ -20,8 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/dnsmon/dnsmon/kmod/guest/internal/guestsys"
 	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
 	"github.com/dnsmon/dnsmon/kmod/hoststate"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
@@ -36,11 +35,7 @@ func main() {
 	r.step("boot", setup)
 	r.run()
 	fmt.Printf("%s {\"passed\":%d,\"failed\":%d}\n", proto.DonePrefix, r.passed, r.failed)
-	unix.Sync()
-	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
-	for {
-		unix.Pause()
-	}
+	guestsys.PowerOff()
 }
 
 type runner struct{ passed, failed int }
@@ -60,21 +55,20 @@ func (r *runner) step(name string, fn func() error) bool {
 }
 
 func setup() error {
-	for _, m := range []struct{ src, dst, typ string }{
-		{"proc", "/proc", "proc"}, {"sysfs", "/sys", "sysfs"}, {"devtmpfs", "/dev", "devtmpfs"},
-		{"securityfs", "/sys/kernel/security", "securityfs"}, {"efivarfs", "/sys/firmware/efi/efivars", "efivarfs"},
+	if err := guestsys.MountAll(guestsys.Basic[:3]); err != nil {
+		return err
+	}
+	// Optional: their absence is what the host-state checks report.
+	for _, m := range []guestsys.Mount{
+		{Source: "securityfs", Target: "/sys/kernel/security", Type: "securityfs"},
+		{Source: "efivarfs", Target: "/sys/firmware/efi/efivars", Type: "efivarfs"},
 	} {
-		_ = os.MkdirAll(m.dst, 0o755)
-		if err := unix.Mount(m.src, m.dst, m.typ, 0, ""); err != nil && err != unix.EBUSY {
-			if m.typ == "efivarfs" || m.typ == "securityfs" {
-				fmt.Printf("signinit: mounting %s: %v\n", m.typ, err)
-				continue
-			}
-			return fmt.Errorf("mounting %s on %s: %w", m.typ, m.dst, err)
+		if err := guestsys.MountAll([]guestsys.Mount{m}); err != nil {
+			fmt.Printf("signinit: %v\n", err)
 		}
 	}
 	_ = os.WriteFile("/proc/sys/kernel/printk", []byte("4 4 1 7"), 0o644)
-	return loUp()
+	return guestsys.LoUp()
 }
 
 func (r *runner) run() {
@@ -115,7 +109,7 @@ func readString(p string) string {
 // checkDBLog looks for the kernel's "Loaded X.509 cert 'dnsmon module
 // signing key: ...'" line (UEFI:db into the platform keyring).
 func checkDBLog(want bool) error {
-	log, err := kernelLog()
+	log, err := guestsys.KernelLog()
 	if err != nil {
 		return err
 	}
@@ -232,7 +226,7 @@ func query(name string) error {
 
 func waitLog(want string, d time.Duration) error {
 	for end := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) {
-		log, err := kernelLog()
+		log, err := guestsys.KernelLog()
 		if err != nil {
 			return err
 		}
@@ -243,33 +237,4 @@ func waitLog(want string, d time.Duration) error {
 			return fmt.Errorf("no %q in the kernel log after %v", want, d)
 		}
 	}
-}
-
-func kernelLog() (string, error) {
-	buf := make([]byte, 1<<20)
-	n, err := unix.Klogctl(unix.SYSLOG_ACTION_READ_ALL, buf)
-	if err != nil {
-		return "", fmt.Errorf("reading the kernel log: %w", err)
-	}
-	return string(buf[:n]), nil
-}
-
-func loUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("socket for ioctl: %w", err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("SIOCGIFFLAGS lo: %w", err)
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("SIOCSIFFLAGS lo: %w", err)
-	}
-	return nil
 }
