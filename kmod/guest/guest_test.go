@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/matrix/debian"
@@ -177,6 +181,11 @@ func TestGuest(t *testing.T) {
 			} else {
 				extra["build"] = "pass"
 				files = append(files, InitramfsFile{Path: "/dnsmon.ko", Source: ko, Mode: 0o644})
+				compressed, err := compressedModules(t.TempDir(), ko)
+				if err != nil {
+					t.Fatal(err)
+				}
+				files = append(files, compressed...)
 				t.Logf("module for %s ready in %v: %s", k.Release, time.Since(tb).Round(time.Millisecond), ko)
 			}
 			initrd := filepath.Join(t.TempDir(), "initramfs.cpio")
@@ -210,4 +219,44 @@ func TestGuest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// compressedModules writes dnsmon.ko.zst and dnsmon.ko.xz copies of ko into
+// dir, as distributions ship modules, for the guest's load-zst and load-xz
+// scenarios.
+func compressedModules(dir, ko string) ([]InitramfsFile, error) {
+	raw, err := os.ReadFile(ko)
+	if err != nil {
+		return nil, err
+	}
+	var zst, xzb bytes.Buffer
+	zw, err := zstd.NewWriter(&zst)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	xw, err := xz.NewWriter(&xzb)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := xw.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := xw.Close(); err != nil {
+		return nil, err
+	}
+	var files []InitramfsFile
+	for name, b := range map[string][]byte{"dnsmon.ko.zst": zst.Bytes(), "dnsmon.ko.xz": xzb.Bytes()} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return nil, err
+		}
+		files = append(files, InitramfsFile{Path: "/" + name, Source: p, Mode: 0o644})
+	}
+	return files, nil
 }
