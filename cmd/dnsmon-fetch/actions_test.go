@@ -8,13 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/fetcher"
-	"github.com/dnsmon/dnsmon/fetcher/artifact"
-	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
-	"github.com/dnsmon/dnsmon/fetcher/signature"
 	"github.com/dnsmon/dnsmon/kmod/install"
 )
 
@@ -22,26 +17,7 @@ import (
 // against an OCI layout with modules for two kernels, in a temporary root.
 func TestPersistence(t *testing.T) {
 	ctx := context.Background()
-	keyDir := t.TempDir()
-	if _, _, err := signature.GenerateKeyFiles(keyDir, false); err != nil {
-		t.Fatal(err)
-	}
-	key, err := signature.LoadPrivateKey(filepath.Join(keyDir, "dnsmon.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	layout := fetcher.LayoutPrefix + filepath.Join(t.TempDir(), "layout")
-	p, err := publish.New(ctx, layout, publish.WithSigningKey(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range []struct{ rel, distro string }{{"6.1.0-56-amd64", "debian-12"}, {"5.10.0-32-amd64", "debian-11"}} {
-		meta := artifact.Meta{Version: "0.1.0", Release: m.rel, Arch: "amd64", Distro: m.distro, Vermagic: fetchertest.Vermagic(m.rel), Created: time.Unix(0, 0)}
-		if _, err := p.PublishArtifact(ctx, meta, fetchertest.KO(fetchertest.Module{Release: m.rel})); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p.Close()
+	layout, keyDir := publishLayout(t, module{"6.1.0-56-amd64", "debian-12"}, module{"5.10.0-32-amd64", "debian-11"})
 	pub := filepath.Join(keyDir, "dnsmon.pub")
 	conf := filepath.Join(t.TempDir(), "etc/dnsmon/config.json")
 	root := t.TempDir()

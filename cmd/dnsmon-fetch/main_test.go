@@ -18,25 +18,8 @@ import (
 
 func TestRun(t *testing.T) {
 	ctx := context.Background()
-	keyDir := t.TempDir()
-	if _, _, err := signature.GenerateKeyFiles(keyDir, false); err != nil {
-		t.Fatal(err)
-	}
-	key, err := signature.LoadPrivateKey(filepath.Join(keyDir, "dnsmon.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	layout := fetcher.LayoutPrefix + filepath.Join(t.TempDir(), "layout")
-	p, err := publish.New(ctx, layout, publish.WithSigningKey(key))
-	if err != nil {
-		t.Fatal(err)
-	}
 	rel := "6.1.0-56-amd64"
-	meta := artifact.Meta{Version: "0.1.0", Release: rel, Arch: "amd64", Vermagic: fetchertest.Vermagic(rel), Created: time.Unix(0, 0)}
-	if _, err := p.PublishArtifact(ctx, meta, fetchertest.KO(fetchertest.Module{Release: rel})); err != nil {
-		t.Fatal(err)
-	}
-	p.Close()
+	layout, keyDir := publishLayout(t, module{rel, ""})
 	pub := filepath.Join(keyDir, "dnsmon.pub")
 
 	for name, c := range map[string]struct {
@@ -70,4 +53,35 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// module is one module publishLayout publishes.
+type module struct{ release, distro string }
+
+// publishLayout publishes signed modules of version 0.1.0 into a new OCI
+// layout and returns its source string and the directory of the key pair.
+func publishLayout(t *testing.T, ms ...module) (layout, keyDir string) {
+	t.Helper()
+	ctx := context.Background()
+	keyDir = t.TempDir()
+	if _, _, err := signature.GenerateKeyFiles(keyDir, false); err != nil {
+		t.Fatal(err)
+	}
+	key, err := signature.LoadPrivateKey(filepath.Join(keyDir, "dnsmon.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout = fetcher.LayoutPrefix + filepath.Join(t.TempDir(), "layout")
+	p, err := publish.New(ctx, layout, publish.WithSigningKey(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, m := range ms {
+		meta := artifact.Meta{Version: "0.1.0", Release: m.release, Arch: "amd64", Distro: m.distro, Vermagic: fetchertest.Vermagic(m.release), Created: time.Unix(0, 0)}
+		if _, err := p.PublishArtifact(ctx, meta, fetchertest.KO(fetchertest.Module{Release: m.release})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return layout, keyDir
 }
