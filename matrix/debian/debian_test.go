@@ -118,6 +118,106 @@ func TestParsePackagesFunc(t *testing.T) {
 	}
 }
 
+func TestFilterPackages(t *testing.T) {
+	tests := map[string]struct {
+		in   string
+		want []string
+	}{
+		"package first": {"Package: gcc-12\nVersion: 1\n\nPackage: linux-image-6.1.0-50-amd64\nVersion: 2\nDescription: x\n more\n", []string{"linux-image-6.1.0-50-amd64"}},
+		"package last":  {"Version: 3\nPackage: linux-kbuild-6.1\n\nVersion: 4\nPackage: libc6\n", []string{"linux-kbuild-6.1"}},
+		"blank runs":    {"\n\nPackage: linux-base\nVersion: 5\n\n\n\nPackage: bash\nVersion: 6\n\n", []string{"linux-base"}},
+		"none kept":     {"Package: bash\nVersion: 6\n", nil},
+		"empty":         {"", nil},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := FilterPackages(strings.NewReader(tt.in), &buf, isKernelPackage); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ParsePackages(&buf)
+			if err != nil {
+				t.Fatalf("parsing the filtered index: %v\n%s", err, buf.String())
+			}
+			direct, err := ParsePackagesFunc(strings.NewReader(tt.in), isKernelPackage)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for i, p := range got {
+				names = append(names, p.Name)
+				if i < len(direct) && (p.Version != direct[i].Version || p.Description != direct[i].Description) {
+					t.Errorf("%s: filtered %+v, direct %+v", p.Name, p, direct[i])
+				}
+			}
+			if strings.Join(names, " ") != strings.Join(tt.want, " ") || len(direct) != len(got) {
+				t.Errorf("kept %q (direct parse kept %d), want %q", names, len(direct), tt.want)
+			}
+		})
+	}
+}
+
+// TestReadIndexFileKeepsKernelStanzas checks the PATH.linux copy: made on
+// first read with the index's mtime, used while that matches, remade when
+// the index changes, and bypassed when damaged.
+func TestReadIndexFileKeepsKernelStanzas(t *testing.T) {
+	dir := t.TempDir()
+	index := filepath.Join(dir, "Packages")
+	write := func(version string, mtime time.Time) {
+		t.Helper()
+		body := "Package: bash\nVersion: 1\n\nPackage: linux-image-6.1.0-50-amd64\nVersion: " + version + "\n"
+		if err := os.WriteFile(index, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(index, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(want string) {
+		t.Helper()
+		pkgs, err := readIndexFile(index, "Packages")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pkgs) != 1 || pkgs[0].Version != want {
+			t.Fatalf("read %+v, want one linux-image at version %s", pkgs, want)
+		}
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	write("1", t0)
+	read("1")
+	fi, err := os.Stat(index + ".linux")
+	if err != nil {
+		t.Fatalf("no kernel stanza copy: %v", err)
+	}
+	if !fi.ModTime().Equal(t0) {
+		t.Errorf("copy stamped %v, want the index's %v", fi.ModTime(), t0)
+	}
+	b, _ := os.ReadFile(index + ".linux")
+	if strings.Contains(string(b), "bash") {
+		t.Errorf("copy holds a non-kernel stanza:\n%s", b)
+	}
+
+	// A copy that matches the index's mtime is what is read.
+	if err := os.WriteFile(index+".linux", []byte("Package: linux-image-6.1.0-50-amd64\nVersion: from-copy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(index+".linux", t0, t0)
+	read("from-copy")
+
+	// A refreshed index is read, and the copy remade.
+	write("2", t0.Add(time.Hour))
+	read("2")
+	read("2")
+
+	// A damaged copy falls back to the index.
+	if err := os.WriteFile(index+".linux", []byte("no field here\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(index+".linux", t0.Add(time.Hour), t0.Add(time.Hour))
+	read("2")
+}
+
 func TestDependsNames(t *testing.T) {
 	got := DependsNames("linux-base (>= 4.12~), linux-headers-6.12.117+deb12-common (= 6.12.117-1~deb12u1), linux-image-x (= 1) | linux-image-x-unsigned (= 1), gcc-12:amd64, foo [amd64]")
 	want := []string{"linux-base", "linux-headers-6.12.117+deb12-common", "linux-image-x", "gcc-12", "foo"}

@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // DigestError reports a file whose size or SHA256 is not what the index says.
@@ -74,10 +75,33 @@ func fileMatches(path string, size int64, sha string) (bool, error) {
 	return hex.EncodeToString(h.Sum(nil)) == sha, nil
 }
 
-// writeVerified writes r to dest through a temporary file in dest's
-// directory. With size >= 0 it reads at most size+1 bytes and checks the
-// size and the SHA256 before the rename.
-func writeVerified(dest string, r io.Reader, size int64, sha string) (err error) {
+// writeVerified writes r to dest atomically. With size >= 0 it reads at
+// most size+1 bytes and checks the size and the SHA256 before the rename.
+func writeVerified(dest string, r io.Reader, size int64, sha string) error {
+	return writeAtomic(dest, time.Time{}, func(w io.Writer) error {
+		h := sha256.New()
+		if size >= 0 {
+			r = io.LimitReader(r, size+1)
+		}
+		n, err := io.Copy(io.MultiWriter(w, h), r)
+		if err != nil {
+			return err
+		}
+		if size >= 0 {
+			got := hex.EncodeToString(h.Sum(nil))
+			if n != size || (sha != "" && got != sha) {
+				return &DigestError{Want: sha, Got: got, WantSize: size, GotSize: n}
+			}
+		}
+		return nil
+	})
+}
+
+// writeAtomic writes dest through a temporary file in its directory: fill
+// writes the content, and only when it succeeds is the file synced,
+// stamped with mtime (unless zero) and renamed over dest, so a reader never
+// sees half a file.
+func writeAtomic(dest string, mtime time.Time, fill func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(dest)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -92,25 +116,19 @@ func writeVerified(dest string, r io.Reader, size int64, sha string) (err error)
 			os.Remove(tmp.Name())
 		}
 	}()
-	h := sha256.New()
-	if size >= 0 {
-		r = io.LimitReader(r, size+1)
-	}
-	n, err := io.Copy(io.MultiWriter(tmp, h), r)
-	if err != nil {
+	if err := fill(tmp); err != nil {
 		return err
-	}
-	if size >= 0 {
-		got := hex.EncodeToString(h.Sum(nil))
-		if n != size || (sha != "" && got != sha) {
-			return &DigestError{Want: sha, Got: got, WantSize: size, GotSize: n}
-		}
 	}
 	if err := tmp.Sync(); err != nil {
 		return err
 	}
 	if err := tmp.Close(); err != nil {
 		return err
+	}
+	if !mtime.IsZero() {
+		if err := os.Chtimes(tmp.Name(), mtime, mtime); err != nil {
+			return err
+		}
 	}
 	if err := os.Rename(tmp.Name(), dest); err != nil {
 		return err
