@@ -189,6 +189,15 @@ func TestRecipeHash(t *testing.T) {
 	if RecipeHash(a) == RecipeHash(b) || RecipeHash(a) == RecipeHash(c) || BaseImage(a) == BaseImage(b) || BaseImage(a) != BaseImage(c) {
 		t.Error("RecipeHash/BaseImage ignore the recipe")
 	}
+	// The build script makes modules, not images.
+	img, recipe := HeadersImage(a), RecipeHash(a)
+	saved := buildScript
+	buildScript += "\n# edited\n"
+	edited, editedImg := RecipeHash(a), HeadersImage(a)
+	buildScript = saved
+	if edited == recipe || editedImg != img {
+		t.Errorf("editing the build script: RecipeHash changed %v (want true), HeadersImage changed %v (want false)", edited != recipe, editedImg != img)
+	}
 	if got := HeadersImage(debTarget("7.2.13+deb14-amd64")); !strings.HasPrefix(got, "dnsmon-headers:7.2.13_deb14-amd64-") || len(got) != len("dnsmon-headers:7.2.13_deb14-amd64-")+12 {
 		t.Errorf("HeadersImage = %q", got)
 	}

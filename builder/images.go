@@ -262,7 +262,7 @@ func (e *engine) makeHeaders(ctx context.Context, t matrix.Target, tag string) (
 		Config: &container.Config{
 			Cmd:    []string{"/bin/sh"},
 			Env:    []string{imagePath},
-			Labels: map[string]string{LabelFarm: "1", "dev.dnsmon.kernel": t.Kernel, "dev.dnsmon.recipe": RecipeHash(t)},
+			Labels: map[string]string{LabelFarm: "1", "dev.dnsmon.kernel": t.Kernel, "dev.dnsmon.recipe": imageHash(t)},
 		},
 	})
 	if err != nil {

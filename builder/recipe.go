@@ -100,20 +100,19 @@ func headersScript(t matrix.Target) string {
 	return headersDebScript
 }
 
-// RecipeHash is the hex SHA-256 of everything that makes t's builder: the
-// base image (reference or debootstrap recipe), the headers script and its
-// inputs, and the build script. Pulled images are identified by reference:
-// pin them by digest in kernels.yaml to make the hash cover their content.
-func RecipeHash(t matrix.Target) string {
+// imageHash is the hex SHA-256 of everything that makes t's headers image:
+// the base image (reference or debootstrap recipe), the headers script and
+// its inputs. Pulled images are identified by reference: pin them by
+// digest in kernels.yaml to make the hash cover their content.
+func imageHash(t matrix.Target) string {
 	r := struct {
 		Version  string      `json:"version"`
 		Base     string      `json:"base"`
 		Boot     *baseRecipe `json:"bootstrap,omitempty"`
 		Headers  string      `json:"headers_script"`
 		Env      []string    `json:"env"`
-		Build    string      `json:"build_script"`
 		Platform string      `json:"platform"`
-	}{recipeVersion, t.Image, nil, headersScript(t), headersEnv(t), buildScript, "linux/" + t.Arch}
+	}{recipeVersion, t.Image, nil, headersScript(t), headersEnv(t), "linux/" + t.Arch}
 	if t.Debootstrap != nil {
 		b := newBaseRecipe(t)
 		r.Boot = &b
@@ -121,11 +120,21 @@ func RecipeHash(t matrix.Target) string {
 	return hashJSON(r)
 }
 
+// RecipeHash is the hex SHA-256 of everything that makes t's module
+// besides its source: the headers image (imageHash) and the build script.
+// An edited build script rebuilds every module but no image.
+func RecipeHash(t matrix.Target) string {
+	return hashJSON(struct {
+		Image string `json:"image"`
+		Build string `json:"build_script"`
+	}{imageHash(t), buildScript})
+}
+
 // HeadersImage is the tag of t's headers image:
-// "dnsmon-headers:KERNEL-HASH12", with characters a tag cannot hold ('+')
-// replaced by '_'.
+// "dnsmon-headers:KERNEL-HASH12" (HASH12: the first 12 hex digits of
+// imageHash), with characters a tag cannot hold ('+') replaced by '_'.
 func HeadersImage(t matrix.Target) string {
-	return HeadersRepo + ":" + tagSafe(t.Kernel) + "-" + RecipeHash(t)[:12]
+	return HeadersRepo + ":" + tagSafe(t.Kernel) + "-" + imageHash(t)[:12]
 }
 
 // tagSafe maps s onto the characters of a Docker tag.
