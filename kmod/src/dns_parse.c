@@ -47,45 +47,50 @@ static dns_u16 dnsmon_get16(const dns_u8 *p)
 	return (dns_u16)((p[0] << 8) | p[1]);
 }
 
-/* Octets written as themselves; everything else becomes \DDD. */
+/*
+ * Octets written as themselves, a bitmap indexed by octet: 0x21..0x7e
+ * except the master-file specials " $ ( ) . ; @ \.  Everything else
+ * becomes \DDD.  A table, because this runs for every octet of every
+ * query the host sends.
+ */
+#define DNS_PLAIN_WORD_BITS	64
+static const unsigned long long dns_plain[256 / DNS_PLAIN_WORD_BITS] = {
+	0xf7ffbcea00000000ULL,	/* 0x00..0x3f */
+	0x7fffffffeffffffeULL,	/* 0x40..0x7f */
+	0, 0,			/* 0x80..0xff */
+};
+
 static int dnsmon_name_octet_plain(dns_u8 c)
 {
-	if (c < 0x21 || c > 0x7e)
-		return 0;
-	switch (c) {
-	case '"':
-	case '$':
-	case '(':
-	case ')':
-	case '.':
-	case ';':
-	case '@':
-	case '\\':
-		return 0;
-	}
-	return 1;
+	return (int)((dns_plain[c / DNS_PLAIN_WORD_BITS] >>
+		      (c % DNS_PLAIN_WORD_BITS)) & 1);
 }
 
 /*
- * Appends one label to name[*pos:size], escaped, and returns 0, or
- * -DNS_EBUFFER when it does not fit with room for the NUL.
+ * Appends one label to name[*pos:size], escaped, and returns 0;
+ * -DNS_EBADLABEL when the label holds a '.' (the caller has ruled out
+ * DNS_ETOOLONG), or -DNS_EBUFFER when it might not fit with room for the
+ * NUL.  Room is checked once for the label escaped whole, which the
+ * caller's DNS_NAME_TEXT_MAX buffer always has (four octets out for each
+ * of fewer than DNS_NAME_DOTTED_MAX in), so the octet loop is a load, a
+ * test and a store.  The dot check rides on the escape branch.
  */
 static int dnsmon_name_append(char *name, size_t size, size_t *pos,
 			      const dns_u8 *label, size_t label_len)
 {
 	size_t i, p = *pos;
 
+	if (p + label_len * DNS_ESCAPE_LEN >= size)
+		return -DNS_EBUFFER;
 	for (i = 0; i < label_len; i++) {
 		dns_u8 c = label[i];
 
 		if (dnsmon_name_octet_plain(c)) {
-			if (p + 1 >= size)
-				return -DNS_EBUFFER;
 			name[p++] = (char)c;
 			continue;
 		}
-		if (p + DNS_ESCAPE_LEN >= size)
-			return -DNS_EBUFFER;
+		if (c == '.')
+			return -DNS_EBADLABEL;
 		name[p++] = '\\';
 		name[p++] = (char)('0' + c / 100);
 		name[p++] = (char)('0' + c / 10 % 10);
@@ -95,10 +100,21 @@ static int dnsmon_name_append(char *name, size_t size, size_t *pos,
 	return 0;
 }
 
+/* Whether msg[start:end] holds a '.' octet. */
+static int dnsmon_label_has_dot(const dns_u8 *msg, size_t start, size_t end)
+{
+	size_t i;
+
+	for (i = start; i < end; i++)
+		if (msg[i] == '.')
+			return 1;
+	return 0;
+}
+
 /*
- * Decodes the name at msg[off] into name.  *next is set to the offset
- * after the name as it sits in the question (after its first pointer if
- * it has one).
+ * Decodes the name at msg[off] into name, or only checks it when name is
+ * NULL.  *next is set to the offset after the name as it sits in the
+ * question (after its first pointer if it has one).
  */
 static int dnsmon_parse_name(const dns_u8 *msg, size_t len, size_t off,
 			     size_t *next, char *name, size_t name_size,
@@ -110,7 +126,7 @@ static int dnsmon_parse_name(const dns_u8 *msg, size_t len, size_t off,
 
 	for (steps = 0; steps < DNS_NAME_STEPS_MAX; steps++) {
 		dns_u8 c;
-		size_t end, i;
+		size_t end;
 
 		if (cur >= len)
 			return -DNS_ETRUNCATED;
@@ -120,6 +136,9 @@ static int dnsmon_parse_name(const dns_u8 *msg, size_t len, size_t off,
 			if (c == 0) {
 				if (pointers == 0)
 					after = cur;
+				*next = after;
+				if (!name)
+					return 0;
 				if (pos == 0) {
 					if (name_size < 2)
 						return -DNS_EBUFFER;
@@ -127,26 +146,29 @@ static int dnsmon_parse_name(const dns_u8 *msg, size_t len, size_t off,
 				}
 				name[pos] = '\0';
 				*name_len = pos;
-				*next = after;
 				return 0;
 			}
 			end = cur + c;
 			if (end > len)
 				return -DNS_ETRUNCATED;
-			for (i = cur; i < end; i++)
-				if (msg[i] == '.')
-					return -DNS_EBADLABEL;
+			/* A dot outranks the length, as in dnsmessage. */
 			if (dotted + c >= DNS_NAME_DOTTED_MAX)
-				return -DNS_ETOOLONG;
-			if (dotted > 0) {
-				if (pos + 1 >= name_size)
-					return -DNS_EBUFFER;
-				name[pos++] = '.';
+				return dnsmon_label_has_dot(msg, cur, end) ?
+				       -DNS_EBADLABEL : -DNS_ETOOLONG;
+			if (!name) {
+				if (dnsmon_label_has_dot(msg, cur, end))
+					return -DNS_EBADLABEL;
+			} else {
+				if (dotted > 0) {
+					if (pos + 1 >= name_size)
+						return -DNS_EBUFFER;
+					name[pos++] = '.';
+				}
+				err = dnsmon_name_append(name, name_size, &pos,
+							 msg + cur, c);
+				if (err)
+					return err;
 			}
-			err = dnsmon_name_append(name, name_size, &pos,
-						 msg + cur, c);
-			if (err)
-				return err;
 			dotted += (size_t)c + 1;
 			cur = end;
 			break;
@@ -174,7 +196,7 @@ int dnsmon_parse_query(const dns_u8 *msg, size_t len, struct dns_query *q,
 	size_t next = 0, name_len = 0;
 	int err;
 
-	if (name_size < DNS_NAME_TEXT_MAX)
+	if (name && name_size < DNS_NAME_TEXT_MAX)
 		return -DNS_EBUFFER;
 	if (len < DNS_HEADER_LEN)
 		return -DNS_ESHORT;

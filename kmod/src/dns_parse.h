@@ -62,7 +62,10 @@ struct dns_query {
  * is written to name[0:name_size] in presentation form, NUL-terminated,
  * without a trailing dot ("." for the root); octets outside 0x21..0x7e
  * and the master-file specials " $ ( ) ; @ \ are written as \DDD.
- * name_size must be at least DNS_NAME_TEXT_MAX.
+ * name_size must be at least DNS_NAME_TEXT_MAX.  With name NULL the
+ * message is checked the same way but nothing is written, for a caller
+ * that needs the verdict only, at a fraction of the cost; q->name_len is
+ * then 0.
  *
  * Returns 0 and fills *q, or a negative enum dns_parse_error; on error
  * name holds garbage.  Never reads outside msg[0:len].

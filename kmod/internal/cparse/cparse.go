@@ -54,6 +54,21 @@ static int cparse_parse(const void *msg, size_t len, struct dns_query *q,
 	free(buf);
 	return err;
 }
+
+// The verdict-only mode: name NULL.
+static int cparse_check(const void *msg, size_t len, struct dns_query *q)
+{
+	unsigned char *copy = malloc(len ? len : 1);
+	int err;
+
+	if (!copy)
+		return -1000;
+	if (len)
+		memcpy(copy, msg, len);
+	err = dnsmon_parse_query(copy, len, q, NULL, 0);
+	free(copy);
+	return err;
+}
 */
 import "C"
 
@@ -76,6 +91,22 @@ type Query struct {
 	// NameLen is the length the parser reported for Name; it must equal
 	// len(Name), the bytes before the NUL.
 	NameLen int
+}
+
+// Check runs dnsmon_parse_query on a private copy of msg with no name
+// buffer, the verdict-only mode: Name is empty and NameLen 0.
+func Check(msg []byte) Query {
+	var (
+		q C.struct_dns_query
+		p unsafe.Pointer
+	)
+	if len(msg) > 0 {
+		p = unsafe.Pointer(&msg[0])
+	}
+	if err := C.cparse_check(p, C.size_t(len(msg)), &q); err != 0 {
+		return Query{Err: int(err)}
+	}
+	return Query{ID: uint16(q.id), Type: uint16(q.qtype), Class: uint16(q.qclass), NameLen: int(q.name_len)}
 }
 
 // Parse runs dnsmon_parse_query on a private copy of msg.

@@ -79,6 +79,12 @@ func compare(t *testing.T, msg []byte) {
 	if got != want {
 		t.Errorf("message %x:\nC parser   %+v (err %d)\ndnsmessage %+v", msg, got, Parse(msg).Err, want)
 	}
+	// The verdict-only mode must agree with the full parse, error for error.
+	full, check := Parse(msg), Check(msg)
+	full.Name, full.NameLen = "", 0
+	if check != full {
+		t.Errorf("message %x:\nverdict-only %+v\nfull parse   %+v", msg, check, full)
+	}
 }
 
 // query builds a query message: header with the given flags and QDCOUNT,
