@@ -28,10 +28,17 @@ int dnsmon_dev_init(unsigned int ring_size);
 void dnsmon_dev_exit(void);
 /*
  * Queues a copy of *ev with the next sequence number, or counts it as
- * dropped when the ring is full; returns the sequence number.  Any
- * context that may run netfilter hooks.
+ * dropped when the ring is full or ev is NULL (an event the caller did
+ * not build because dnsmon_dev_full said it would be dropped); returns
+ * the sequence number.  ev->qname must be NUL-terminated at qname_len.
+ * Any context that may run netfilter hooks.
  */
 u64 dnsmon_dev_push(const struct dnsmon_event *ev);
+/*
+ * Whether the ring is full right now, without the lock: a hint that lets
+ * a producer skip building an event that would only be dropped.
+ */
+bool dnsmon_dev_full(void);
 
 int dnsmon_hook_init(const struct dnsmon_config *config);
 void dnsmon_hook_exit(void);

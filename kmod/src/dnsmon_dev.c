@@ -17,6 +17,7 @@
  * ring non-empty, since a reader sleeps only on an empty ring and drains
  * everything it can once awake.
  */
+#include <linux/atomic.h>
 #include <linux/errno.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -35,41 +36,67 @@
 #define DNSMON_DEV_MODE		0600
 
 struct dnsmon_ring {
-	spinlock_t lock;		/* tail, count, events, dropped */
+	spinlock_t lock;		/* tail, count, slots */
 	struct mutex read_lock;		/* one reader at a time */
 	wait_queue_head_t wait;
 	struct dnsmon_event *slots;
 	u32 size;			/* capacity in records */
 	u32 tail;			/* oldest unread record */
 	u32 count;			/* unread records */
-	u64 events;			/* sequence numbers handed out */
-	u64 dropped;
+	/*
+	 * Sequence numbers handed out, and events dropped.  Atomic, so that
+	 * an event dropped without being built (dnsmon_dev_full) is counted
+	 * without the lock; queued events take theirs under it, so the ring
+	 * holds them in sequence order.
+	 */
+	atomic64_t events;
+	atomic64_t dropped;
 };
 
 static struct dnsmon_ring dnsmon_ring;
 
+/*
+ * Writes ev into a free slot.  Only the header and the name up to its NUL
+ * are copied: the slot's bytes past that are zero but for the name of the
+ * record it held before, whose length the slot still records, so only
+ * that stretch is cleared.  Readers get whole records with no stale bytes
+ * while a short name costs a short copy, not sizeof(*ev).
+ */
+static void dnsmon_slot_fill(struct dnsmon_event *slot,
+			     const struct dnsmon_event *ev, u64 seq)
+{
+	unsigned int old_len = slot->qname_len;
+	unsigned int len = ev->qname_len;
+
+	memcpy(slot, ev, offsetof(struct dnsmon_event, qname) + len + 1);
+	if (old_len > len)
+		memset(slot->qname + len + 1, 0, old_len - len);
+	slot->seq = seq;
+}
+
 u64 dnsmon_dev_push(const struct dnsmon_event *ev)
 {
 	struct dnsmon_ring *r = &dnsmon_ring;
-	struct dnsmon_event *slot;
 	unsigned long flags;
 	bool was_empty;
 	u32 idx;
 	u64 seq;
 
+	if (!ev) {
+		atomic64_inc(&r->dropped);
+		return atomic64_inc_return(&r->events);
+	}
 	spin_lock_irqsave(&r->lock, flags);
-	seq = ++r->events;
+	seq = atomic64_inc_return(&r->events);
 	if (r->count == r->size) {
-		r->dropped++;
+		atomic64_inc(&r->dropped);
 		spin_unlock_irqrestore(&r->lock, flags);
 		return seq;
 	}
 	idx = r->tail + r->count;
 	if (idx >= r->size)
 		idx -= r->size;
-	slot = &r->slots[idx];
-	memcpy(slot, ev, sizeof(*slot));
-	slot->seq = seq;
+	dnsmon_slot_fill(&r->slots[idx], ev, seq);
 	was_empty = r->count == 0;
 	WRITE_ONCE(r->count, r->count + 1);
 	spin_unlock_irqrestore(&r->lock, flags);
@@ -77,6 +104,13 @@ u64 dnsmon_dev_push(const struct dnsmon_event *ev)
 	if (was_empty)
 		wake_up_interruptible(&r->wait);
 	return seq;
+}
+
+bool dnsmon_dev_full(void)
+{
+	const struct dnsmon_ring *r = &dnsmon_ring;
+
+	return READ_ONCE(r->count) == r->size;
 }
 
 /*
@@ -195,8 +229,8 @@ static long dnsmon_dev_ioctl(struct file *file, unsigned int cmd,
 	case DNSMON_IOC_STATS:
 		memset(&stats, 0, sizeof(stats));
 		spin_lock_irq(&r->lock);
-		stats.events = r->events;
-		stats.dropped = r->dropped;
+		stats.events = atomic64_read(&r->events);
+		stats.dropped = atomic64_read(&r->dropped);
 		stats.queued = r->count;
 		spin_unlock_irq(&r->lock);
 		stats.ring_size = r->size;
@@ -235,8 +269,8 @@ int dnsmon_dev_init(unsigned int ring_size)
 	r->size = ring_size;
 	r->tail = 0;
 	r->count = 0;
-	r->events = 0;
-	r->dropped = 0;
+	atomic64_set(&r->events, 0);
+	atomic64_set(&r->dropped, 0);
 	r->slots = vzalloc((size_t)ring_size * sizeof(*r->slots));
 	if (!r->slots)
 		return -ENOMEM;

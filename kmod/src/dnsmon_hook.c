@@ -25,24 +25,28 @@
  * another task's context.
  *
  * Every packet of the family passes here, so the common case leaves after
- * the protocol and port checks; the DNS payload is read only for a
- * configured port.  All reads go through skb_header_pointer, which copies
- * from non-linear skbs into a per-CPU scratch buffer.
+ * a protocol and port check on the headers in place (the *_maybe_dns fast
+ * path); the DNS payload is read only for a configured port.  Past the
+ * fast path reads go through skb_header_pointer, which copies from
+ * non-linear skbs into a stack or per-CPU scratch buffer, except that
+ * while the ring is full a message in the linear area is checked in place.
  */
+#include <linux/atomic.h>
 #include <linux/cred.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
 #include <linux/percpu.h>
 #include <linux/pid.h>
-#include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/skbuff.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
@@ -66,6 +70,8 @@
 /* The fragment-offset bits of an IPv6 fragment header's frag_off. */
 #define DNSMON_IPV6_FRAG_OFFSET	0xfff8
 #define DNSMON_IPV4_ADDR_LEN	4
+/* UDP and TCP headers both open with the source and destination ports. */
+#define DNSMON_L4_PORTS_LEN	4
 #define DNSMON_IPV6_ADDR_LEN	16
 
 struct dnsmon_scratch {
@@ -85,8 +91,30 @@ static const struct dnsmon_config *dnsmon_cfg;
 static __be16 dnsmon_ports_be[DNSMON_PORTS_MAX] __read_mostly;
 static unsigned int dnsmon_nports __read_mostly;
 static struct dnsmon_scratch __percpu *dnsmon_scratch;
-static DEFINE_RATELIMIT_STATE(dnsmon_log_rs, DEFAULT_RATELIMIT_INTERVAL,
-			      DEFAULT_RATELIMIT_BURST);
+
+/*
+ * The kernel log's rate limit: DNSMON_LOG_BURST lines per
+ * DNSMON_LOG_INTERVAL, as printk_ratelimit allows.  Not __ratelimit: it
+ * takes its lock, with interrupts off, on every call, and once the burst
+ * is spent that is every query the host sends.  Here a spent window is one
+ * lockless compare against quiet_until, and the lock is taken only when a
+ * line may be due.  The queries not logged are counted and reported by
+ * the next line.
+ */
+#define DNSMON_LOG_INTERVAL	(5 * HZ)
+#define DNSMON_LOG_BURST	10
+
+struct dnsmon_log_limit {
+	raw_spinlock_t lock;		/* begin, printed, quiet_until */
+	unsigned long begin;		/* jiffies the window opened */
+	unsigned int printed;		/* lines in the window */
+	unsigned long quiet_until;	/* no line is due before; read unlocked */
+	atomic_t missed;		/* queries not logged since the last line */
+};
+
+static struct dnsmon_log_limit dnsmon_log_limit = {
+	.lock = __RAW_SPIN_LOCK_UNLOCKED(dnsmon_log_limit.lock),
+};
 
 static bool dnsmon_port_watched(__be16 port)
 {
@@ -195,14 +223,18 @@ static void dnsmon_fill_sender(struct dnsmon_event *ev,
 		ev->uid = from_kuid_munged(&init_user_ns, INVALID_UID);
 }
 
-/* The log line, with comm made printable: it is any 15 bytes a task chose. */
+/*
+ * The log line, with comm made printable: it is any 15 bytes a task chose.
+ * The caller has consulted the rate limit.
+ */
 static void dnsmon_log(const struct dnsmon_event *ev)
 {
 	char comm[DNSMON_COMM_LEN];
-	unsigned int i;
+	unsigned int i, missed;
 
-	if (!__ratelimit(&dnsmon_log_rs))
-		return;
+	missed = atomic_xchg(&dnsmon_log_limit.missed, 0);
+	if (missed)
+		pr_info("%u queries not logged (rate limit)\n", missed);
 	if (ev->flags & DNSMON_F_PROC_UNKNOWN) {
 		pr_info("DNS Query for %s from PID 0 (unknown)\n", ev->qname);
 		return;
@@ -215,34 +247,73 @@ static void dnsmon_log(const struct dnsmon_event *ev)
 		comm);
 }
 
+static void dnsmon_log_limit_init(struct dnsmon_log_limit *l)
+{
+	l->begin = jiffies;
+	l->printed = 0;
+	l->quiet_until = l->begin;
+	atomic_set(&l->missed, 0);
+}
+
+/* Whether this query gets a kernel log line: log=1 and within the rate. */
+static bool dnsmon_log_due(void)
+{
+	struct dnsmon_log_limit *l = &dnsmon_log_limit;
+	unsigned long flags, now = jiffies;
+	bool due = false;
+
+	if (!READ_ONCE(dnsmon_cfg->log))
+		return false;
+	if (time_before(now, READ_ONCE(l->quiet_until)))
+		goto missed;
+	/* Contended: another CPU is deciding; like __ratelimit, skip. */
+	if (!raw_spin_trylock_irqsave(&l->lock, flags))
+		goto missed;
+	if (time_after_eq(now, l->begin + DNSMON_LOG_INTERVAL)) {
+		l->begin = now;
+		l->printed = 0;
+	}
+	if (l->printed < DNSMON_LOG_BURST) {
+		l->printed++;
+		due = true;
+	} else {
+		WRITE_ONCE(l->quiet_until, l->begin + DNSMON_LOG_INTERVAL);
+	}
+	raw_spin_unlock_irqrestore(&l->lock, flags);
+	if (due)
+		return true;
+missed:
+	atomic_inc(&l->missed);
+	return false;
+}
+
 /*
- * Parses the DNS message of a packet that passed the cheap checks and
- * queues an event.  Runs with bottom halves disabled, so the per-CPU
- * scratch is ours.
+ * Queues an event for the DNS message msg[0:len] of a packet that passed
+ * the cheap checks, and writes its log line when log.  Runs with bottom
+ * halves disabled, so the per-CPU scratch is ours.  The scratch event is
+ * not cleared between packets: its header is rewritten whole and
+ * dnsmon_dev_push copies the name only up to its NUL.
  */
-static void dnsmon_report(const struct sk_buff *skb, struct net *net,
-			  u8 family, const void *daddr, unsigned int alen,
-			  const struct dnsmon_packet *pkt)
+static void dnsmon_queue(const struct sk_buff *skb, struct net *net,
+			 u8 family, const void *daddr, unsigned int alen,
+			 const struct dnsmon_packet *pkt, unsigned int len,
+			 bool log)
 {
 	struct dnsmon_scratch *s = this_cpu_ptr(dnsmon_scratch);
 	struct dnsmon_event *ev = &s->ev;
 	struct dns_query q;
-	unsigned int len = min_t(unsigned int, pkt->len, DNSMON_MSG_MAX);
 	const u8 *msg;
 
-	if (len < DNS_HEADER_LEN)
-		return;
 	msg = skb_header_pointer(skb, pkt->offset, len, s->msg);
 	if (!msg)
 		return;
-
-	memset(ev, 0, offsetof(struct dnsmon_event, qname));
 	if (dnsmon_parse_query(msg, len, &q, ev->qname,
 			       sizeof(ev->qname)) != 0)
 		return;
-	/* Records are copied to user space whole: no stale name bytes. */
-	memset(ev->qname + q.name_len, 0, sizeof(ev->qname) - q.name_len);
+	if (!log)
+		log = dnsmon_log_due();
 
+	memset(ev, 0, offsetof(struct dnsmon_event, qname));
 	ev->version = DNSMON_EVENT_VERSION;
 	ev->size = sizeof(*ev);
 	ev->time_ns = ktime_get_real_ns();
@@ -258,11 +329,110 @@ static void dnsmon_report(const struct sk_buff *skb, struct net *net,
 	dnsmon_fill_sender(ev, skb, net);
 
 	dnsmon_dev_push(ev);
-	if (READ_ONCE(dnsmon_cfg->log))
+	if (log)
 		dnsmon_log(ev);
 }
 
-static unsigned int dnsmon_ipv4(struct sk_buff *skb, struct net *net)
+/*
+ * Reports the DNS message of a packet that passed the cheap checks.
+ *
+ * While nobody reads, the ring stays full and a query could only be
+ * counted as dropped.  Then a message that lies in the linear area, as
+ * queries the stack builds do, is checked in place without decoding its
+ * name, and neither the scratch nor an event is touched unless a log line
+ * is due.  A reader that frees room meanwhile costs that one query, which
+ * is counted like any other drop.
+ */
+static void dnsmon_report(const struct sk_buff *skb, struct net *net,
+			  u8 family, const void *daddr, unsigned int alen,
+			  const struct dnsmon_packet *pkt)
+{
+	unsigned int len = min_t(unsigned int, pkt->len, DNSMON_MSG_MAX);
+	struct dns_query q;
+	bool log = false;
+
+	if (len < DNS_HEADER_LEN)
+		return;
+	if (dnsmon_dev_full() && pkt->offset + len <= skb_headlen(skb)) {
+		if (dnsmon_parse_query(skb->data + pkt->offset, len, &q,
+				       NULL, 0) != 0)
+			return;
+		log = dnsmon_log_due();
+		if (!log) {
+			dnsmon_dev_push(NULL);
+			return;
+		}
+	}
+	local_bh_disable();
+	dnsmon_queue(skb, net, family, daddr, alen, pkt, len, log);
+	local_bh_enable();
+}
+
+/*
+ * The fast path, for every packet the host sends: at LOCAL_OUT the stack
+ * has built the network and transport headers in the linear area, so the
+ * protocol and destination port are read in place, with no copy, no stack
+ * buffer and so no stack canary.  The *_maybe_dns functions return false
+ * for a packet that cannot be a query to a watched port; true hands it to
+ * the careful checks of dnsmon_ipv4 and dnsmon_ipv6, which also take
+ * headers that are not linear.  A non-first fragment or a bogus header
+ * length may pass here on payload bytes that look like a watched port;
+ * the careful checks reject it.
+ */
+
+/* The network header when its first len bytes are in the linear area. */
+static const void *dnsmon_linear_nh(const struct sk_buff *skb,
+				    unsigned int len)
+{
+	int nhoff = skb_network_offset(skb);
+
+	if (nhoff < 0 || skb_headlen(skb) < nhoff + len)
+		return NULL;
+	return skb->data + nhoff;
+}
+
+/* Whether the transport header at thoff may go to a watched port. */
+static bool dnsmon_dport_maybe_watched(const struct sk_buff *skb,
+				       unsigned int thoff)
+{
+	const struct udphdr *uh;
+
+	if (skb_headlen(skb) < thoff + DNSMON_L4_PORTS_LEN)
+		return true;
+	uh = (const struct udphdr *)(skb->data + thoff);
+	return dnsmon_port_watched(uh->dest);
+}
+
+static bool dnsmon_ipv4_maybe_dns(const struct sk_buff *skb)
+{
+	const struct iphdr *iph = dnsmon_linear_nh(skb, sizeof(*iph));
+
+	if (!iph)
+		return true;
+	if (iph->protocol != IPPROTO_UDP && iph->protocol != IPPROTO_TCP)
+		return false;
+	return dnsmon_dport_maybe_watched(skb, skb_network_offset(skb) +
+					  iph->ihl * 4);
+}
+
+/* Extension headers go to the careful path. */
+static bool dnsmon_ipv6_maybe_dns(const struct sk_buff *skb)
+{
+	const struct ipv6hdr *ip6h = dnsmon_linear_nh(skb, sizeof(*ip6h));
+
+	if (!ip6h)
+		return true;
+	if (ip6h->nexthdr != IPPROTO_UDP && ip6h->nexthdr != IPPROTO_TCP)
+		return ipv6_ext_hdr(ip6h->nexthdr);
+	return dnsmon_dport_maybe_watched(skb, skb_network_offset(skb) +
+					  sizeof(*ip6h));
+}
+
+/*
+ * The careful checks, kept out of line so that their stack buffers (and
+ * the canary and zeroing they bring) cost nothing on the fast path.
+ */
+static noinline unsigned int dnsmon_ipv4(struct sk_buff *skb, struct net *net)
 {
 	struct iphdr _iph;
 	const struct iphdr *iph;
@@ -284,14 +454,12 @@ static unsigned int dnsmon_ipv4(struct sk_buff *skb, struct net *net)
 	if (!dnsmon_l4(skb, thoff, iph->protocol, &pkt))
 		return NF_ACCEPT;
 
-	local_bh_disable();
 	dnsmon_report(skb, net, AF_INET, &iph->daddr, DNSMON_IPV4_ADDR_LEN,
 		      &pkt);
-	local_bh_enable();
 	return NF_ACCEPT;
 }
 
-static unsigned int dnsmon_ipv6(struct sk_buff *skb, struct net *net)
+static noinline unsigned int dnsmon_ipv6(struct sk_buff *skb, struct net *net)
 {
 	struct ipv6hdr _ip6h;
 	const struct ipv6hdr *ip6h;
@@ -324,20 +492,22 @@ static unsigned int dnsmon_ipv6(struct sk_buff *skb, struct net *net)
 	if (!dnsmon_l4(skb, thoff, nexthdr, &pkt))
 		return NF_ACCEPT;
 
-	local_bh_disable();
 	dnsmon_report(skb, net, AF_INET6, &ip6h->daddr, DNSMON_IPV6_ADDR_LEN,
 		      &pkt);
-	local_bh_enable();
 	return NF_ACCEPT;
 }
 
 static DNSMON_NF_HOOKFN(dnsmon_hook_ipv4)
 {
+	if (!dnsmon_ipv4_maybe_dns(skb))
+		return NF_ACCEPT;
 	return dnsmon_ipv4(skb, DNSMON_NF_HOOK_NET);
 }
 
 static DNSMON_NF_HOOKFN(dnsmon_hook_ipv6)
 {
+	if (!dnsmon_ipv6_maybe_dns(skb))
+		return NF_ACCEPT;
 	return dnsmon_ipv6(skb, DNSMON_NF_HOOK_NET);
 }
 
@@ -402,6 +572,7 @@ int dnsmon_hook_init(const struct dnsmon_config *config)
 	int err;
 
 	dnsmon_cfg = config;
+	dnsmon_log_limit_init(&dnsmon_log_limit);
 	dnsmon_nports = config->nports;
 	for (i = 0; i < config->nports; i++)
 		dnsmon_ports_be[i] = htons(config->ports[i]);
