@@ -25,7 +25,7 @@ const benchCommand = "go test -run '^$' -bench '^BenchmarkGuest$' -benchtime 1x 
 //
 // DNSMON_BENCH_SUITE picks the kernel (default bookworm);
 // DNSMON_BENCH_ROUNDS, DNSMON_BENCH_COUNT and DNSMON_BENCH_QUERIES tune the
-// guest (defaults 6 rounds of 100000 datagrams, 20000 queries per rate).
+// guest (defaults 8 rounds of 60000 datagrams, 20000 queries per rate).
 func BenchmarkGuest(b *testing.B) {
 	ctx := b.Context()
 	c, err := debian.NewClient()
@@ -125,7 +125,13 @@ func benchSamples(logPath string) ([]proto.BenchSample, error) {
 // rates with and without the module and their ratio per port, and the
 // delivery rates.
 func guestRows(samples []proto.BenchSample, release string) ([]bench.Row, error) {
-	pps := map[[2]int][]float64{} // {port, loaded} → rates
+	// Module states of a hook sample.
+	const (
+		unloaded = iota
+		loaded
+		queued
+	)
+	pps := map[[2]int][]float64{} // {port, state} → rates
 	rounds := 0
 	var deliveries []proto.BenchSample
 	for _, s := range samples {
@@ -134,11 +140,15 @@ func guestRows(samples []proto.BenchSample, release string) ([]bench.Row, error)
 			if s.Ns <= 0 {
 				return nil, fmt.Errorf("hook sample with no duration: %+v", s)
 			}
-			loaded := 0
-			if s.Loaded {
-				loaded = 1
+			state := unloaded
+			switch {
+			case s.Queued:
+				state = queued
+			case s.Loaded:
+				state = loaded
 			}
-			pps[[2]int{s.Port, loaded}] = append(pps[[2]int{s.Port, loaded}], float64(s.Sent)/(float64(s.Ns)/1e9))
+			k := [2]int{s.Port, state}
+			pps[k] = append(pps[k], float64(s.Sent)/(float64(s.Ns)/1e9))
 			rounds = max(rounds, s.Round)
 		case proto.BenchDelivery:
 			deliveries = append(deliveries, s)
@@ -147,24 +157,35 @@ func guestRows(samples []proto.BenchSample, release string) ([]bench.Row, error)
 	var rows []bench.Row
 	where := fmt.Sprintf("%s, qemu TCG -icount shift=0, guest clock", release)
 	for _, p := range []struct {
-		port int
-		name string
-		goal float64
-	}{{9, "UDP to port 9 (not DNS)", 0.98}, {53, "UDP to port 53 (DNS query)", 0.90}} {
-		off, err := bench.Median(pps[[2]int{p.port, 0}])
+		port  int
+		state int
+		name  string
+		goal  float64
+	}{ // goal 0: no goal
+		{9, loaded, "UDP to port 9 (not DNS)", 0.98},
+		{53, loaded, "UDP to port 53 (DNS query), module defaults and no reader: after 4096 queries the ring is full and each query is only counted as dropped", 0.90},
+		// The issue's goal is for the module as loaded; this row shows
+		// what a reader that keeps up costs the sender on top.
+		{53, queued, "UDP to port 53 (DNS query), ring_size=65536: every query built into an event and queued, as when a reader keeps up", 0},
+	} {
+		off, err := bench.Median(pps[[2]int{p.port, unloaded}])
 		if err != nil {
 			return nil, fmt.Errorf("no unloaded samples for port %d", p.port)
 		}
-		on, err := bench.Median(pps[[2]int{p.port, 1}])
+		on, err := bench.Median(pps[[2]int{p.port, p.state}])
 		if err != nil {
 			return nil, fmt.Errorf("no loaded samples for port %d", p.port)
 		}
 		ratio := on / off
+		r := bench.Row{Section: "Hook cost", Metric: fmt.Sprintf("%s: loaded / unloaded", p.name),
+			Value: fmt.Sprintf("%.3f", ratio), Command: benchCommand}
+		if p.goal > 0 {
+			r = r.WithGoal(fmt.Sprintf("≥ %.2f", p.goal), ratio >= p.goal)
+		}
 		rows = append(rows,
-			bench.Row{Section: "Hook cost", Metric: fmt.Sprintf("%s: packets/s unloaded → loaded (median of %d alternating rounds; %s)", p.name, rounds, where),
+			bench.Row{Section: "Hook cost", Metric: fmt.Sprintf("%s: packets/s unloaded → loaded (median of %d rounds alternating unloaded, defaults, ring_size=65536; %s)", p.name, rounds, where),
 				Value: fmt.Sprintf("%.0f → %.0f", off, on), Command: benchCommand},
-			bench.Row{Section: "Hook cost", Metric: fmt.Sprintf("%s: loaded / unloaded", p.name),
-				Value: fmt.Sprintf("%.3f", ratio), Command: benchCommand}.WithGoal(fmt.Sprintf("≥ %.2f", p.goal), ratio >= p.goal))
+			r)
 	}
 	if len(deliveries) == 0 {
 		return rows, nil

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
 	"golang.org/x/sys/unix"
@@ -35,7 +36,7 @@ type benchConfig struct {
 }
 
 func readBenchConfig() benchConfig {
-	c := benchConfig{rounds: 6, count: 100000, queries: 20000,
+	c := benchConfig{rounds: 8, count: 60000, queries: 20000,
 		rates: []int{5000, 10000, 12500, 15000, 17500, 20000, 30000, 50000, 0}}
 	b, _ := os.ReadFile("/proc/cmdline")
 	for _, f := range strings.Fields(string(b)) {
@@ -145,47 +146,111 @@ func connectedUDP(port int) (int, error) {
 }
 
 // sendN sends payload n times on a connected socket, from one OS thread,
-// and returns the guest time it took.
+// and returns the guest time it took. The sends are raw system calls: the
+// Go scheduler's bookkeeping around a blocking call varies from run to run
+// and would blur the differences the hook benchmark looks for.
 func sendN(fd int, payload []byte, n int) (time.Duration, error) {
+	if len(payload) == 0 {
+		return 0, errors.New("sendN: empty payload")
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	p, l := uintptr(unsafe.Pointer(&payload[0])), uintptr(len(payload))
 	t0 := time.Now()
 	for i := 0; i < n; i++ {
-		if _, err := unix.Write(fd, payload); err != nil {
-			return 0, fmt.Errorf("send %d of %d: %w", i, n, err)
+		if _, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), p, l); errno != 0 {
+			return 0, fmt.Errorf("send %d of %d: %w", i, n, errno)
 		}
 	}
-	return time.Since(t0), nil
+	d := time.Since(t0)
+	runtime.KeepAlive(payload)
+	return d, nil
 }
 
-// hook alternates rounds without and with the module and times the same
-// sends to a non-DNS port and to port 53. The module is loaded with its
-// defaults (ports=53, ring_size=4096, log=1) and no reader: after the
-// ring fills, DNS events are counted as dropped.
+// settleTime lets the softirq and RCU work that loading or unloading the
+// module and the previous run left behind finish before a timed run, so
+// that every run starts from the same state.
+const settleTime = 200 * time.Millisecond
+
+// timedSend settles, sends an untimed twentieth of the count to bring the
+// path to its steady state, and times count sends.
+func (b *bencher) timedSend(fd int) (time.Duration, error) {
+	time.Sleep(settleTime)
+	if _, err := sendN(fd, b.dnsQuery, max(b.cfg.count/20, 1)); err != nil {
+		return 0, err
+	}
+	return sendN(fd, b.dnsQuery, b.cfg.count)
+}
+
+// hookState is how the module is set up for one timed run of hook.
+type hookState struct {
+	loaded bool
+	queued bool     // every event must be queued: none dropped
+	params []string // for dnsmon-load
+	ports  []int
+}
+
+// hookStates are timed in this order in every round:
+//   - unloaded;
+//   - loaded with its defaults (ports=53, ring_size=4096, log=1) and no
+//     reader: after the first 4096 queries the ring is full and each
+//     query is only counted as dropped;
+//   - loaded with a ring that holds every query of the run, so each one
+//     is built into an event and queued, as when a reader keeps up.
+var hookStates = []hookState{
+	{ports: []int{benchOtherPort, benchDNSPort}},
+	{loaded: true, ports: []int{benchOtherPort, benchDNSPort}},
+	{loaded: true, queued: true, params: []string{"ring_size=65536"}, ports: []int{benchDNSPort}},
+}
+
+// queueCapacity is the ring_size of the queued state.
+const queueCapacity = 65536
+
+// hook alternates the hookStates round after round and times the same
+// sends to a non-DNS port and to port 53 in each.
 func (b *bencher) hook() error {
+	if b.cfg.count+b.cfg.count/20 > queueCapacity {
+		return fmt.Errorf("dnsmon.bench.count=%d: the queued runs need count + count/20 <= %d", b.cfg.count, queueCapacity)
+	}
 	for round := 1; round <= b.cfg.rounds; round++ {
-		for _, loaded := range []bool{false, true} {
-			if loaded {
-				if out, err := tool("dnsmon-load", "/dnsmon.ko"); err != nil {
-					return fmt.Errorf("dnsmon-load: %v: %s", err, out)
-				}
+		for _, st := range hookStates {
+			if err := b.hookRuns(round, st); err != nil {
+				return err
 			}
-			for _, port := range []int{benchOtherPort, benchDNSPort} {
-				fd := b.other
-				if port == benchDNSPort {
-					fd = b.dns
-				}
-				d, err := sendN(fd, b.dnsQuery, b.cfg.count)
-				if err != nil {
-					return err
-				}
-				emit(proto.BenchSample{Kind: proto.BenchHook, Round: round, Loaded: loaded, Port: port, Sent: int64(b.cfg.count), Ns: d.Nanoseconds()})
-			}
-			if loaded {
-				if out, err := tool("dnsmon-load", "--unload"); err != nil {
-					return fmt.Errorf("dnsmon-load --unload: %v: %s", err, out)
-				}
-			}
+		}
+	}
+	return nil
+}
+
+func (b *bencher) hookRuns(round int, st hookState) error {
+	if st.loaded {
+		if out, err := tool("dnsmon-load", append([]string{"/dnsmon.ko"}, st.params...)...); err != nil {
+			return fmt.Errorf("dnsmon-load: %v: %s", err, out)
+		}
+	}
+	for _, port := range st.ports {
+		fd := b.other
+		if port == benchDNSPort {
+			fd = b.dns
+		}
+		d, err := b.timedSend(fd)
+		if err != nil {
+			return err
+		}
+		emit(proto.BenchSample{Kind: proto.BenchHook, Round: round, Loaded: st.loaded, Queued: st.queued, Port: port, Sent: int64(b.cfg.count), Ns: d.Nanoseconds()})
+	}
+	if st.queued {
+		c, out, err := stats()
+		if err != nil {
+			return err
+		}
+		if c["dropped"] != 0 {
+			return fmt.Errorf("the queued run dropped %d events; want none:\n%s", c["dropped"], out)
+		}
+	}
+	if st.loaded {
+		if out, err := tool("dnsmon-load", "--unload"); err != nil {
+			return fmt.Errorf("dnsmon-load --unload: %v: %s", err, out)
 		}
 	}
 	return nil

@@ -25,10 +25,12 @@ const (
 // from the guest's clock.
 type BenchSample struct {
 	Kind string `json:"kind"`
-	// Hook: Round (1-based), Loaded (module loaded), Port (destination),
-	// Sent datagrams and the guest nanoseconds they took.
+	// Hook: Round (1-based), Loaded (module loaded), Queued (loaded with
+	// a ring that held every event of the run), Port (destination), Sent
+	// datagrams and the guest nanoseconds they took.
 	Round  int   `json:"round,omitempty"`
 	Loaded bool  `json:"loaded,omitempty"`
+	Queued bool  `json:"queued,omitempty"`
 	Port   int   `json:"port,omitempty"`
 	Sent   int64 `json:"sent"`
 	Ns     int64 `json:"ns"`

@@ -1,0 +1,58 @@
+package guest
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
+)
+
+func TestGuestRowsHookRatios(t *testing.T) {
+	hook := func(round int, loaded, queued bool, port int, ns int64) proto.BenchSample {
+		return proto.BenchSample{Kind: proto.BenchHook, Round: round, Loaded: loaded, Queued: queued, Port: port, Sent: 1000, Ns: ns}
+	}
+	var samples []proto.BenchSample
+	for r := 1; r <= 3; r++ {
+		samples = append(samples,
+			hook(r, false, false, 9, 10_000_000), hook(r, false, false, 53, 10_000_000), // 100000/s
+			hook(r, true, false, 9, 10_100_000), hook(r, true, false, 53, 10_500_000),
+			hook(r, true, true, 53, 12_500_000), // 80000/s
+		)
+	}
+	rows, err := guestRows(samples, "6.1.0-50-amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		metric, value string
+		met           string // "yes", "no", or "" for a row without a goal
+	}{
+		{"UDP to port 9 (not DNS): loaded / unloaded", "0.990", "yes"},
+		{"only counted as dropped: loaded / unloaded", "0.952", "yes"},
+		{"as when a reader keeps up: loaded / unloaded", "0.800", ""},
+	}
+	for _, tt := range tests {
+		found := false
+		for _, r := range rows {
+			if !strings.HasSuffix(r.Metric, tt.metric) {
+				continue
+			}
+			found = true
+			met := ""
+			if r.Met != nil {
+				met = map[bool]string{true: "yes", false: "no"}[*r.Met]
+			}
+			if r.Value != tt.value || met != tt.met {
+				t.Errorf("%s = %s (met %q), want %s (met %q)", r.Metric, r.Value, met, tt.value, tt.met)
+			}
+		}
+		if !found {
+			t.Errorf("no row ending %q in %+v", tt.metric, rows)
+		}
+	}
+
+	// A state with no samples is an error, not a ratio of nothing.
+	if _, err := guestRows(samples[:2], "6.1.0-50-amd64"); err == nil {
+		t.Error("guestRows without loaded samples: no error")
+	}
+}
