@@ -49,10 +49,11 @@ func (r Result) Status() string {
 }
 
 type farmOptions struct {
-	jobs     int
-	progress io.Writer
-	live     bool
-	logDir   string
+	jobs      int
+	progress  io.Writer
+	live      bool
+	logDir    string
+	durations string // file of the last build time per target
 }
 
 // FarmOption configures Run.
@@ -77,6 +78,20 @@ func WithProgress(w io.Writer, live bool) FarmOption {
 			return errors.New("nil progress writer")
 		}
 		o.progress, o.live = w, live
+		return nil
+	}
+}
+
+// WithDurations keeps the last build time of each target in the file at
+// path (JSON: GROUP/KERNEL → milliseconds) and starts the longest targets
+// first, so that no long build is left running alone at the end of a run.
+// Default: targets start in the order given.
+func WithDurations(path string) FarmOption {
+	return func(o *farmOptions) error {
+		if path == "" {
+			return errors.New("empty durations file")
+		}
+		o.durations = path
 		return nil
 	}
 }
@@ -108,9 +123,19 @@ func Run(ctx context.Context, b Builder, targets []matrix.Target, opts ...FarmOp
 	p := newProgress(o.progress, o.live, len(targets))
 	defer p.stop()
 
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = t.Name()
+	}
+	var history durations
+	if o.durations != "" {
+		history = loadDurations(o.durations)
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.jobs)
-	for i, t := range targets {
+	for _, i := range history.startOrder(names) {
+		t := targets[i]
 		results[i].Target = t
 		if gctx.Err() != nil {
 			results[i].Err = gctx.Err()
@@ -139,6 +164,16 @@ func Run(ctx context.Context, b Builder, targets []matrix.Target, opts ...FarmOp
 	}
 	_ = g.Wait()
 	p.stop()
+	if o.durations != "" {
+		for i, r := range results {
+			if r.Status() == "built" {
+				history[names[i]] = r.Duration
+			}
+		}
+		// The history only orders work: a cache that cannot hold it
+		// must not fail the run.
+		_ = history.save(o.durations)
+	}
 	if err := ctx.Err(); err != nil {
 		return results, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 
 	"github.com/dnsmon/dnsmon/matrix"
@@ -30,9 +31,13 @@ type MatrixBuild struct {
 	Summary io.Writer
 }
 
+// DurationsFile, in the builder's cache directory, holds the last build
+// time of each target; BuildMatrix starts the longest first (WithDurations).
+const DurationsFile = "farm-durations.json"
+
 // BuildMatrix loads, resolves, filters and shards the targets of a kernels
-// file, builds them through the cache of m.Publisher, and writes the summary.
-// Its error is Run's.
+// file, builds them through the cache of m.Publisher, longest first by
+// the last run's times, and writes the summary. Its error is Run's.
 func BuildMatrix(ctx context.Context, m MatrixBuild) ([]Result, error) {
 	r := m.Resolver
 	if r == nil {
@@ -58,7 +63,12 @@ func BuildMatrix(ctx context.Context, m MatrixBuild) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	results, err := Run(ctx, Cached(b, m.Publisher), targets, m.FarmOptions...)
+	dir, err := cacheDir(m.Options)
+	if err != nil {
+		return nil, err
+	}
+	farmOpts := append([]FarmOption{WithDurations(filepath.Join(dir, DurationsFile))}, m.FarmOptions...)
+	results, err := Run(ctx, Cached(b, m.Publisher), targets, farmOpts...)
 	if m.Summary == nil {
 		return results, err
 	}

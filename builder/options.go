@@ -101,6 +101,21 @@ func WithPullRetry(attempts int, backoff time.Duration) Option {
 	}
 }
 
+// cacheDir is the cache directory opts set, or the default, without the
+// engine client makeOptions would open.
+func cacheDir(opts []Option) (string, error) {
+	o := &options{}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return "", fmt.Errorf("configuring builder: %w", err)
+		}
+	}
+	if o.cacheDir != "" {
+		return o.cacheDir, nil
+	}
+	return debian.CacheDir()
+}
+
 func makeOptions(opts []Option) (*options, error) {
 	o := &options{
 		module:        kmod.Name,
