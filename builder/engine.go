@@ -98,14 +98,6 @@ func (e *engine) Key(t matrix.Target) (Key, error) {
 		Kernel: t.Kernel, Arch: t.Arch, Recipe: RecipeHash(t), SigningCert: e.o.signingCert()}, nil
 }
 
-// makeFlags lets each build run two compile jobs. With the farm's default
-// of one build per core, one build's serial steps (reading the kernel's
-// makefiles, modpost, linking) overlap another's compiles, and the last
-// build of a run, alone, uses two cores instead of leaving one idle; at
-// most twice as many compilers as cores run at once. The module does not
-// depend on it, so it is not part of RecipeHash.
-const makeFlags = "MAKEFLAGS=-j2"
-
 func (e *engine) Build(ctx context.Context, t matrix.Target) (m Module, err error) {
 	key, _ := e.Key(t)
 	tag, err := e.ensureHeaders(ctx, t)
@@ -119,7 +111,7 @@ func (e *engine) Build(ctx context.Context, t matrix.Target) (m Module, err erro
 	cfg := &container.Config{
 		Image:           tag,
 		Cmd:             []string{"/bin/sh", "-c", buildScript},
-		Env:             []string{imagePath, "DNSMON_KDIR=" + t.KernelDir, "DNSMON_MODULE=" + e.o.module, makeFlags},
+		Env:             []string{imagePath, "DNSMON_KDIR=" + t.KernelDir, "DNSMON_MODULE=" + e.o.module},
 		WorkingDir:      "/",
 		NetworkDisabled: true,
 		Labels:          labels(t.Name()),
