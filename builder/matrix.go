@@ -63,11 +63,11 @@ func BuildMatrix(ctx context.Context, m MatrixBuild) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := cacheDir(m.Options)
+	o, err := parseOptions(m.Options)
 	if err != nil {
 		return nil, err
 	}
-	farmOpts := append([]FarmOption{WithDurations(filepath.Join(dir, DurationsFile))}, m.FarmOptions...)
+	farmOpts := append([]FarmOption{WithDurations(filepath.Join(o.cacheDir, DurationsFile))}, m.FarmOptions...)
 	results, err := Run(ctx, Cached(b, m.Publisher), targets, farmOpts...)
 	if m.Summary == nil {
 		return results, err

@@ -101,22 +101,9 @@ func WithPullRetry(attempts int, backoff time.Duration) Option {
 	}
 }
 
-// cacheDir is the cache directory opts set, or the default, without the
-// engine client makeOptions would open.
-func cacheDir(opts []Option) (string, error) {
-	o := &options{}
-	for _, opt := range opts {
-		if err := opt(o); err != nil {
-			return "", fmt.Errorf("configuring builder: %w", err)
-		}
-	}
-	if o.cacheDir != "" {
-		return o.cacheDir, nil
-	}
-	return debian.CacheDir()
-}
-
-func makeOptions(opts []Option) (*options, error) {
+// parseOptions applies opts over the defaults, all but the engine client,
+// which makeOptions opens.
+func parseOptions(opts []Option) (*options, error) {
 	o := &options{
 		module:        kmod.Name,
 		moduleVersion: kmod.Version(),
@@ -138,6 +125,14 @@ func makeOptions(opts []Option) (*options, error) {
 			return nil, err
 		}
 		o.cacheDir = d
+	}
+	return o, nil
+}
+
+func makeOptions(opts []Option) (*options, error) {
+	o, err := parseOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	if o.client == nil {
 		c, err := NewEngineClient()
