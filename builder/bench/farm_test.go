@@ -131,11 +131,11 @@ func BenchmarkFarm(b *testing.B) {
 		b.Logf("warm run %d: %d targets in %v", i+1, len(res), d.Round(time.Millisecond))
 		warm = append(warm, d)
 		last = res
-		mt, err := rawMake(ctx, pickFloorTarget(res), lastSrc, 1)
+		mt, err := rawMake(ctx, pickFloorTarget(res), lastSrc)
 		if err != nil {
 			b.Fatal(err)
 		}
-		makeTimes = append(makeTimes, mt...)
+		makeTimes = append(makeTimes, mt)
 	}
 	warmMed, _ := MedianDuration(warm)
 	targets := len(last)
@@ -264,46 +264,39 @@ func pickFloorTarget(res []builder.Result) builder.Result {
 	return res[0]
 }
 
-// rawMake runs `make modules` n times for one target in one container of
+// rawMake runs `make modules` once for one target in a fresh container of
 // its headers image (networking disabled, as the farm builds) and returns
-// each make's time as the container's clock measured it.
-func rawMake(ctx context.Context, r builder.Result, src fs.FS, n int) ([]time.Duration, error) {
+// make's time as the container's clock measured it.
+func rawMake(ctx context.Context, r builder.Result, src fs.FS) (time.Duration, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	if err := tw.AddFS(src); err != nil {
-		return nil, fmt.Errorf("packing the module source: %w", err)
+		return 0, fmt.Errorf("packing the module source: %w", err)
 	}
 	if err := tw.Close(); err != nil {
-		return nil, err
+		return 0, err
 	}
-	script := `set -e; mkdir -p /src; tar -x -C /src; cd /src
-for i in $(seq ` + strconv.Itoa(n) + `); do
-  make -C "$KDIR" M=/src clean >/dev/null 2>&1
-  s=$(date +%s%N); make -C "$KDIR" M=/src W=1 modules >/tmp/make.log 2>&1 || { cat /tmp/make.log; exit 1; }; e=$(date +%s%N)
-  echo "make_ns $((e-s))"
-done`
+	const script = `set -e; mkdir -p /src; tar -x -C /src; cd /src
+s=$(date +%s%N); make -C "$KDIR" M=/src W=1 modules >/tmp/make.log 2>&1 || { cat /tmp/make.log; exit 1; }; e=$(date +%s%N)
+echo "make_ns $((e-s))"`
 	cmd := exec.CommandContext(ctx, "docker", "run", "--rm", "-i", "--network", "none",
 		"-e", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "-e", "KDIR="+r.Target.KernelDir,
 		r.Module.BuilderImage, "/bin/sh", "-c", script)
 	cmd.Stdin = &buf
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return nil, fmt.Errorf("raw make in %s: %v\n%s", r.Module.BuilderImage, err, out)
+		return 0, fmt.Errorf("raw make in %s: %v\n%s", r.Module.BuilderImage, err, out)
 	}
-	var ds []time.Duration
 	for _, l := range strings.Split(string(out), "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "make_ns "); ok {
 			ns, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("raw make: bad timing line %q", l)
+				return 0, fmt.Errorf("raw make: bad timing line %q", l)
 			}
-			ds = append(ds, time.Duration(ns))
+			return time.Duration(ns), nil
 		}
 	}
-	if len(ds) != n {
-		return nil, fmt.Errorf("raw make: %d timings for %d runs:\n%s", len(ds), n, out)
-	}
-	return ds, nil
+	return 0, fmt.Errorf("raw make: no timing line in:\n%s", out)
 }
 
 // removeBuilderImages removes every dnsmon-base and dnsmon-headers image.
