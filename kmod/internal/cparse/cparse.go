@@ -29,12 +29,22 @@ const char *__ubsan_default_options(void)
 	return "halt_on_error=1:abort_on_error=1:print_stacktrace=1";
 }
 
-// Copies msg into a heap block of exactly len bytes, so that ASan's red
-// zones catch any read past its end, and parses it.
+// A heap block of exactly len bytes holding msg, so that ASan's red zones
+// catch any read past its end; NULL when out of memory.
+static unsigned char *cparse_copy(const void *msg, size_t len)
+{
+	unsigned char *copy = malloc(len ? len : 1);
+
+	if (copy && len)
+		memcpy(copy, msg, len);
+	return copy;
+}
+
+// Parses a private copy of msg.
 static int cparse_parse(const void *msg, size_t len, struct dns_query *q,
 			char *name, size_t *name_len)
 {
-	unsigned char *copy = malloc(len ? len : 1);
+	unsigned char *copy = cparse_copy(msg, len);
 	char *buf = malloc(DNS_NAME_TEXT_MAX);
 	int err;
 
@@ -43,8 +53,6 @@ static int cparse_parse(const void *msg, size_t len, struct dns_query *q,
 		free(buf);
 		return -1000;
 	}
-	if (len)
-		memcpy(copy, msg, len);
 	err = dnsmon_parse_query(copy, len, q, buf, DNS_NAME_TEXT_MAX);
 	if (err == 0) {
 		*name_len = strnlen(buf, DNS_NAME_TEXT_MAX);
@@ -58,13 +66,11 @@ static int cparse_parse(const void *msg, size_t len, struct dns_query *q,
 // The verdict-only mode: name NULL.
 static int cparse_check(const void *msg, size_t len, struct dns_query *q)
 {
-	unsigned char *copy = malloc(len ? len : 1);
+	unsigned char *copy = cparse_copy(msg, len);
 	int err;
 
 	if (!copy)
 		return -1000;
-	if (len)
-		memcpy(copy, msg, len);
 	err = dnsmon_parse_query(copy, len, q, NULL, 0);
 	free(copy);
 	return err;
