@@ -48,21 +48,82 @@ func (d durations) save(path string) error {
 	return nil
 }
 
-// startOrder returns the indexes of names, longest known duration first;
-// names with no history come before all others (they may be long), and
-// ties keep their order.
-func (d durations) startOrder(names []string) []int {
+// maxPlanned bounds the targets whose start order is improved beyond
+// longest first: each pass of the swap search simulates the run once per
+// pair of targets. Beyond it, a run has so many targets per job that
+// longest first leaves little idle at the end anyway.
+const maxPlanned = 128
+
+// startOrder returns the indexes of names in the order their builds
+// should start on jobs workers that each take the next target when they
+// finish one. Names with no history are taken to be as long as the
+// longest known and start first (they may be long); then the order is
+// longest first (ties keep their order), improved by swapping pairs of
+// targets while that shortens the simulated run: longest first alone can
+// leave one worker building a last target while the others idle, e.g.
+// 6.6 6.3 6.3 6.2 4.9 4.9 3.4 s on two workers end at 20.9 s longest
+// first, with the 3.4 s build alone for its whole time, and at 19.4 s in
+// the planned order (of 19.3 s, half the sum, at best).
+func (d durations) startOrder(names []string, jobs int) []int {
+	est := make([]time.Duration, len(names))
+	known := make([]bool, len(names))
+	var longest time.Duration
+	for i, n := range names {
+		est[i], known[i] = d[n]
+		longest = max(longest, est[i])
+	}
+	for i := range est {
+		if !known[i] {
+			est[i] = longest
+		}
+	}
 	order := make([]int, len(names))
 	for i := range order {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool {
-		da, oka := d[names[order[a]]]
-		db, okb := d[names[order[b]]]
-		if oka != okb {
-			return !oka
+		if known[order[a]] != known[order[b]] {
+			return !known[order[a]]
 		}
-		return da > db
+		return est[order[a]] > est[order[b]]
 	})
+	if jobs < 2 || len(order) <= jobs || len(order) > maxPlanned {
+		return order
+	}
+	best := makespan(order, est, jobs)
+	for improved := true; improved; {
+		improved = false
+		for i := range order {
+			for j := i + 1; j < len(order); j++ {
+				if est[order[i]] == est[order[j]] {
+					continue
+				}
+				order[i], order[j] = order[j], order[i]
+				if m := makespan(order, est, jobs); m < best {
+					best, improved = m, true
+					continue
+				}
+				order[i], order[j] = order[j], order[i]
+			}
+		}
+	}
 	return order
+}
+
+// makespan simulates list scheduling: jobs workers, each taking the next
+// target of order when it is free; it returns when the last one ends.
+func makespan(order []int, est []time.Duration, jobs int) time.Duration {
+	free := make([]time.Duration, jobs) // when each worker is next free
+	var end time.Duration
+	for _, i := range order {
+		w := 0
+		for k := range free {
+			if free[k] < free[w] {
+				w = k
+			}
+		}
+		free[w] += est[i]
+		end = max(end, free[w])
+	}
+	return end
 }

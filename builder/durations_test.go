@@ -26,11 +26,73 @@ func TestStartOrder(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := tt.history.startOrder(tt.names)
+			got := tt.history.startOrder(tt.names, 1)
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("startOrder = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestStartOrderPlans checks that on several jobs the order finishes no
+// later than longest first, in the simulation the plan is made with.
+func TestStartOrderPlans(t *testing.T) {
+	ms := time.Millisecond
+	tests := map[string]struct {
+		est  []time.Duration
+		jobs int
+		want time.Duration // simulated end of the planned order
+	}{
+		// A Debian matrix's times on two jobs: longest first ends at
+		// 20.9 s, the 3.4 s build alone at the end; the plan ends at
+		// 19.4 s, 4.9 6.2 4.9 3.4 on one job and 6.6 6.3 6.3 on the
+		// other (half the sum, 19.3 s, is the least possible).
+		"debian matrix":           {[]time.Duration{3400 * ms, 4900 * ms, 4900 * ms, 6300 * ms, 6600 * ms, 6200 * ms, 6300 * ms}, 2, 19400 * ms},
+		"three jobs":              {[]time.Duration{5, 5, 4, 4, 3, 3, 3, 3}, 3, 10},
+		"longest first is best":   {[]time.Duration{8, 4, 4}, 2, 8},
+		"fewer targets than jobs": {[]time.Duration{3, 9}, 4, 9},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			history := durations{}
+			var names []string
+			for i, d := range tt.est {
+				n := fmt.Sprintf("t%d", i)
+				names = append(names, n)
+				history[n] = d
+			}
+			got := history.startOrder(names, tt.jobs)
+			seen := map[int]bool{}
+			for _, i := range got {
+				seen[i] = true
+			}
+			if len(got) != len(names) || len(seen) != len(names) {
+				t.Fatalf("startOrder = %v: not a permutation of %d targets", got, len(names))
+			}
+			longest := history.startOrder(names, 1) // no planning on one job
+			if end, lpt := makespan(got, tt.est, tt.jobs), makespan(longest, tt.est, tt.jobs); end != tt.want || end > lpt {
+				t.Errorf("startOrder = %v ends at %v (longest first %v ends at %v), want %v", got, end, longest, lpt, tt.want)
+			}
+		})
+	}
+}
+
+func TestMakespan(t *testing.T) {
+	est := []time.Duration{7, 6, 6, 6, 5, 5, 3}
+	tests := []struct {
+		order []int
+		jobs  int
+		want  time.Duration
+	}{
+		{[]int{0, 1, 2, 3, 4, 5, 6}, 1, 38},
+		{[]int{0, 1, 2, 3, 4, 5, 6}, 2, 20}, // 7+6+5 | 6+6+5+3
+		{[]int{6, 5, 4, 3, 2, 1, 0}, 2, 21}, // shortest first: 3+5+6+7 | 5+6+6
+		{[]int{0, 1, 2, 3, 4, 5, 6}, 7, 7},
+	}
+	for _, tt := range tests {
+		if got := makespan(tt.order, est, tt.jobs); got != tt.want {
+			t.Errorf("makespan(%v, %d jobs) = %v, want %v", tt.order, tt.jobs, got, tt.want)
+		}
 	}
 }
 
@@ -90,5 +152,9 @@ func TestRunStartsLongestFirst(t *testing.T) {
 	got := loadDurations(path)
 	if _, ok := got["debian-12/6.1.0-3-amd64"]; !ok || len(got) != 3 {
 		t.Errorf("history after the run: %v, want all three targets", got)
+	}
+	// The fake builds take no time: a known target's estimate halves.
+	if d := got["debian-12/6.1.0-2-amd64"]; d < 1500*time.Millisecond || d > 1600*time.Millisecond {
+		t.Errorf("estimate of 6.1.0-2 after a quick build: %v, want the mean of 3s and the build's time", d)
 	}
 }

@@ -82,9 +82,11 @@ func WithProgress(w io.Writer, live bool) FarmOption {
 	}
 }
 
-// WithDurations keeps the last build time of each target in the file at
-// path (JSON: GROUP/KERNEL → milliseconds) and starts the longest targets
-// first, so that no long build is left running alone at the end of a run.
+// WithDurations keeps an estimate of each target's build time in the file
+// at path (JSON: GROUP/KERNEL → milliseconds; the mean of the previous
+// estimate and the latest time) and orders the start of the builds by it,
+// longest first and then so that the jobs finish together: no long build
+// is left running alone at the end of a run.
 // Default: targets start in the order given.
 func WithDurations(path string) FarmOption {
 	return func(o *farmOptions) error {
@@ -134,7 +136,7 @@ func Run(ctx context.Context, b Builder, targets []matrix.Target, opts ...FarmOp
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.jobs)
-	for _, i := range history.startOrder(names) {
+	for _, i := range history.startOrder(names, o.jobs) {
 		t := targets[i]
 		results[i].Target = t
 		if gctx.Err() != nil {
@@ -166,7 +168,14 @@ func Run(ctx context.Context, b Builder, targets []matrix.Target, opts ...FarmOp
 	p.stop()
 	if o.durations != "" {
 		for i, r := range results {
-			if r.Status() == "built" {
+			if r.Status() != "built" {
+				continue
+			}
+			// Half the last estimate and half this run: one slow
+			// run on a busy machine moves a target's place only so far.
+			if prev, ok := history[names[i]]; ok {
+				history[names[i]] = (prev + r.Duration) / 2
+			} else {
 				history[names[i]] = r.Duration
 			}
 		}
