@@ -7,7 +7,7 @@ import (
 
 // Floor is the wall time a farm that added nothing to make would take
 // for one run: the raw make time of every target, each measured alone,
-// summed and divided among the jobs that run at once. It is the issue's
+// summed and divided among the jobs that run at once. It is
 // targets × raw make ÷ jobs with each target's own make, so that a matrix
 // whose kernels differ (a 5.10 module builds in two thirds of a 6.12
 // one's time) is not measured against whichever kernel stands for all.
