@@ -52,14 +52,14 @@ func (d durations) save(path string) error {
 // longest first: each pass of the swap search simulates the run once per
 // pair of targets. Beyond it, a run has so many targets per job that
 // longest first leaves little idle at the end anyway.
-const maxPlanned = 128
+const maxPlanned = 64
 
 // startOrder returns the indexes of names in the order their builds
 // should start on jobs workers that each take the next target when they
-// finish one. Names with no history are taken to be as long as the
-// longest known and start first (they may be long); then the order is
-// longest first (ties keep their order), improved by swapping pairs of
-// targets while that shortens the simulated run: longest first alone can
+// finish one. Names with no history start first (they may be long), then
+// the others longest first; ties keep their order. When every name has a
+// history, that order is improved by swapping pairs of targets while
+// that shortens the simulated run: longest first alone can
 // leave one worker building a last target while the others idle, e.g.
 // 6.6 6.3 6.3 6.2 4.9 4.9 3.4 s on two workers end at 20.9 s longest
 // first, with the 3.4 s build alone for its whole time, and at 19.4 s in
@@ -67,15 +67,10 @@ const maxPlanned = 128
 func (d durations) startOrder(names []string, jobs int) []int {
 	est := make([]time.Duration, len(names))
 	known := make([]bool, len(names))
-	var longest time.Duration
+	allKnown := true
 	for i, n := range names {
 		est[i], known[i] = d[n]
-		longest = max(longest, est[i])
-	}
-	for i := range est {
-		if !known[i] {
-			est[i] = longest
-		}
+		allKnown = allKnown && known[i]
 	}
 	order := make([]int, len(names))
 	for i := range order {
@@ -87,7 +82,7 @@ func (d durations) startOrder(names []string, jobs int) []int {
 		}
 		return est[order[a]] > est[order[b]]
 	})
-	if jobs < 2 || len(order) <= jobs || len(order) > maxPlanned {
+	if !allKnown || jobs < 2 || len(order) <= jobs || len(order) > maxPlanned {
 		return order
 	}
 	best := makespan(order, est, jobs)

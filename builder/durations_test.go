@@ -22,13 +22,16 @@ func TestStartOrder(t *testing.T) {
 		"no history keeps the order": {nil, []string{"a", "b", "c"}, []int{0, 1, 2}},
 		"longest first":              {durations{"a": 1, "b": 3, "c": 2}, []string{"a", "b", "c"}, []int{1, 2, 0}},
 		"unknown before known":       {durations{"a": 5, "c": 9}, []string{"a", "b", "c"}, []int{1, 2, 0}},
+		"unknown first, no plan":     {durations{"a": 7, "b": 6, "c": 6, "d": 6, "e": 5, "f": 5, "h": 3}, []string{"a", "b", "c", "d", "e", "f", "g", "h"}, []int{6, 0, 1, 2, 3, 4, 5, 7}},
 		"ties keep the order":        {durations{"a": 2, "b": 2, "c": 2}, []string{"a", "b", "c"}, []int{0, 1, 2}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := tt.history.startOrder(tt.names, 1)
-			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-				t.Errorf("startOrder = %v, want %v", got, tt.want)
+			for _, jobs := range []int{1, 2} {
+				got := tt.history.startOrder(tt.names, jobs)
+				if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+					t.Errorf("startOrder on %d jobs = %v, want %v", jobs, got, tt.want)
+				}
 			}
 		})
 	}
