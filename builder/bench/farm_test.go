@@ -137,21 +137,21 @@ func BenchmarkFarm(b *testing.B) {
 		b.Fatalf("warm-up build: %v", err)
 	}
 	floors := []time.Duration{floorSet(last, lastSrc)}
-	var warm, perTarget, floorTarget []time.Duration
+	one := pickOneKernel(last) // every run builds the same targets in the same order
+	var warm, perTarget, perOne []time.Duration
 	for i := range warmRuns {
 		lastSrc = src(fmt.Sprintf("warm %d", i))
 		res, d, err := f.build(ctx, lastSrc, true)
 		if err != nil {
 			b.Fatalf("warm build %d: %v", i+1, err)
 		}
-		one := pickFloorTarget(res)
 		for _, r := range res {
 			if r.Status() != "built" {
 				b.Fatalf("warm build %d: %s was %s, want built", i+1, r.Target.Name(), r.Status())
 			}
 			perTarget = append(perTarget, r.Duration)
 			if r.Target.Name() == one.Target.Name() {
-				floorTarget = append(floorTarget, r.Duration)
+				perOne = append(perOne, r.Duration)
 			}
 		}
 		warm = append(warm, d)
@@ -197,7 +197,6 @@ func BenchmarkFarm(b *testing.B) {
 	add(Row{Section: "Farm", Metric: fmt.Sprintf("of which: loading kernels.yaml and resolving its tracked kernels from the cached Debian indexes (median of %d)", noopRuns),
 		Value: Seconds(resolveMed), Command: farmCommand})
 
-	one := pickFloorTarget(last)
 	var perKernel []string
 	for _, r := range last {
 		m, _ := MedianDuration(rawMakes[r.Target.Name()])
@@ -207,7 +206,7 @@ func BenchmarkFarm(b *testing.B) {
 	add(Row{Section: "Farm", Metric: fmt.Sprintf("raw `make` per kernel, alone in a container of its headers image, every kernel once before the first warm run and after each (median of %d)", len(floors)),
 		Value: strings.Join(perKernel, ", "), Command: farmCommand})
 	perMed, _ := MedianDuration(perTarget)
-	perOneMed, _ := MedianDuration(floorTarget)
+	perOneMed, _ := MedianDuration(perOne)
 	add(Row{Section: "Farm", Metric: fmt.Sprintf("warm, per target: container + make + strip + copy out + sign + publish, all targets (median of %d) / %s only", len(perTarget), one.Target.Name()),
 		Value: Seconds(perMed) + " / " + Seconds(perOneMed), Command: farmCommand})
 	floorMed, _ := MedianDuration(floors)
@@ -291,8 +290,10 @@ func (f *farm) close() {
 	}
 }
 
-// pickFloorTarget prefers Debian 12's generic kernel.
-func pickFloorTarget(res []builder.Result) builder.Result {
+// pickOneKernel picks the target whose raw make stands for every target in
+// the one-kernel ratio and whose module the distribution rows fetch:
+// Debian 12's generic kernel when the matrix has it.
+func pickOneKernel(res []builder.Result) builder.Result {
 	for _, r := range res {
 		if strings.HasPrefix(r.Target.Name(), "debian-12/") && !strings.Contains(r.Target.Name(), "-rt-") {
 			return r
