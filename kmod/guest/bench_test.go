@@ -66,7 +66,10 @@ func BenchmarkGuest(b *testing.B) {
 			appendArgs += fmt.Sprintf(" dnsmon.bench.%s=%s", p.param, v)
 		}
 	}
-	logPath := filepath.Join(c.CacheRoot(), "guest-logs", fmt.Sprintf("bench-%s-%s.log", k.Release, time.Now().Format("20060102-150405")))
+	logPath, err := NewLogPath(filepath.Join(c.CacheRoot(), "guest-logs"), "bench-"+k.Release)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	r, err := Run(ctx, Boot{Kernel: vmlinuz, Initrd: initrd, LogPath: logPath, Append: appendArgs,
 		Args: []string{"-icount", "shift=0"}, Timeout: 40 * time.Minute})

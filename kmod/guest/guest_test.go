@@ -192,7 +192,10 @@ func TestGuest(t *testing.T) {
 			if err := WriteInitramfs(initrd, files); err != nil {
 				t.Fatal(err)
 			}
-			logPath := filepath.Join(logDir, fmt.Sprintf("%s-%s.log", k.Release, time.Now().Format("20060102-150405")))
+			logPath, err := NewLogPath(logDir, k.Release)
+			if err != nil {
+				t.Fatal(err)
+			}
 			r, err := Run(ctx, Boot{Kernel: vmlinuz, Initrd: initrd, LogPath: logPath, Timeout: 2 * time.Minute})
 			res.add(label, r.Verdicts, nil)
 			t.Logf("%s: %d verdicts in %v", k.Release, len(r.Verdicts), r.Elapsed.Round(time.Millisecond))

@@ -122,7 +122,10 @@ func TestPersist(t *testing.T) {
 		if err := WriteInitramfs(initrd, append(slices.Clone(files), extra...)); err != nil {
 			t.Fatal(err)
 		}
-		logPath := filepath.Join(logDir, fmt.Sprintf("persist-%s-%s.log", name, time.Now().Format("20060102-150405")))
+		logPath, err := NewLogPath(logDir, "persist-"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
 		r, err := Run(ctx, Boot{Kernel: vmlinuz, Initrd: initrd, LogPath: logPath, Timeout: 2 * time.Minute, Append: appendArgs,
 			Args: []string{"-drive", "file=" + disk + ",format=raw,if=virtio"}})
 		t.Logf("%s: %d verdicts in %v (console %s)", name, len(r.Verdicts), r.Elapsed.Round(time.Millisecond), logPath)

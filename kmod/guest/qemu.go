@@ -36,7 +36,8 @@ type Boot struct {
 	MemoryMB int
 	// Timeout bounds the whole run; default 2 minutes.
 	Timeout time.Duration
-	// LogPath receives the full serial console output.
+	// LogPath receives the full serial console output; make it with
+	// NewLogPath.
 	LogPath string
 	// Qemu is the emulator binary; default qemu-system-x86_64.
 	Qemu string
@@ -51,6 +52,23 @@ type Result struct {
 	Done     bool          // the init printed its done line
 	Elapsed  time.Duration // wall time of the qemu process
 	LogPath  string
+}
+
+// NewLogPath creates an empty console log in dir for a guest run called
+// name and returns its path, NAME-YYYYMMDD-HHMMSS-RANDOM.log. The file is
+// made with O_EXCL, so no other test, nor another run sharing the cache
+// directory, is ever handed the same log: with second-resolution names
+// alone, two runs of one test on one kernel in the same second shared a
+// file, and the first to pass removed the other's log before it was read.
+func NewLogPath(dir, name string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("creating console log directory: %w", err)
+	}
+	f, err := os.CreateTemp(dir, name+"-"+time.Now().Format("20060102-150405")+"-*.log")
+	if err != nil {
+		return "", fmt.Errorf("creating console log: %w", err)
+	}
+	return f.Name(), f.Close()
 }
 
 // ErrIncomplete is returned when the guest stopped (or timed out) before

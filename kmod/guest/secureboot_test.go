@@ -137,7 +137,10 @@ func TestSecureBoot(t *testing.T) {
 					if err := WriteInitramfs(initrd, files); err != nil {
 						t.Fatal(err)
 					}
-					logPath := filepath.Join(logDir, fmt.Sprintf("sb-%s-%s-%s.log", k.Release, boot.name, time.Now().Format("20060102-150405")))
+					logPath, err := NewLogPath(logDir, "sb-"+k.Release+"-"+boot.name)
+					if err != nil {
+						t.Fatal(err)
+					}
 					r, err := Run(ctx, Boot{
 						Kernel: vmlinuz, Initrd: initrd, LogPath: logPath, Timeout: 4 * time.Minute,
 						Append: "module.sig_enforce=1",
