@@ -150,8 +150,10 @@ func TestModuleCert(t *testing.T) {
 		"signed, bundle":               {setup: func(*testing.T) string { return bundle }, signed: true, cert: true},
 		"signed, insecure": {setup: repo("insecure", key, good), insecure: true, signed: true, noWrite: true,
 			log: "its artifact signature was not verified"},
-		"older publish without a certificate": {setup: repo("old", key, signedModule{}),
-			log: "publishes no module signing certificate"},
+		"unsigned publish without a certificate": {setup: repo("unsigned", key, signedModule{}),
+			log: "was published unsigned (" + regAddr + "/unsigned publishes no module signing certificate"},
+		"signed module, publish older than certificates": {setup: repo("old", key, signedModule{signer: ours}), signed: true,
+			log: "(a publish older than module signing certificates)"},
 		"unsigned module beside a certificate": {setup: func(t *testing.T) string {
 			src := repo("mixed", key, signedModule{})(t)
 			p := publishModules(t, src, key)

@@ -86,11 +86,20 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	return nil
 }
 
+// signedBy says what was checked: the artifact signature and the module's
+// own signature (the one the kernel checks under Secure Boot).
 func signedBy(rec *fetcher.Record) string {
 	if !rec.Verified {
 		return "SIGNATURE NOT CHECKED (--insecure-skip-verify)"
 	}
-	return "signature verified with " + rec.Signer
+	s := "signature verified with " + rec.Signer
+	switch {
+	case rec.SigningCert != "":
+		s += ", module signature checked against certificate " + rec.SigningCert
+	case !rec.ModuleSigned:
+		s += ", module unsigned"
+	}
+	return s
 }
 
 func fileExists(p string) bool {
