@@ -1,5 +1,6 @@
 # dnsmon: `make demo` runs the whole job end to end, `make test` runs every test.
-# Both install what they need first (.ci/deps) and are safe to run again.
+# Both check the machine and install what they need first (.ci/preflight,
+# .ci/deps; the demo only what it uses) and are safe to run again.
 
 export DNSMON_CACHE ?= $(HOME)/.cache/dnsmon
 GO       ?= go
@@ -10,7 +11,7 @@ CMDS     := dnsmon-farm dnsmon-fetch dnsmon-load dnsmon-watch
 TEST_TIMEOUT ?= 80m
 FUZZTIME     ?= 30s
 
-.PHONY: all deps build lint test test-short fuzz kmod kmod-check demo bench clean
+.PHONY: all deps deps-demo build lint test test-short fuzz kmod kmod-check demo bench clean
 
 # The kernel `make kmod` builds for: the running one unless named.
 KREL ?= $(shell uname -r)
@@ -18,7 +19,10 @@ KREL ?= $(shell uname -r)
 all: build
 
 deps:
-	@.ci/deps
+	@.ci/deps test
+
+deps-demo:
+	@.ci/deps demo
 
 build:
 	@mkdir -p $(BIN)
@@ -50,21 +54,26 @@ fuzz:
 # in containers, publish them signed into the OCI layout out/, write an
 # offline bundle, and boot a qemu guest of one kernel (DNSMON_DEMO_SUITE,
 # default bookworm) with no compiler and no network device that runs
-# dnsmon-fetch && dnsmon-load and shows dnsmon-watch's lines. The signing
-# key is made once under the cache directory; published targets are skipped.
+# dnsmon-fetch && dnsmon-load and shows dnsmon-watch's lines. The artifact
+# key and the module signing key are made once under the cache directory;
+# published targets are skipped. The guest harness is built without cgo:
+# the demo installs no C toolchain.
 demo: DEMO_KEYS := $(DNSMON_CACHE)/demo-keys
-demo: deps build
+demo: deps-demo build
 	@mkdir -p $(DEMO_KEYS)
 	@if [ ! -f $(DEMO_KEYS)/dnsmon.key ]; then $(BIN)/dnsmon-farm keygen --dir $(DEMO_KEYS); fi
-	.ci/with-dockerd $(BIN)/dnsmon-farm build --only '^debian-' --to oci-layout:out --key $(DEMO_KEYS)/dnsmon.key
+	@if [ ! -f $(DEMO_KEYS)/dnsmon-module-signing.key ]; then $(BIN)/dnsmon-farm keygen --module-signing --dir $(DEMO_KEYS); fi
+	.ci/with-dockerd $(BIN)/dnsmon-farm build --only '^debian-' --to oci-layout:out --key $(DEMO_KEYS)/dnsmon.key \
+		--module-key $(DEMO_KEYS)/dnsmon-module-signing.key --module-cert $(DEMO_KEYS)/dnsmon-module-signing.pem
 	$(BIN)/dnsmon-farm bundle --from oci-layout:out -o out/dnsmon-bundle.tar.zst
 	DNSMON_DEMO_BUNDLE=$(CURDIR)/out/dnsmon-bundle.tar.zst DNSMON_DEMO_KEY=$(DEMO_KEYS)/dnsmon.pub \
-		$(GO) test -count=1 -v -run '^TestDemo$$' ./kmod/guest
+		DNSMON_DEMO_MODULE_CERT=$(DEMO_KEYS)/dnsmon-module-signing.der \
+		CGO_ENABLED=0 $(GO) test -count=1 -v -run '^TestDemo$$' ./kmod/guest
 	@echo
 	@echo "demo: done. Every step above succeeded:"
-	@echo "  signed modules for the reachable Debian kernels (built in containers, or already published) in out/ (OCI layout), key $(DEMO_KEYS)/dnsmon.key"
+	@echo "  modules for the reachable Debian kernels (built in containers, or already published), signed with the module signing key $(DEMO_KEYS)/dnsmon-module-signing.key, in out/ (OCI layout), artifacts signed with $(DEMO_KEYS)/dnsmon.key"
 	@echo "  offline bundle: out/dnsmon-bundle.tar.zst"
-	@echo "  a gcc-less qemu guest fetched and verified its own kernel's module from it, loaded it, and dnsmon-watch showed the queries"
+	@echo "  a gcc-less qemu guest fetched its own kernel's module from it, verified the artifact signature, the module signing certificate and the module's signature, loaded it, and dnsmon-watch showed the queries"
 
 # Measurements, as one Markdown table in out/bench.md (and on stdout): the
 # build farm on the reachable Debian kernels (warm, no-op, the raw-make floor;

@@ -18,6 +18,7 @@ import (
 	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/fetcher/signature"
 	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
+	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
@@ -26,10 +27,11 @@ import (
 // bundle, verifies and loads it, and dnsmon-watch shows queries from a few
 // programs.
 //
-// DNSMON_DEMO_BUNDLE and DNSMON_DEMO_KEY name the bundle and the public key
-// (`make demo` passes what dnsmon-farm made) and the demo lines go to
-// stdout; without them the test builds the module for the guest's kernel,
-// publishes it signed with a fresh key and bundles it itself.
+// DNSMON_DEMO_BUNDLE, DNSMON_DEMO_KEY and DNSMON_DEMO_MODULE_CERT name the
+// bundle, the public key and the module signing certificate (`make demo`
+// passes what dnsmon-farm made) and the demo lines go to stdout; without
+// them the test builds the module for the guest's kernel, signs it and its
+// artifact with fresh keys, publishes and bundles it itself.
 // DNSMON_DEMO_SUITE picks the guest's kernel: the newest amd64 kernel of
 // that suite (default bookworm).
 func TestDemo(t *testing.T) {
@@ -59,17 +61,25 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle, key := os.Getenv("DNSMON_DEMO_BUNDLE"), os.Getenv("DNSMON_DEMO_KEY")
+	bundle, key, certPath := os.Getenv("DNSMON_DEMO_BUNDLE"), os.Getenv("DNSMON_DEMO_KEY"), os.Getenv("DNSMON_DEMO_MODULE_CERT")
 	show := bundle != ""
 	switch {
-	case (bundle == "") != (key == ""):
-		t.Fatal("set both DNSMON_DEMO_BUNDLE and DNSMON_DEMO_KEY, or neither")
+	case (bundle == "") != (key == "") || (bundle == "") != (certPath == ""):
+		t.Fatal("set all of DNSMON_DEMO_BUNDLE, DNSMON_DEMO_KEY and DNSMON_DEMO_MODULE_CERT, or none")
 	case bundle == "":
-		bundle, key = demoBundle(ctx, t, root, k)
+		bundle, key, certPath = demoBundle(ctx, t, root, k)
 	}
 	pub, err := signature.LoadPublicKey(key)
 	if err != nil {
 		t.Fatal(err)
+	}
+	certBytes, err := os.ReadFile(certPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := modsign.ParseCertificate(certBytes)
+	if err != nil {
+		t.Fatalf("%s: %v", certPath, err)
 	}
 	tools, err := BuildTools(ctx, root, t.TempDir(),
 		append(append([]Tool(nil), GuestTools...), Tool{Pkg: "./cmd/dnsmon-fetch", Path: "/bin/dnsmon-fetch"}))
@@ -84,7 +94,10 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	logPath := filepath.Join(c.CacheRoot(), "guest-logs", fmt.Sprintf("demo-%s-%s.log", k.Release, time.Now().Format("20060102-150405")))
+	logPath, err := NewLogPath(filepath.Join(c.CacheRoot(), "guest-logs"), "demo-"+k.Release)
+	if err != nil {
+		t.Fatal(err)
+	}
 	emit := func(l proto.DemoLine) { t.Log(demoText(l)) }
 	if show {
 		fmt.Printf("booting %s (%s) in qemu with %s and %s in its initramfs\n", k.Release, suite, filepath.Base(bundle), filepath.Base(key))
@@ -116,7 +129,7 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	if v, ok := got["fetch"]; ok && v.Status == Pass {
-		if err := checkFetch(v.Detail, k.Release, signature.Fingerprint(pub)); err != nil {
+		if err := checkFetch(v.Detail, k.Release, signature.Fingerprint(pub), modsign.Fingerprint(cert)); err != nil {
 			failed = true
 			t.Error(err)
 		}
@@ -138,16 +151,19 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-// demoBundle builds the module for k, publishes it signed with a fresh key
-// into an OCI layout and bundles that, as `make demo` does with dnsmon-farm
-// for every kernel. It returns the bundle and the public key.
-func demoBundle(ctx context.Context, t *testing.T, root string, k debian.Kernel) (bundle, pubPath string) {
+// demoBundle builds the module for k, signs it with a fresh module signing
+// key, publishes it signed with a fresh artifact key into an OCI layout and
+// bundles that, as `make demo` does with dnsmon-farm for every kernel. It
+// returns the bundle, the public key and the module signing certificate
+// (DER).
+func demoBundle(ctx context.Context, t *testing.T, root string, k debian.Kernel) (bundle, pubPath, certPath string) {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "keys"), 0o700); err != nil {
+	keys := filepath.Join(dir, "keys")
+	if err := os.Mkdir(keys, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	privPath, pubPath, err := signature.GenerateKeyFiles(filepath.Join(dir, "keys"), false)
+	privPath, pubPath, err := signature.GenerateKeyFiles(keys, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,22 +171,36 @@ func demoBundle(ctx context.Context, t *testing.T, root string, k debian.Kernel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ko, err := builder.BuildForSuite(ctx, filepath.Join(root, "kernels.yaml"), k.Suite, k.Release, builder.WithLog(io.Discard))
+	pair, err := modsign.NewSigningKey(modsign.DefaultSubject, modsign.WithBits(2048))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, certPath, err = pair.WriteFiles(keys); err != nil {
+		t.Fatal(err)
+	}
+	ko, err := builder.BuildForSuite(ctx, filepath.Join(root, "kernels.yaml"), k.Suite, k.Release,
+		builder.WithLog(io.Discard), builder.WithModuleSigner(pair))
 	if err != nil {
 		t.Fatalf("building the module for %s: %v", k.Release, err)
 	}
-	// The module cache is a builder.DirPublisher tree, ARCH/KERNEL/dnsmon.{ko,json}:
-	// copy this kernel's entry alone and publish it.
+	// The module cache is a builder.DirPublisher tree, ARCH/KERNEL/dnsmon.{ko,json}
+	// with the signing certificate at its top: copy this kernel's entry
+	// alone and publish it.
+	cache := filepath.Dir(filepath.Dir(filepath.Dir(ko)))
 	built := filepath.Join(dir, "built", filepath.Base(filepath.Dir(filepath.Dir(ko))), k.Release)
 	if err := os.MkdirAll(built, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{ko, strings.TrimSuffix(ko, ".ko") + ".json"} {
-		b, err := os.ReadFile(f)
+	for from, to := range map[string]string{
+		ko:                                      filepath.Join(built, filepath.Base(ko)),
+		strings.TrimSuffix(ko, ".ko") + ".json": filepath.Join(built, strings.TrimSuffix(filepath.Base(ko), ".ko")+".json"),
+		filepath.Join(cache, builder.SigningCertFile): filepath.Join(dir, "built", builder.SigningCertFile),
+	} {
+		b, err := os.ReadFile(from)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(built, filepath.Base(f)), b, 0o644); err != nil {
+		if err := os.WriteFile(to, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -196,7 +226,7 @@ func demoBundle(ctx context.Context, t *testing.T, root string, k debian.Kernel)
 	if _, err := publish.WriteBundleFile(ctx, src, bundle, publish.BundleOptions{}); err != nil {
 		t.Fatalf("writing the bundle: %v", err)
 	}
-	return bundle, pubPath
+	return bundle, pubPath, certPath
 }
 
 // demoText renders a demo line for a terminal.
@@ -283,13 +313,16 @@ func demoLines(path string) ([]proto.DemoLine, error) {
 }
 
 // checkFetch checks the guest's fetch record: the module for the guest's
-// release, its signature verified with the demo's key.
-func checkFetch(detail, release, fingerprint string) error {
+// release, its artifact signature verified with the demo's key, and its
+// module signature checked against the demo's module signing certificate.
+func checkFetch(detail, release, fingerprint, certFingerprint string) error {
 	var rec struct {
-		Path     string `json:"path"`
-		Kernel   string `json:"kernel"`
-		Signer   string `json:"signer"`
-		Verified bool   `json:"signature_verified"`
+		Path         string `json:"path"`
+		Kernel       string `json:"kernel"`
+		Signer       string `json:"signer"`
+		Verified     bool   `json:"signature_verified"`
+		ModuleSigned bool   `json:"module_signed"`
+		SigningCert  string `json:"signing_cert"`
 	}
 	if err := json.Unmarshal([]byte(detail), &rec); err != nil {
 		return fmt.Errorf("fetch verdict detail %q: %v", detail, err)
@@ -303,6 +336,9 @@ func checkFetch(detail, release, fingerprint string) error {
 	}
 	if !rec.Verified || rec.Signer != fingerprint {
 		bad = append(bad, fmt.Sprintf("signature verified=%v by %q, want verified by the demo key %s", rec.Verified, rec.Signer, fingerprint))
+	}
+	if !rec.ModuleSigned || rec.SigningCert != certFingerprint {
+		bad = append(bad, fmt.Sprintf("module signed=%v, checked against certificate %q, want signed and checked against the demo's certificate %s", rec.ModuleSigned, rec.SigningCert, certFingerprint))
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("dnsmon-fetch: %s", strings.Join(bad, "; "))

@@ -179,6 +179,10 @@ type fetchRecord struct {
 	Verified bool   `json:"signature_verified"`
 	KoDigest string `json:"ko_digest"`
 	Version  string `json:"version"`
+	// ModuleSigned and SigningCert: the module's own signature, checked
+	// against the certificate published with it.
+	ModuleSigned bool   `json:"module_signed"`
+	SigningCert  string `json:"signing_cert,omitempty"`
 }
 
 // fetch runs dnsmon-fetch with no --kernel, so it must pick this kernel's
