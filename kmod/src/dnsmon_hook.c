@@ -39,6 +39,7 @@
 #include <linux/ipv6.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
+#include <linux/netdevice.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
@@ -595,6 +596,16 @@ free_scratch:
 void dnsmon_hook_exit(void)
 {
 	dnsmon_unregister();
+	/*
+	 * Since 4.16 unregistering swaps in a dummy hook and frees the old
+	 * entries with call_rcu: it does not wait for hooks still running on
+	 * other CPUs, and unregister_pernet_subsys has no grace period after
+	 * the exit callbacks.  Hooks run under rcu_read_lock, so one grace
+	 * period here covers every kernel before the scratch, the ring and
+	 * this module's text go away; kernels that synchronised inside
+	 * unregister (RHEL 7's global hooks included) pay one more.
+	 */
+	synchronize_net();
 	free_percpu(dnsmon_scratch);
 	dnsmon_scratch = NULL;
 }
