@@ -34,11 +34,13 @@ lint: deps
 	CGO_ENABLED=0 $(GO) vet ./...
 	$(DNSMON_CACHE)/bin/actionlint .github/workflows/*.yml
 
-# Everything, including the container builds and the qemu guests.
+# Everything, including the container builds, the qemu guests and the
+# compile check against every kernel tree in KTREES.
 test: deps lint build
 	.ci/with-dockerd $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@echo; echo "qemu guests, kernel x scenario:"; cat $(DNSMON_CACHE)/guest-logs/summary.txt
 	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory kmod-check
 
 # The quick loop: no containers, no guests, no downloads.
 test-short:
@@ -107,11 +109,17 @@ kmod: build
 	fi
 
 # The module for every reachable Debian kernel, each in its suite's builder
-# image, with W=1: any compiler warning fails the check.
+# image, with W=1: any compiler warning fails the check. With KTREES=DIR,
+# also against every prepared kernel-devel tree in DIR (NAME/ or
+# NAME.tar.xz), counting only warnings in our files. Default: ../shared/ktrees
+# beside the checkout when it exists (the RHEL 7 and mainline 3.10-4.12
+# trees of the development and CI machines).
+KTREES ?= $(wildcard $(CURDIR)/../shared/ktrees)
 kmod-check: build
 	.ci/with-dockerd $(BIN)/dnsmon-farm build --only '^debian-' --to dir:$(DNSMON_CACHE)/kmod-check --logs $(DNSMON_CACHE)/kmod-check/logs
 	@if grep -rn 'warning:' $(DNSMON_CACHE)/kmod-check/logs; then echo "kmod-check: compiler warnings above"; exit 1; fi
 	@echo "kmod-check: $$(find $(DNSMON_CACHE)/kmod-check/logs -type f | wc -l) kernels built with W=1 and no warnings"
+	@if [ -n "$(KTREES)" ]; then .ci/ktrees-check $(KTREES); else echo "kmod-check: KTREES not set: no kernel-devel trees checked"; fi
 
 clean:
 	rm -rf $(BIN) out
