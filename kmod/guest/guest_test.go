@@ -160,6 +160,10 @@ func TestGuest(t *testing.T) {
 	for _, gk := range selectedKernels(t) {
 		name := gk.suite + "/" + gk.flavour
 		t.Run(name, func(t *testing.T) {
+			// Guests boot side by side, as many as go test's -parallel
+			// (the number of cores): each -smp 1 TCG guest keeps one
+			// core busy, and the next kernel's module builds meanwhile.
+			t.Parallel()
 			k, err := c.NewestKernel(ctx, debian.SuiteFor(gk.suite), gk.flavour)
 			if err != nil {
 				t.Fatalf("resolving kernel: %v", err)
