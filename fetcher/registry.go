@@ -21,12 +21,18 @@ import (
 type registrySource struct {
 	repo   name.Repository
 	client *http.Client
+	// maxTagPages bounds the pagination of a tag list; defaultMaxTagPages
+	// unless a test lowers it.
+	maxTagPages int
 }
 
 var _ Source = (*registrySource)(nil)
 
-// maxTagPages bounds the pagination of a tag list.
-const maxTagPages = 100
+// defaultMaxTagPages stops a registry that links page after page forever.
+// It is far above any real listing (registries serve up to 1000 tags a
+// page, some only 100): a listing is never cut short quietly, because a
+// missing tag would make the newest version look older than it is.
+const defaultMaxTagPages = 10000
 
 // Transport returns the authenticated, retrying transport the options
 // describe for repo with the given scopes (transport.PullScope or
@@ -65,7 +71,7 @@ func openRegistry(ctx context.Context, src string, o *options) (*registrySource,
 	if err != nil {
 		return nil, err
 	}
-	return &registrySource{repo: repo, client: &http.Client{Transport: tr}}, nil
+	return &registrySource{repo: repo, client: &http.Client{Transport: tr}, maxTagPages: defaultMaxTagPages}, nil
 }
 
 func (r *registrySource) String() string { return r.repo.String() }
@@ -136,10 +142,20 @@ func (r *registrySource) Blob(ctx context.Context, h v1.Hash) (io.ReadCloser, er
 	return resp.Body, nil
 }
 
+// Tags follows every page of the tag list (the Link header's rel="next")
+// and fails rather than return part of it.
 func (r *registrySource) Tags(ctx context.Context) ([]string, error) {
 	var all []string
 	next := r.url("/tags/list") + "?n=1000"
-	for page := 0; next != "" && page < maxTagPages; page++ {
+	seen := map[string]bool{}
+	for page := 0; next != ""; page++ {
+		if page == r.maxTagPages {
+			return nil, fmt.Errorf("listing tags of %s: more than %d pages (%d tags so far): refusing a partial listing", r.repo, r.maxTagPages, len(all))
+		}
+		if seen[next] {
+			return nil, fmt.Errorf("listing tags of %s: the registry links back to page %s: refusing a partial listing", r.repo, next)
+		}
+		seen[next] = true
 		resp, err := r.get(ctx, next, nil)
 		if err != nil {
 			return nil, fmt.Errorf("listing tags of %s: %w", r.repo, err)
@@ -154,16 +170,31 @@ func (r *registrySource) Tags(ctx context.Context) ([]string, error) {
 			return nil, fmt.Errorf("listing tags of %s: %w", r.repo, err)
 		}
 		all = append(all, body.Tags...)
-		next = ""
-		if link != "" {
-			// Link: </v2/repo/tags/list?n=1000&last=x>; rel="next"
-			if s, _, ok := strings.Cut(link, ";"); ok {
-				s = strings.Trim(strings.TrimSpace(s), "<>")
-				if u, err := resp.Request.URL.Parse(s); err == nil && u.Host == resp.Request.URL.Host {
-					next = u.String()
-				}
-			}
+		if next, err = nextPage(resp.Request.URL, link); err != nil {
+			return nil, fmt.Errorf("listing tags of %s: %w", r.repo, err)
 		}
 	}
 	return all, nil
+}
+
+// nextPage returns the URL of the next page that a tag list's Link header
+// names (`</v2/REPO/tags/list?n=1000&last=x>; rel="next"`), "" when there
+// is none. A link it cannot follow is an error, not the end of the list.
+func nextPage(page *url.URL, link string) (string, error) {
+	if link == "" {
+		return "", nil
+	}
+	target, params, _ := strings.Cut(link, ";")
+	target = strings.TrimSpace(target)
+	if !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") || !strings.Contains(strings.ReplaceAll(params, " ", ""), `rel="next"`) {
+		return "", fmt.Errorf("cannot follow the next page: malformed Link header %q", link)
+	}
+	u, err := page.Parse(strings.Trim(target, "<>"))
+	if err != nil {
+		return "", fmt.Errorf("cannot follow the next page: Link header %q: %w", link, err)
+	}
+	if u.Host != page.Host || u.Scheme != page.Scheme {
+		return "", fmt.Errorf("cannot follow the next page: Link header %q leaves %s://%s", link, page.Scheme, page.Host)
+	}
+	return u.String(), nil
 }
