@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -74,12 +73,12 @@ func runInstall(ctx context.Context, stdout io.Writer, o *options.Load) error {
 	return nil
 }
 
-// findFetch returns dnsmon-fetch beside this binary, or from $PATH.
+// findFetch returns dnsmon-fetch from the directory of this binary, the
+// pair the operator unpacked together, or "". Never from $PATH: whatever
+// is copied runs as root on every kernel update, and a directory early in
+// $PATH may be writable by others.
 func findFetch(self string) string {
 	if p := filepath.Join(filepath.Dir(self), "dnsmon-fetch"); fileExists(p) {
-		return p
-	}
-	if p, err := exec.LookPath("dnsmon-fetch"); err == nil {
 		return p
 	}
 	return ""

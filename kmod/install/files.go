@@ -88,12 +88,11 @@ func hookScript(fetch string) []byte {
 # kernel from the source in /etc/dnsmon/config.json, before the reboot.
 KREL="$1"
 [ -n "$KREL" ] || exit 0
+# Only the copy installed with the module, by its absolute path: this runs
+# as root on every kernel update, so nothing is looked up in $PATH.
 FETCH=%[3]s
 if [ ! -x "$FETCH" ]; then
-	FETCH=$(command -v dnsmon-fetch 2>/dev/null) || FETCH=
-fi
-if [ -z "$FETCH" ]; then
-	echo "WARNING: dnsmon: dnsmon-fetch not found: NO dnsmon module installed for kernel $KREL." >&2
+	echo "WARNING: dnsmon: $FETCH not found: NO dnsmon module installed for kernel $KREL." >&2
 	echo "WARNING: dnsmon will NOT be loaded after booting $KREL." >&2
 	exit 0
 fi

@@ -89,7 +89,6 @@ func Install(ctx context.Context, module string, params []string, opts ...Option
 	if copyLoader {
 		writes = append(writes, write{entry: Entry{Path: LoaderPath, Kind: "binary"}, data: loaderData, perm: 0o755})
 	}
-	fetch := "dnsmon-fetch"
 	if o.fetchBin != "" {
 		data, copyFetch, err := o.binary(o.fetchBin, FetchPath)
 		if err != nil {
@@ -98,18 +97,17 @@ func Install(ctx context.Context, module string, params []string, opts ...Option
 		if copyFetch {
 			writes = append(writes, write{entry: Entry{Path: FetchPath, Kind: "binary"}, data: data, perm: 0o755})
 		}
-		fetch = FetchPath
 	}
 	writes = append(writes,
 		write{entry: Entry{Path: ModprobePath, Kind: "config"}, data: modprobeConf(params), perm: 0o644},
 		write{entry: Entry{Path: UnitPath, Kind: "unit"}, data: unitFile(params), perm: 0o644},
 		write{entry: Entry{Path: UnitWantsPath, Kind: "link", Target: UnitPath}},
-		write{entry: Entry{Path: HookPath, Kind: "hook"}, data: hookScript(fetch), perm: 0o755},
+		write{entry: Entry{Path: HookPath, Kind: "hook"}, data: hookScript(FetchPath), perm: 0o755},
 		write{entry: Entry{Path: ModulesLoadPath, Kind: "config"}, data: modulesLoadConf(), perm: 0o644},
 	)
 	res := &Result{Kernels: []string{release}}
 	if o.fetchBin == "" {
-		res.note("no dnsmon-fetch binary given: the kernel post-install hook runs dnsmon-fetch from $PATH")
+		res.note("no dnsmon-fetch binary given: the kernel post-install hook runs " + FetchPath + ", which is not installed; put dnsmon-fetch beside dnsmon-load and install again")
 	}
 	if err := o.apply(ctx, res, writes, &params); err != nil {
 		return res, err

@@ -495,11 +495,11 @@ func TestLoaderAlreadyInPlaceIsNotRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(strings.Join(res.Notes, "\n"), "from $PATH") {
-		t.Errorf("no note about dnsmon-fetch from $PATH: %q", res.Notes)
+	if !strings.Contains(strings.Join(res.Notes, "\n"), install.FetchPath+", which is not installed") {
+		t.Errorf("no note that the hook's dnsmon-fetch is not installed: %q", res.Notes)
 	}
-	if !strings.Contains(read(t, h, install.HookPath), "FETCH=dnsmon-fetch\n") {
-		t.Error("hook does not fall back to dnsmon-fetch from $PATH")
+	if hook := read(t, h, install.HookPath); !strings.Contains(hook, "FETCH="+install.FetchPath+"\n") || strings.Contains(hook, "command -v") {
+		t.Errorf("the hook must run %s alone, never one from $PATH:\n%s", install.FetchPath, hook)
 	}
 	if _, err := install.Uninstall(t.Context(), install.WithRoot(h.root), install.WithCommands(h.cmds)); err != nil {
 		t.Fatal(err)
@@ -534,15 +534,25 @@ func TestOptions(t *testing.T) {
 
 // TestHook runs the post-install hook with sh against a fake dnsmon-fetch:
 // it passes the release, stays quiet on success, and on failure warns on
-// stderr but exits 0 so that the kernel package still installs.
+// stderr but exits 0 so that the kernel package still installs. It runs
+// the installed dnsmon-fetch by its absolute path alone: one in $PATH is
+// never run.
 func TestHook(t *testing.T) {
 	h := newHost(t, krel)
 	if _, err := install.Install(t.Context(), h.ko, nil, install.WithRoot(h.root), install.WithCommands(h.cmds), install.WithLoaderBinary(h.loader)); err != nil {
 		t.Fatal(err)
 	}
-	hook := filepath.Join(h.root, install.HookPath)
+	// The hook names install.FetchPath of the host it runs on; point it
+	// at this test's copy instead, the one change made to it.
+	fetchDir := t.TempDir()
+	text := read(t, h, install.HookPath)
+	if strings.Count(text, install.FetchPath) != 1 {
+		t.Fatalf("the hook names %s %d times, want once:\n%s", install.FetchPath, strings.Count(text, install.FetchPath), text)
+	}
+	hook := writeFile(t, filepath.Join(t.TempDir(), "hook"), []byte(strings.Replace(text, install.FetchPath, filepath.Join(fetchDir, "dnsmon-fetch"), 1)), 0o755)
 	for name, c := range map[string]struct {
 		fetch   string
+		inPath  bool // put the fake dnsmon-fetch in $PATH instead
 		arg     string
 		wantErr []string
 	}{
@@ -550,13 +560,19 @@ func TestHook(t *testing.T) {
 		"no module": {fetch: "#!/bin/sh\necho \"$@\" > \"$LOG\"\necho 'no dnsmon 0.1.0 module for kernel 7.0.0-1-amd64' >&2\nexit 1\n", arg: "7.0.0-1-amd64",
 			wantErr: []string{"no dnsmon 0.1.0 module", "WARNING: dnsmon: NO dnsmon module installed for kernel 7.0.0-1-amd64", "dnsmon-fetch --kernel 7.0.0-1-amd64 --install"}},
 		"no dnsmon-fetch": {arg: "7.0.0-1-amd64", wantErr: []string{"dnsmon-fetch not found", "will NOT be loaded after booting 7.0.0-1-amd64"}},
-		"no release":      {arg: ""},
+		"only one in $PATH": {inPath: true, fetch: "#!/bin/sh\necho \"$@\" > \"$LOG\"\n", arg: "7.0.0-1-amd64",
+			wantErr: []string{"dnsmon-fetch not found", "will NOT be loaded after booting 7.0.0-1-amd64"}},
+		"no release": {arg: ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			bin := t.TempDir()
 			log := filepath.Join(t.TempDir(), "args")
-			if c.fetch != "" {
+			os.Remove(filepath.Join(fetchDir, "dnsmon-fetch"))
+			switch {
+			case c.fetch != "" && c.inPath:
 				writeFile(t, filepath.Join(bin, "dnsmon-fetch"), []byte(c.fetch), 0o755)
+			case c.fetch != "":
+				writeFile(t, filepath.Join(fetchDir, "dnsmon-fetch"), []byte(c.fetch), 0o755)
 			}
 			cmd := exec.Command("/bin/sh", hook, c.arg)
 			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "LOG=" + log}
@@ -573,10 +589,12 @@ func TestHook(t *testing.T) {
 			if len(c.wantErr) == 0 && stderr.Len() > 0 {
 				t.Errorf("unexpected stderr:\n%s", stderr.String())
 			}
-			if c.fetch != "" && c.arg != "" {
-				if b, _ := os.ReadFile(log); string(b) != "--kernel "+c.arg+" --install\n" {
-					t.Errorf("dnsmon-fetch got %q", b)
-				}
+			b, _ := os.ReadFile(log)
+			switch {
+			case c.inPath && len(b) > 0:
+				t.Errorf("the hook ran the dnsmon-fetch in $PATH with %q", b)
+			case c.fetch != "" && !c.inPath && c.arg != "" && string(b) != "--kernel "+c.arg+" --install\n":
+				t.Errorf("dnsmon-fetch got %q", b)
 			}
 		})
 	}
