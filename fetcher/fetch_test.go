@@ -26,8 +26,10 @@ import (
 	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
 	"github.com/dnsmon/dnsmon/fetcher/signature"
 	"github.com/google/go-containerregistry/pkg/crane"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/klauspost/compress/zstd"
 )
@@ -94,6 +96,39 @@ func publishAll(t *testing.T, target string, key *ecdsa.PrivateKey, ms []mod) ma
 	}
 	return out
 }
+
+// rewriteIndex replaces version's index in the registry repository repo
+// with one whose module entries edit changed.
+func rewriteIndex(t *testing.T, repo, version string, edit func(*v1.Descriptor)) {
+	t.Helper()
+	ref, err := name.ParseReference(repo + ":" + version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := crane.Manifest(ref.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var im v1.IndexManifest
+	if err := json.Unmarshal(raw, &im); err != nil {
+		t.Fatal(err)
+	}
+	for i := range im.Manifests {
+		edit(&im.Manifests[i])
+	}
+	b, err := json.Marshal(im)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Put(ref, rawManifest(b)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rawManifest is a manifest to put as it is.
+type rawManifest []byte
+
+func (m rawManifest) RawManifest() ([]byte, error) { return m, nil }
 
 func newKey(t *testing.T) *ecdsa.PrivateKey {
 	t.Helper()
@@ -333,6 +368,34 @@ func TestFetch(t *testing.T) {
 			return addr + "/dnsmon/modules"
 		}, wantErr: "reaching registry 127.0.0.1:"},
 		"url source": {setup: shared("https://example.com/x"), wantErr: "is a URL"},
+		// The index is not signed: an entry may point at another kernel's
+		// manifest, whose signature is valid.
+		"index entry pointing at another kernel's module": {setup: func(t *testing.T) string {
+			addr, _ := startRegistry(t)
+			repo := addr + "/swapped"
+			d := publishAll(t, repo, key, mods[:2])
+			rewriteIndex(t, repo, "0.1.0", func(m *v1.Descriptor) {
+				if m.Annotations[artifact.AnnotationRelease] == "6.1.0-56-amd64" {
+					m.Digest = d["0.1.0/6.1.0-57-amd64"]
+				}
+			})
+			return repo
+		}, wantErr: "is dnsmon 0.1.0 for 6.1.0-57-amd64/amd64, but the index lists it for 0.1.0 6.1.0-56-amd64/amd64: refusing a mislabelled module"},
+		"manifest vermagic other than the module's": {setup: func(t *testing.T) string {
+			dir := filepath.Join(t.TempDir(), "layout")
+			p, err := publish.New(context.Background(), fetcher.LayoutPrefix+dir, publish.WithSigningKey(key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			m := mods[0]
+			meta := artifact.Meta{Version: m.version, Release: m.release, Arch: "amd64", Distro: m.distro,
+				Vermagic: m.release + " SMP mod_unload ", Created: time.Unix(1700000000, 0)}
+			if _, err := p.PublishArtifact(context.Background(), meta, ko(m)); err != nil {
+				t.Fatal(err)
+			}
+			return fetcher.LayoutPrefix + dir
+		}, wantErr: `module vermagic "6.1.0-56-amd64 SMP preempt mod_unload modversions " differs from the manifest's "6.1.0-56-amd64 SMP mod_unload ": refusing a mislabelled module`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
