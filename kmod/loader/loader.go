@@ -161,7 +161,7 @@ func Load(ctx context.Context, path string, params []string, opts ...Option) (*m
 		return info, fmt.Errorf("loading %s: %w", path, err)
 	}
 	if o.signCheck != nil {
-		o.signCheck.run(o.fsys, path, signed)
+		o.signCheck.run(o.fsys, signed)
 	}
 	if err := ctx.Err(); err != nil {
 		return info, fmt.Errorf("loading %s: %w", path, err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/dnsmon/dnsmon/kmod/hoststate"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
@@ -19,8 +20,11 @@ import (
 // hoststate.DefaultCertPath) before it calls finit_module, and write to w
 // what the user must do when signatures are enforced and the key is not
 // trusted: the enrolment steps (mokutil --import certPath, reboot, confirm
-// in MokManager). A certificate found only beside the module file is
-// first copied to certPath. Load still tries: keys the process may not
+// in MokManager). Only the certificate at certPath is ever offered, the one
+// dnsmon-fetch verified and wrote there, and only while neither it nor its
+// directory can be written by anyone but root: a file beside the module, or
+// one another user could have planted, would talk the operator into
+// trusting an attacker's key. Load still tries: keys the process may not
 // view are missing from /proc/keys. Default: no check.
 func WithSigningCheck(w io.Writer, certPath string) Option {
 	return func(o *options) error {
@@ -38,35 +42,68 @@ type signingCheck struct {
 }
 
 // run reads the state and prints the advice; it never fails the load.
-func (c *signingCheck) run(fsys fs.FS, modulePath string, moduleSigned bool) {
-	cert, at := readCert(c.certPath, filepath.Join(filepath.Dir(modulePath), filepath.Base(c.certPath)))
+func (c *signingCheck) run(fsys fs.FS, moduleSigned bool) {
+	cert, refused := readTrustedCert(c.certPath)
 	st, err := hoststate.Read(fsys, cert)
 	if err != nil && !st.Enforced() {
 		return
 	}
-	path := c.certPath
-	if cert != nil && at != c.certPath && st.NeedsEnrolment() && moduleSigned {
-		if _, err := hoststate.WriteEnrolment(cert, c.certPath); err != nil {
-			path = at // enrol it from where it is
-		}
+	if refused != nil && st.Enforced() {
+		fmt.Fprintf(c.w, "dnsmon-load: not offering %s for enrolment: %v\n", c.certPath, refused)
 	}
-	if text := SigningAdvice(st, cert, path, moduleSigned); text != "" {
+	if text := SigningAdvice(st, cert, c.certPath, moduleSigned); text != "" {
 		fmt.Fprintln(c.w, text)
 	}
 }
 
-// readCert returns the first certificate found at paths, and where.
-func readCert(paths ...string) (*x509.Certificate, string) {
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
+// readTrustedCert reads the certificate at path. It returns no certificate
+// when there is none, and an error as well when the file or its directory
+// could have been written by anyone but root (or the user running this,
+// who must be root to load a module): another owner, or group or world
+// write permission. The directories above are the system's, not ours.
+func readTrustedCert(path string) (*x509.Certificate, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil
+	}
+	defer f.Close()
+	for _, p := range []string{path, filepath.Dir(path)} {
+		fi, err := os.Stat(p)
 		if err != nil {
-			continue
+			return nil, err
 		}
-		if c, err := modsign.ParseCertificate(b); err == nil {
-			return c, p
+		if err := writableByOthers(p, fi); err != nil {
+			return nil, err
 		}
 	}
-	return nil, ""
+	b, err := io.ReadAll(io.LimitReader(f, maxCertSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxCertSize {
+		return nil, fmt.Errorf("%s is more than %d bytes: not a certificate", path, maxCertSize)
+	}
+	c, err := modsign.ParseCertificate(b)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// maxCertSize bounds the certificate file read (a module signing
+// certificate is about 1.5 KiB).
+const maxCertSize = 64 << 10
+
+// writableByOthers returns an error when someone other than root or this
+// process's user owns p or may write it.
+func writableByOthers(p string, fi os.FileInfo) error {
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%s is writable by group or others (mode %v): run chmod go-w %s, and check its content came from dnsmon-fetch", p, fi.Mode().Perm(), p)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s is owned by uid %d, not root: fetch the module again with dnsmon-fetch, as root", p, st.Uid)
+	}
+	return nil
 }
 
 // SigningAdvice is what dnsmon-load prints before loading: empty when the

@@ -80,24 +80,38 @@ func TestSigningAdvice(t *testing.T) {
 }
 
 // TestLoadWithSigningCheck runs Load with WithSigningCheck on fixture hosts:
-// the advice comes before finit_module, which is still called; a
-// certificate found only beside the module is copied to the stable path.
+// the advice comes before finit_module, which is still called. Only the
+// certificate at the stable path is offered for enrolment, and only while
+// no one but root can have written it: one beside the module is ignored.
 func TestLoadWithSigningCheck(t *testing.T) {
 	fx := makeFixtures(t)
 	cert := stateCert(t)
+	const noCert = "there is no dnsmon module signing certificate at "
 	tests := map[string]struct {
-		host       string
-		beside     bool // the certificate is beside the module, not at the stable path
-		want       string
-		wantCopied bool
+		host     string
+		beside   bool        // the certificate is beside the module, not at the stable path
+		mode     os.FileMode // of the certificate; default 0644
+		dirMode  os.FileMode // of its directory; default 0755
+		otherUID bool        // the certificate belongs to another user (needs root)
+		want     []string    // substrings, each followed by the stable path
 	}{
-		"untrusted, certificate in place":  {host: "secureboot-untrusted", want: "mokutil --import "},
-		"untrusted, certificate beside":    {host: "secureboot-untrusted", beside: true, want: "mokutil --import ", wantCopied: true},
+		"untrusted, certificate in place": {host: "secureboot-untrusted", want: []string{"mokutil --import "}},
+		"untrusted, certificate beside the module": {host: "secureboot-untrusted", beside: true,
+			want: []string{noCert}},
+		"untrusted, group-writable certificate": {host: "secureboot-untrusted", mode: 0o664,
+			want: []string{"not offering ", noCert}},
+		"untrusted, world-writable directory": {host: "secureboot-untrusted", dirMode: 0o777,
+			want: []string{"not offering ", noCert}},
+		"untrusted, certificate of another user": {host: "secureboot-untrusted", otherUID: true,
+			want: []string{"not offering ", noCert}},
 		"trusted":                          {host: "secureboot-trusted"},
 		"not enforced, certificate beside": {host: "bios-plain", beside: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
+			if tc.otherUID && os.Geteuid() != 0 {
+				t.Skip("giving a file to another user needs root; make test runs as root")
+			}
 			dir := t.TempDir()
 			stable := filepath.Join(dir, "var", "lib", "dnsmon", "dnsmon-module-signing.der")
 			ko := filepath.Join(dir, "modules", "dnsmon.ko")
@@ -117,6 +131,17 @@ func TestLoadWithSigningCheck(t *testing.T) {
 			if err := os.WriteFile(certAt, cert.Raw, 0o644); err != nil {
 				t.Fatal(err)
 			}
+			if tc.mode != 0 {
+				os.Chmod(certAt, tc.mode)
+			}
+			if tc.dirMode != 0 {
+				os.Chmod(filepath.Dir(certAt), tc.dirMode)
+			}
+			if tc.otherUID {
+				if err := os.Chown(certAt, 65534, 65534); err != nil {
+					t.Fatal(err)
+				}
+			}
 			var out bytes.Buffer
 			k := &loadertest.Kernel{}
 			_, err = loader.Load(t.Context(), ko, nil, loader.WithKernel(k), loader.WithRelease(release),
@@ -127,12 +152,19 @@ func TestLoadWithSigningCheck(t *testing.T) {
 			if len(k.Calls()) != 1 {
 				t.Errorf("finit_module calls: %+v, want one", k.Calls())
 			}
-			if tc.want == "" && out.Len() > 0 || tc.want != "" && !strings.Contains(out.String(), tc.want+stable) {
-				t.Errorf("advice %q, want %q", out.String(), tc.want)
+			if len(tc.want) == 0 && out.Len() > 0 {
+				t.Errorf("advice %q, want none", out.String())
 			}
-			_, serr := os.Stat(stable)
-			if tc.beside && (serr == nil) != tc.wantCopied {
-				t.Errorf("certificate at the stable path: %v, want copied %v", serr, tc.wantCopied)
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w+stable) {
+					t.Errorf("advice %q lacks %q", out.String(), w+stable)
+				}
+			}
+			if strings.Contains(out.String(), "mokutil") && len(tc.want) > 0 && tc.want[0] != "mokutil --import " {
+				t.Errorf("a certificate that cannot be trusted was offered for enrolment: %q", out.String())
+			}
+			if _, serr := os.Stat(stable); tc.beside && serr == nil {
+				t.Error("the certificate beside the module was copied to the stable path")
 			}
 		})
 	}
