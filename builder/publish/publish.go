@@ -309,10 +309,7 @@ func (p *Publisher) sign(ctx context.Context, digest v1.Hash) error {
 	raw, err := fetcher.ReadManifest(ctx, p.src, sigTag)
 	switch {
 	case err == nil:
-		blob := func(ctx context.Context, d v1.Descriptor) ([]byte, error) {
-			return fetcher.ReadBlob(ctx, p.src, d, signature.MaxPayloadSize)
-		}
-		if _, verr := signature.VerifyManifest(ctx, raw, blob, &p.key.PublicKey, digest); verr == nil {
+		if p.signedByUs(ctx, raw, digest) == nil {
 			return nil
 		}
 		var mf v1.Manifest
@@ -400,8 +397,9 @@ func (p *Publisher) indexEntries(ctx context.Context, version string) ([]v1.Desc
 
 // Has reports whether the version index lists a module for the key's kernel
 // and arch whose manifest carries the key's source digest and recipe, and,
-// when the publisher signs, whose signature tag exists. With WithoutIndex
-// it looks up the module's tag instead of the index.
+// when the publisher signs, that carries a valid signature by the
+// publisher's key: after a key rotation every module is signed again. With
+// WithoutIndex it looks up the module's tag instead of the index.
 func (p *Publisher) Has(ctx context.Context, key builder.Key) (bool, error) {
 	if p.noIndex {
 		tag, err := artifact.ModuleTag(key.ModuleVersion, key.Kernel, key.Arch)
@@ -438,7 +436,8 @@ func (p *Publisher) Has(ctx context.Context, key builder.Key) (bool, error) {
 }
 
 // matches reports whether module manifest raw carries the key's source
-// digest, recipe and signing certificate and, when the publisher signs, has a signature tag.
+// digest, recipe and signing certificate and, when the publisher signs, a
+// valid signature by the publisher's key.
 func (p *Publisher) matches(ctx context.Context, raw []byte, key builder.Key) (bool, error) {
 	_, meta, err := artifact.ParseManifest(raw)
 	if err != nil {
@@ -447,14 +446,28 @@ func (p *Publisher) matches(ctx context.Context, raw []byte, key builder.Key) (b
 	if meta.SourceDigest != key.SourceDigest || meta.Recipe != key.Recipe || meta.SigningCert != key.SigningCert {
 		return false, nil
 	}
-	if p.key != nil {
-		_, err := fetcher.ReadManifest(ctx, p.src, artifact.SignatureTag(artifact.Digest(raw)))
-		if errors.Is(err, fetcher.ErrNotFound) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
+	if p.key == nil {
+		return true, nil
 	}
-	return true, nil
+	digest := artifact.Digest(raw)
+	sraw, err := fetcher.ReadManifest(ctx, p.src, artifact.SignatureTag(digest))
+	if errors.Is(err, fetcher.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	// Signed only by other keys (the key was rotated): publish again,
+	// which adds this key's signature beside theirs.
+	return p.signedByUs(ctx, sraw, digest) == nil, nil
+}
+
+// signedByUs checks that signature manifest raw holds a valid signature of
+// digest by the publisher's key.
+func (p *Publisher) signedByUs(ctx context.Context, raw []byte, digest v1.Hash) error {
+	blob := func(ctx context.Context, d v1.Descriptor) ([]byte, error) {
+		return fetcher.ReadBlob(ctx, p.src, d, signature.MaxPayloadSize)
+	}
+	_, err := signature.VerifyManifest(ctx, raw, blob, &p.key.PublicKey, digest)
+	return err
 }

@@ -114,16 +114,27 @@ func TestPublisher(t *testing.T) {
 			if n := countSigs(); n != 1 {
 				t.Errorf("%d signatures after publishing twice with one key, want 1", n)
 			}
+			// A rotated key: what only the old key signed is not published
+			// for the new one, so the farm publishes it again.
 			p2, err := publish.New(ctx, target, publish.WithSigningKey(key2))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer p2.Close()
-			if err := p2.Publish(ctx, module(d.Annotations[artifact.AnnotationRelease], m.Key.Recipe)); err != nil {
+			again := module(d.Annotations[artifact.AnnotationRelease], m.Key.Recipe)
+			if has, err := p2.Has(ctx, again.Key); err != nil || has {
+				t.Errorf("Has with a rotated key, before signing = %v, %v; want false", has, err)
+			}
+			if err := p2.Publish(ctx, again); err != nil {
 				t.Fatal(err)
 			}
 			if n := countSigs(); n != 2 {
 				t.Errorf("%d signatures after a second key signed, want 2", n)
+			}
+			for kname, pp := range map[string]*publish.Publisher{"old key": p, "new key": p2} {
+				if has, err := pp.Has(ctx, again.Key); err != nil || !has {
+					t.Errorf("Has with the %s after both signed = %v, %v; want true", kname, has, err)
+				}
 			}
 		})
 	}
