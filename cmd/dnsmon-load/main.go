@@ -91,5 +91,9 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string, opts ...l
 		params = " with " + strings.Join(o.Params, " ")
 	}
 	fmt.Fprintf(stdout, "loaded %s %s from %s%s; watch it with dnsmon-watch\n", info.Name, info.Version, path, params)
+	// A file dnsmon-fetch did not verify still loads; say so.
+	if ok, why := loader.Verified(path, loader.RecordPath(release)); !ok {
+		fmt.Fprintf(stderr, "dnsmon-load: NOT VERIFIED: %s: %s was not checked by dnsmon-fetch (signature, digest, kernel)\n", why, path)
+	}
 	return nil
 }

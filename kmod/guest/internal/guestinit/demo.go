@@ -155,8 +155,9 @@ func writePasswd(qs []proto.DemoQuery) error {
 	return os.WriteFile("/etc/passwd", []byte(b.String()), 0o644)
 }
 
-// command runs one of our binaries, showing the command and its output.
-func (d *demoRunner) command(name string, args ...string) error {
+// command runs one of our binaries, showing the command and its output,
+// and returns the output.
+func (d *demoRunner) command(name string, args ...string) (string, error) {
 	d.line(proto.DemoCmd, strings.Join(append([]string{name}, args...), " "))
 	out, err := tool(name, args...)
 	for _, l := range strings.Split(out, "\n") {
@@ -165,9 +166,9 @@ func (d *demoRunner) command(name string, args ...string) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %v: %s", name, err, out)
+		return out, fmt.Errorf("%s: %v: %s", name, err, out)
 	}
-	return nil
+	return out, nil
 }
 
 // fetchRecord is the part of dnsmon-fetch's record (FILE.json) the demo
@@ -198,7 +199,7 @@ func (d *demoRunner) fetch() (string, error) {
 	if exists(kmod.DefaultPath(d.release)) {
 		return "", fmt.Errorf("%s exists before dnsmon-fetch ran", kmod.DefaultPath(d.release))
 	}
-	if err := d.command("dnsmon-fetch", "--from", demoBundle, "--key", demoKey); err != nil {
+	if _, err := d.command("dnsmon-fetch", "--from", demoBundle, "--key", demoKey); err != nil {
 		return "", err
 	}
 	ko := kmod.DefaultPath(d.release)
@@ -250,10 +251,15 @@ func (d *demoRunner) step(name string, fn func() error) bool {
 	return d.verdict(name, t0, "", fn())
 }
 
-// load runs dnsmon-load with no arguments: it loads what dnsmon-fetch wrote.
+// load runs dnsmon-load with no arguments: it loads what dnsmon-fetch
+// wrote, and knows it for the module dnsmon-fetch verified.
 func (d *demoRunner) load() error {
-	if err := d.command("dnsmon-load"); err != nil {
+	out, err := d.command("dnsmon-load")
+	if err != nil {
 		return err
+	}
+	if strings.Contains(out, "NOT VERIFIED") {
+		return fmt.Errorf("dnsmon-load did not know the module dnsmon-fetch wrote for verified: %s", out)
 	}
 	if !exists("/sys/module/dnsmon") {
 		return errors.New("dnsmon-load succeeded but /sys/module/dnsmon is missing")

@@ -220,6 +220,10 @@ func (r *runner) load(params ...string) error {
 	if !exists("/sys/module/dnsmon") {
 		return fmt.Errorf("dnsmon-load succeeded but /sys/module/dnsmon is missing (output %q)", out)
 	}
+	// /dnsmon.ko did not come through dnsmon-fetch: it loads, and says so.
+	if !strings.Contains(out, "NOT VERIFIED") {
+		return fmt.Errorf("dnsmon-load did not report /dnsmon.ko as not verified by dnsmon-fetch: %q", out)
+	}
 	if !waitFor("/dev/dnsmon", 3*time.Second) {
 		return errors.New("module loaded but /dev/dnsmon did not appear")
 	}
