@@ -70,7 +70,7 @@ demo: deps-demo build
 	$(BIN)/dnsmon-farm bundle --from oci-layout:out -o out/dnsmon-bundle.tar.zst
 	DNSMON_DEMO_BUNDLE=$(CURDIR)/out/dnsmon-bundle.tar.zst DNSMON_DEMO_KEY=$(DEMO_KEYS)/dnsmon.pub \
 		DNSMON_DEMO_MODULE_CERT=$(DEMO_KEYS)/dnsmon-module-signing.der \
-		CGO_ENABLED=0 $(GO) test -count=1 -v -run '^TestDemo$$' ./kmod/guest
+		CGO_ENABLED=0 $(GO) test -count=1 -v -run '^TestDemo$$' ./e2e
 	@echo
 	@echo "demo: done. Every step above succeeded:"
 	@echo "  modules for the reachable Debian kernels (built in containers, or already published), signed with the module signing key $(DEMO_KEYS)/dnsmon-module-signing.key, in out/ (OCI layout), artifacts signed with $(DEMO_KEYS)/dnsmon.key"
@@ -89,7 +89,7 @@ bench: deps build
 	@rm -rf $(BENCH_OUT); mkdir -p $(BENCH_OUT)
 	$(GO) test $(GOBENCH_ARGS) > $(BENCH_OUT)/gobench.txt || { cat $(BENCH_OUT)/gobench.txt; exit 1; }
 	BENCH_OUT=$(BENCH_OUT) .ci/with-dockerd $(GO) test -run '^$$' -bench '^BenchmarkFarm$$' -benchtime 1x -timeout 90m ./builder/bench
-	BENCH_OUT=$(BENCH_OUT) .ci/with-dockerd $(GO) test -run '^$$' -bench '^BenchmarkGuest$$' -benchtime 1x -timeout 60m ./kmod/guest
+	BENCH_OUT=$(BENCH_OUT) .ci/with-dockerd $(GO) test -run '^$$' -bench '^BenchmarkGuest$$' -benchtime 1x -timeout 60m ./e2e
 	@echo
 	@$(GO) run ./builder/bench/internal/benchtable -rows $(BENCH_OUT)/rows.jsonl -gobench $(BENCH_OUT)/gobench.txt \
 		-gocmd "go test $(GOBENCH_ARGS)" -o out/bench.md

@@ -1,4 +1,4 @@
-package guest
+package e2e
 
 import (
 	"archive/tar"
@@ -107,7 +107,7 @@ func TestPersist(t *testing.T) {
 		t.Fatal(err)
 	}
 	tools, err := BuildTools(ctx, root, filepath.Join(work, "bin"), []Tool{
-		{Pkg: "./kmod/guest/internal/guestinit", Path: "/init"},
+		{Pkg: "./e2e/internal/guestinit", Path: "/init"},
 		{Pkg: "./cmd/dnsmon-load", Path: "/bin/dnsmon-load"},
 		{Pkg: "./cmd/dnsmon-fetch", Path: "/bin/dnsmon-fetch"},
 	})

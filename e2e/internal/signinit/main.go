@@ -20,8 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dnsmon/dnsmon/kmod/guest/internal/guestsys"
-	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
+	"github.com/dnsmon/dnsmon/e2e/internal/guestsys"
+	"github.com/dnsmon/dnsmon/e2e/internal/proto"
 	"github.com/dnsmon/dnsmon/kmod/hoststate"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 )

@@ -1,4 +1,4 @@
-package guest
+package e2e
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 
 // SigningTools are the programs of the module signing guests.
 var SigningTools = []Tool{
-	{Pkg: "./kmod/guest/internal/signinit", Path: "/init"},
+	{Pkg: "./e2e/internal/signinit", Path: "/init"},
 	{Pkg: "./cmd/dnsmon-load", Path: "/bin/dnsmon-load"},
 }
 

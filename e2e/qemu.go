@@ -1,4 +1,4 @@
-package guest
+package e2e
 
 import (
 	"bufio"
@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
+	"github.com/dnsmon/dnsmon/e2e/internal/proto"
 )
 
 // Verdict is the result of one scenario inside a guest.

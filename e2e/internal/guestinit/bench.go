@@ -15,7 +15,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
+	"github.com/dnsmon/dnsmon/e2e/internal/proto"
 	"golang.org/x/sys/unix"
 )
 

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
+	"github.com/dnsmon/dnsmon/e2e/internal/proto"
 	"golang.org/x/sys/unix"
 )
 

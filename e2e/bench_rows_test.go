@@ -1,10 +1,10 @@
-package guest
+package e2e
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
+	"github.com/dnsmon/dnsmon/e2e/internal/proto"
 )
 
 func TestGuestRowsHookRatios(t *testing.T) {

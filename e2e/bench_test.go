@@ -1,4 +1,4 @@
-package guest
+package e2e
 
 import (
 	"bufio"
@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/dnsmon/dnsmon/builder/bench"
-	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
+	"github.com/dnsmon/dnsmon/e2e/internal/proto"
 	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
 // benchCommand reproduces the rows of BenchmarkGuest.
-const benchCommand = "go test -run '^$' -bench '^BenchmarkGuest$' -benchtime 1x -timeout 60m ./kmod/guest"
+const benchCommand = "go test -run '^$' -bench '^BenchmarkGuest$' -benchtime 1x -timeout 60m ./e2e"
 
 // BenchmarkGuest measures, inside one qemu guest whose clock counts
 // executed instructions (-icount shift=0), what the module costs senders

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/dnsmon/dnsmon/kmod/guest/internal/guestsys"
+	"github.com/dnsmon/dnsmon/e2e/internal/guestsys"
 )
 
 // mountAll mounts what the scenarios need.

@@ -1,4 +1,4 @@
-package guest
+package e2e
 
 import (
 	"bufio"
@@ -15,9 +15,9 @@ import (
 
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/builder/publish"
+	"github.com/dnsmon/dnsmon/e2e/internal/proto"
 	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/fetcher/signature"
-	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/matrix/debian"
 )

@@ -1,4 +1,4 @@
-package guest
+package e2e
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
+	"github.com/dnsmon/dnsmon/e2e/internal/proto"
 )
 
 func TestWriteInitramfs(t *testing.T) {

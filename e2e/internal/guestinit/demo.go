@@ -17,8 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dnsmon/dnsmon/e2e/internal/proto"
 	"github.com/dnsmon/dnsmon/kmod"
-	"github.com/dnsmon/dnsmon/kmod/guest/internal/proto"
 )
 
 // The demo's inputs in the initramfs.

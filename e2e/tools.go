@@ -1,4 +1,4 @@
-package guest
+package e2e
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ type Tool struct {
 // GuestTools are the programs every guest gets: the init (which doubles as
 // the test clients and the responder), dnsmon-load and dnsmon-watch.
 var GuestTools = []Tool{
-	{Pkg: "./kmod/guest/internal/guestinit", Path: "/init"},
+	{Pkg: "./e2e/internal/guestinit", Path: "/init"},
 	{Pkg: "./cmd/dnsmon-load", Path: "/bin/dnsmon-load"},
 	{Pkg: "./cmd/dnsmon-watch", Path: "/bin/dnsmon-watch"},
 }
