@@ -34,6 +34,9 @@ type Boot struct {
 	Append string
 	// MemoryMB defaults to 1024.
 	MemoryMB int
+	// CPUs defaults to 1; more boot the guest SMP (one host thread each
+	// under TCG).
+	CPUs int
 	// Timeout bounds the whole run; default 2 minutes.
 	Timeout time.Duration
 	// LogPath receives the full serial console output; make it with
@@ -82,6 +85,9 @@ func Run(ctx context.Context, b Boot) (Result, error) {
 	if b.MemoryMB == 0 {
 		b.MemoryMB = 1024
 	}
+	if b.CPUs == 0 {
+		b.CPUs = 1
+	}
 	if b.Timeout == 0 {
 		b.Timeout = 2 * time.Minute
 	}
@@ -102,7 +108,7 @@ func Run(ctx context.Context, b Boot) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
 	args := []string{
-		"-accel", "tcg", "-m", fmt.Sprint(b.MemoryMB), "-smp", "1",
+		"-accel", "tcg", "-m", fmt.Sprint(b.MemoryMB), "-smp", fmt.Sprint(b.CPUs),
 		"-nographic", "-monitor", "none", "-serial", "stdio",
 		"-no-reboot", "-nic", "none",
 	}

@@ -51,6 +51,9 @@ func runInit() {
 	if bootParam(proto.DemoMode) {
 		runDemo() // prints the done line and powers off
 	}
+	if bootParam(proto.StressMode) {
+		runStress() // prints the done line and powers off
+	}
 	r := &runner{clients: map[string]bool{}}
 	r.run()
 	fmt.Printf("%s {\"passed\":%d,\"failed\":%d}\n", proto.DonePrefix, r.passed, r.failed)
