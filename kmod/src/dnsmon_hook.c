@@ -588,6 +588,12 @@ int dnsmon_hook_init(const struct dnsmon_config *config)
 	return 0;
 
 free_scratch:
+	/*
+	 * A registration that failed part way has unregistered the
+	 * namespaces it reached, whose hooks may still be running: wait for
+	 * them as dnsmon_hook_exit does.
+	 */
+	synchronize_net();
 	free_percpu(dnsmon_scratch);
 	dnsmon_scratch = NULL;
 	return err;
