@@ -67,14 +67,18 @@ func readTrustedCert(path string) (*x509.Certificate, error) {
 		return nil, nil
 	}
 	defer f.Close()
-	for _, p := range []string{path, filepath.Dir(path)} {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return nil, err
-		}
-		if err := writableByOthers(p, fi); err != nil {
-			return nil, err
-		}
+	// The file as opened, and the directory that names it.
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := writableByOthers(path, fi); err != nil {
+		return nil, err
+	}
+	if di, err := os.Stat(filepath.Dir(path)); err != nil {
+		return nil, err
+	} else if err := writableByOthers(filepath.Dir(path), di); err != nil {
+		return nil, err
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxCertSize+1))
 	if err != nil {

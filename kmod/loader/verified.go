@@ -25,20 +25,24 @@ func RecordPath(release string) string { return kmod.DefaultPath(release) + ".js
 // record nor its directory can be written by anyone but root. Any other
 // file, or an untrustworthy record, is not verified; the reason says why.
 func Verified(path, rec string) (ok bool, reason string) {
-	for _, p := range []string{rec, filepath.Dir(rec)} {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return false, fmt.Sprintf("no dnsmon-fetch record at %s", rec)
-		}
-		if err := writableByOthers(p, fi); err != nil {
-			return false, err.Error()
-		}
-	}
 	f, err := os.Open(rec)
+	if err != nil {
+		return false, fmt.Sprintf("no dnsmon-fetch record at %s", rec)
+	}
+	defer f.Close()
+	// The record as opened, and the directory that names it.
+	fi, err := f.Stat()
 	if err != nil {
 		return false, err.Error()
 	}
-	defer f.Close()
+	if err := writableByOthers(rec, fi); err != nil {
+		return false, err.Error()
+	}
+	if di, err := os.Stat(filepath.Dir(rec)); err != nil {
+		return false, err.Error()
+	} else if err := writableByOthers(filepath.Dir(rec), di); err != nil {
+		return false, err.Error()
+	}
 	var r struct {
 		KoDigest string `json:"ko_digest"`
 	}
