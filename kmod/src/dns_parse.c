@@ -9,11 +9,12 @@
  *     so a loop ends in DNS_EPOINTERS; a pointer may aim anywhere in the
  *     message and every target is bounds-checked like any other offset;
  *   - QTYPE and QCLASS follow the first pointer when there is one;
- *   - a label holding a '.' octet is rejected (golang/go#56246), so the
- *     presentation form never needs "\." to be unambiguous;
  *   - a name whose dotted form reaches 255 octets (over 255 on the wire)
  *     is rejected;
  *   - label types 0x40 and 0x80 are rejected.
+ * One difference: dnsmessage rejects a label holding a '.' octet
+ * (golang/go#56246); here it is a legal label like any other and its dot
+ * is written \046, so that a tunnel cannot hide behind one.
  *
  * Every loop is bounded by the message length, DNS_NAME_WIRE_MAX and
  * DNS_MAX_POINTERS.  Only octets inside msg[0:len] are read.
@@ -67,48 +68,62 @@ static int dnsmon_name_octet_plain(dns_u8 c)
 }
 
 /*
- * Appends one label to name[*pos:size], escaped, and returns 0;
- * -DNS_EBADLABEL when the label holds a '.' (the caller has ruled out
- * DNS_ETOOLONG), or -DNS_EBUFFER when it might not fit with room for the
- * NUL.  Room is checked once for the label escaped whole, which the
- * caller's DNS_NAME_TEXT_MAX buffer always has (four octets out for each
- * of fewer than DNS_NAME_DOTTED_MAX in), so the octet loop is a load, a
- * test and a store.  The dot check rides on the escape branch.
+ * Writes in[0:n] to out[p:], escaped, and returns the new position.  The
+ * caller has checked that n * DNS_ESCAPE_LEN octets fit, so the octet loop
+ * is a load, a test and a store.
+ */
+static size_t dnsmon_escape(char *out, size_t p, const dns_u8 *in, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		dns_u8 c = in[i];
+
+		if (dnsmon_name_octet_plain(c)) {
+			out[p++] = (char)c;
+			continue;
+		}
+		out[p++] = '\\';
+		out[p++] = (char)('0' + c / 100);
+		out[p++] = (char)('0' + c / 10 % 10);
+		out[p++] = (char)('0' + c % 10);
+	}
+	return p;
+}
+
+/*
+ * Appends one label to name[*pos:size], escaped, and returns 0, or
+ * -DNS_EBUFFER when it might not fit with room for the NUL.  Room is
+ * checked once for the label escaped whole, which the caller's
+ * DNS_NAME_TEXT_MAX buffer always has (four octets out for each of fewer
+ * than DNS_NAME_DOTTED_MAX in).
  */
 static int dnsmon_name_append(char *name, size_t size, size_t *pos,
 			      const dns_u8 *label, size_t label_len)
 {
-	size_t i, p = *pos;
-
-	if (p + label_len * DNS_ESCAPE_LEN >= size)
+	if (*pos + label_len * DNS_ESCAPE_LEN >= size)
 		return -DNS_EBUFFER;
-	for (i = 0; i < label_len; i++) {
-		dns_u8 c = label[i];
-
-		if (dnsmon_name_octet_plain(c)) {
-			name[p++] = (char)c;
-			continue;
-		}
-		if (c == '.')
-			return -DNS_EBADLABEL;
-		name[p++] = '\\';
-		name[p++] = (char)('0' + c / 100);
-		name[p++] = (char)('0' + c / 10 % 10);
-		name[p++] = (char)('0' + c % 10);
-	}
-	*pos = p;
+	*pos = dnsmon_escape(name, *pos, label, label_len);
 	return 0;
 }
 
-/* Whether msg[start:end] holds a '.' octet. */
-static int dnsmon_label_has_dot(const dns_u8 *msg, size_t start, size_t end)
+size_t dnsmon_escape_bytes(const dns_u8 *in, size_t n, char *out,
+			   size_t out_size)
 {
-	size_t i;
+	size_t i, p = 0;
 
-	for (i = start; i < end; i++)
-		if (msg[i] == '.')
-			return 1;
-	return 0;
+	if (out_size == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		size_t need = dnsmon_name_octet_plain(in[i]) ? 1 : DNS_ESCAPE_LEN;
+
+		/* Room for the octet and the NUL after it. */
+		if (out_size - 1 - p < need)
+			break;
+		p = dnsmon_escape(out, p, in + i, 1);
+	}
+	out[p] = '\0';
+	return p;
 }
 
 /*
@@ -151,14 +166,9 @@ static int dnsmon_parse_name(const dns_u8 *msg, size_t len, size_t off,
 			end = cur + c;
 			if (end > len)
 				return -DNS_ETRUNCATED;
-			/* A dot outranks the length, as in dnsmessage. */
 			if (dotted + c >= DNS_NAME_DOTTED_MAX)
-				return dnsmon_label_has_dot(msg, cur, end) ?
-				       -DNS_EBADLABEL : -DNS_ETOOLONG;
-			if (!name) {
-				if (dnsmon_label_has_dot(msg, cur, end))
-					return -DNS_EBADLABEL;
-			} else {
+				return -DNS_ETOOLONG;
+			if (name) {
 				if (dotted > 0) {
 					if (pos + 1 >= name_size)
 						return -DNS_EBUFFER;
@@ -213,7 +223,7 @@ int dnsmon_parse_query(const dns_u8 *msg, size_t len, struct dns_query *q,
 	if (err)
 		return err;
 	if (next > len || len - next < 2 * sizeof(dns_u16))
-		return -DNS_ETRUNCATED;
+		return -DNS_EQUESTION;
 
 	q->id = dnsmon_get16(msg + DNS_OFF_ID);
 	q->qtype = dnsmon_get16(msg + next);

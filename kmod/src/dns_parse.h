@@ -41,9 +41,9 @@ enum dns_parse_error {
 	DNS_ERESPONSE,		/* QR is set */
 	DNS_EOPCODE,		/* opcode is not QUERY */
 	DNS_ENOQUESTION,	/* QDCOUNT is 0 */
-	DNS_ETRUNCATED,		/* the name, QTYPE or QCLASS runs past the end */
+	DNS_ETRUNCATED,		/* a label or pointer of the name runs past the end */
+	DNS_EQUESTION,		/* QTYPE or QCLASS runs past the end */
 	DNS_ERESERVED,		/* a label type 0x40 or 0x80 */
-	DNS_EBADLABEL,		/* a label holds a '.' octet */
 	DNS_ETOOLONG,		/* the name is over 255 octets */
 	DNS_EPOINTERS,		/* more than DNS_MAX_POINTERS pointers */
 	DNS_EBUFFER,		/* the caller's name buffer is too small */
@@ -61,7 +61,8 @@ struct dns_query {
  * opcode QUERY, QDCOUNT >= 1) and decodes its first question.  The name
  * is written to name[0:name_size] in presentation form, NUL-terminated,
  * without a trailing dot ("." for the root); octets outside 0x21..0x7e
- * and the master-file specials " $ ( ) ; @ \ are written as \DDD.
+ * and the master-file specials " $ ( ) . ; @ \ are written as \DDD, so a
+ * label holding a '.' octet reads \046 and stays one label.
  * name_size must be at least DNS_NAME_TEXT_MAX.  With name NULL the
  * message is checked the same way but nothing is written, for a caller
  * that needs the verdict only, at a fraction of the cost; q->name_len is
@@ -72,5 +73,14 @@ struct dns_query {
  */
 int dnsmon_parse_query(const dns_u8 *msg, size_t len, struct dns_query *q,
 		    char *name, size_t name_size);
+
+/*
+ * dnsmon_escape_bytes writes in[0:n] to out[0:out_size] escaped the way
+ * dnsmon_parse_query writes a label, NUL-terminated, as many whole octets
+ * as fit; returns the length before the NUL.  For messages that do not
+ * parse: their bytes as text a reader can trust.
+ */
+size_t dnsmon_escape_bytes(const dns_u8 *in, size_t n, char *out,
+			   size_t out_size);
 
 #endif /* DNS_PARSE_H */

@@ -75,10 +75,26 @@ static int cparse_check(const void *msg, size_t len, struct dns_query *q)
 	free(copy);
 	return err;
 }
+
+// Escapes a private copy of in[0:n] into out[0:out_size].
+static size_t cparse_escape(const void *in, size_t n, char *out, size_t out_size)
+{
+	unsigned char *copy = cparse_copy(in, n);
+	size_t len;
+
+	if (!copy)
+		return 0;
+	len = dnsmon_escape_bytes(copy, n, out, out_size);
+	free(copy);
+	return len;
+}
 */
 import "C"
 
-import "unsafe"
+import (
+	"strconv"
+	"unsafe"
+)
 
 // NameTextMax is the size of the buffer the parser writes a name into,
 // its NUL included (DNS_NAME_TEXT_MAX).
@@ -97,6 +113,36 @@ type Query struct {
 	// NameLen is the length the parser reported for Name; it must equal
 	// len(Name), the bytes before the NUL.
 	NameLen int
+}
+
+// Why names the parser's verdict on a message that is not reported as a
+// query: "short-header", "response", "opcode", "no-question", or a reason
+// the module reports as malformed ("label-past-end", "question-past-end",
+// "bad-label-type", "name-too-long", "pointer-loop"); "" for a query.
+func (q Query) Why() string {
+	switch -q.Err {
+	case 0:
+		return ""
+	case C.DNS_ESHORT:
+		return "short-header"
+	case C.DNS_ERESPONSE:
+		return "response"
+	case C.DNS_EOPCODE:
+		return "opcode"
+	case C.DNS_ENOQUESTION:
+		return "no-question"
+	case C.DNS_ETRUNCATED:
+		return "label-past-end"
+	case C.DNS_EQUESTION:
+		return "question-past-end"
+	case C.DNS_ERESERVED:
+		return "bad-label-type"
+	case C.DNS_ETOOLONG:
+		return "name-too-long"
+	case C.DNS_EPOINTERS:
+		return "pointer-loop"
+	}
+	return "error " + strconv.Itoa(q.Err)
 }
 
 // Check runs dnsmon_parse_query on a private copy of msg with no name
@@ -138,4 +184,19 @@ func Parse(msg []byte) Query {
 		Name:    string(name[:nameLen]),
 		NameLen: int(q.name_len),
 	}
+}
+
+// Escape runs dnsmon_escape_bytes on a private copy of in with an output
+// buffer of outSize bytes; it returns the text before the NUL.
+func Escape(in []byte, outSize int) string {
+	var p unsafe.Pointer
+	if len(in) > 0 {
+		p = unsafe.Pointer(&in[0])
+	}
+	out := make([]byte, outSize+1)
+	n := C.cparse_escape(p, C.size_t(len(in)), (*C.char)(unsafe.Pointer(&out[0])), C.size_t(outSize))
+	if outSize > 0 && out[n] != 0 {
+		return "missing NUL"
+	}
+	return string(out[:n])
 }
