@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -66,7 +67,8 @@ type Event struct {
 	ID     uint16     // DNS message id
 	QType  QType
 	QClass QClass
-	QName  string // presentation form, \DDD-escaped, no trailing dot, "." for the root
+	QName  string // presentation form, \DDD-escaped, no trailing dot, "." for the root; for a malformed message its first bytes, escaped alike
+	Reason Reason // why a malformed message is malformed; 0 for a query
 	Comm   string // task comm
 
 	// Filled in by the watcher from /proc and /etc/passwd when it can;
@@ -79,6 +81,59 @@ type Event struct {
 // ProcUnknown reports whether the kernel could not tell which process sent
 // the query.
 func (e *Event) ProcUnknown() bool { return e.Flags&FlagProcUnknown != 0 }
+
+// Malformed reports whether the event is a message to a DNS port whose
+// question does not parse, rather than a query.
+func (e *Event) Malformed() bool { return e.Flags&FlagMalformed != 0 }
+
+// Reason says why a malformed message is malformed
+// (enum dnsmon_malformed_reason).
+type Reason uint16
+
+// The reasons a record may carry.
+const (
+	ReasonNone            Reason = iota // a query
+	ReasonShortHeader                   // shorter than the 12-byte header
+	ReasonLabelPastEnd                  // a label or pointer runs past the end
+	ReasonQuestionPastEnd               // no room for QTYPE and QCLASS
+	ReasonBadLabelType                  // a label type 0x40 or 0x80
+	ReasonNameTooLong                   // the name is over 255 octets
+	ReasonPointerLoop                   // more compression pointers than a name needs
+)
+
+var reasonNames = [...]string{
+	ReasonNone:            "none",
+	ReasonShortHeader:     "short-header",
+	ReasonLabelPastEnd:    "label-past-end",
+	ReasonQuestionPastEnd: "question-past-end",
+	ReasonBadLabelType:    "bad-label-type",
+	ReasonNameTooLong:     "name-too-long",
+	ReasonPointerLoop:     "pointer-loop",
+}
+
+// String returns the reason's name, as the module's log line has it, or
+// "reason-N" for one this release does not know.
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "reason-" + strconv.Itoa(int(r))
+}
+
+// ParseReason is the inverse of String.
+func ParseReason(s string) (Reason, error) {
+	for i, n := range reasonNames {
+		if n == s {
+			return Reason(i), nil
+		}
+	}
+	if n, ok := strings.CutPrefix(s, "reason-"); ok {
+		if v, err := strconv.ParseUint(n, 10, 16); err == nil {
+			return Reason(v), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown malformed reason %q", s)
+}
 
 var (
 	// ErrVersion is matched by every *VersionError.
@@ -96,7 +151,7 @@ var (
 type VersionError struct{ Version uint16 }
 
 func (e *VersionError) Error() string {
-	return fmt.Sprintf("record version %d, but this dnsmon-watch reads version %d: use the dnsmon-watch of the module's release", e.Version, Version)
+	return fmt.Sprintf("record version %d, but this dnsmon-watch reads versions %d to %d: use the dnsmon-watch of the module's release", e.Version, VersionQueriesOnly, Version)
 }
 
 // Is makes errors.Is(err, ErrVersion) true.
@@ -128,7 +183,7 @@ func Decode(b []byte) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	if v != Version {
+	if v != Version && v != VersionQueriesOnly {
 		return Event{}, &VersionError{Version: v}
 	}
 	if sz != Size {
@@ -153,6 +208,13 @@ func Decode(b []byte) (Event, error) {
 		ID:     le.Uint16(b[offDNSID:]),
 		QType:  QType(le.Uint16(b[offQType:])),
 		QClass: QClass(le.Uint16(b[offQClass:])),
+		Reason: Reason(le.Uint16(b[offReason:])),
+	}
+	if v == VersionQueriesOnly && (e.Flags&FlagMalformed != 0 || e.Reason != 0) {
+		return Event{}, fmt.Errorf("%w: version %d record with a malformed flag or reason", ErrMalformed, v)
+	}
+	if e.Malformed() != (e.Reason != ReasonNone) {
+		return Event{}, fmt.Errorf("%w: malformed flag %v but reason %d", ErrMalformed, e.Malformed(), e.Reason)
 	}
 	// The module always NUL-terminates comm; a record without the NUL is
 	// not one of its records.
@@ -224,6 +286,7 @@ func (e *Event) AppendBinary(b []byte) ([]byte, error) {
 	le.PutUint16(r[offQType:], uint16(e.QType))
 	le.PutUint16(r[offQClass:], uint16(e.QClass))
 	le.PutUint16(r[offQNameLen:], uint16(len(e.QName)))
+	le.PutUint16(r[offReason:], uint16(e.Reason))
 	copy(r[offDaddr:], daddr[:])
 	copy(r[offComm:], e.Comm)
 	copy(r[offQName:], e.QName)
@@ -244,32 +307,62 @@ func (e *Event) UnmarshalBinary(b []byte) error {
 }
 
 // Stats are the module's counters since it was loaded (DNSMON_IOC_STATS).
+// A module of the first version has only the first four; V1 says so.
 type Stats struct {
 	Events   uint64 `json:"events"`    // events produced (the last seq handed out)
 	Dropped  uint64 `json:"dropped"`   // events lost because the ring was full
 	RingSize uint64 `json:"ring_size"` // ring capacity, in records
 	Queued   uint64 `json:"queued"`    // records waiting to be read
+
+	// Messages to a watched port that are not queries, not reported.
+	Responses    uint64 `json:"responses"`     // QR set
+	OtherOpcodes uint64 `json:"other_opcodes"` // opcode other than QUERY
+	NoQuestion   uint64 `json:"no_question"`   // QDCOUNT 0
+	// TCP bytes to a watched port that could not be split into messages.
+	TCPUnparsed uint64 `json:"tcp_unparsed"`
+	Malformed   uint64 `json:"malformed"` // malformed events produced
+
+	V1 bool `json:"-"` // read from a first-version module: no counters past Queued
 }
 
-// DecodeStats decodes a struct dnsmon_stats.
+// DecodeStats decodes a struct dnsmon_stats of either size the module
+// answers: StatsSize, or StatsV1Size from a first-version module.
 func DecodeStats(b []byte) (Stats, error) {
-	if len(b) < StatsSize {
-		return Stats{}, fmt.Errorf("%w: stats of %d bytes, want %d", ErrShort, len(b), StatsSize)
+	if len(b) != StatsSize && len(b) != StatsV1Size {
+		return Stats{}, fmt.Errorf("%w: stats of %d bytes, want %d or %d", ErrShort, len(b), StatsSize, StatsV1Size)
 	}
 	le := binary.LittleEndian
-	return Stats{
+	s := Stats{
 		Events:   le.Uint64(b[offStatsEvents:]),
 		Dropped:  le.Uint64(b[offStatsDropped:]),
 		RingSize: le.Uint64(b[offStatsRingSize:]),
 		Queued:   le.Uint64(b[offStatsQueued:]),
-	}, nil
+		V1:       len(b) == StatsV1Size,
+	}
+	if !s.V1 {
+		s.Responses = le.Uint64(b[offStatsResp:])
+		s.OtherOpcodes = le.Uint64(b[offStatsOpcodes:])
+		s.NoQuestion = le.Uint64(b[offStatsNoQ:])
+		s.TCPUnparsed = le.Uint64(b[offStatsTCP:])
+		s.Malformed = le.Uint64(b[offStatsMalf:])
+	}
+	return s, nil
 }
 
-// AppendBinary appends s as a struct dnsmon_stats.
+// AppendBinary appends s as a struct dnsmon_stats, of the first
+// version's size when V1.
 func (s Stats) AppendBinary(b []byte) ([]byte, error) {
 	le := binary.LittleEndian
 	b = le.AppendUint64(b, s.Events)
 	b = le.AppendUint64(b, s.Dropped)
 	b = le.AppendUint64(b, s.RingSize)
-	return le.AppendUint64(b, s.Queued), nil
+	b = le.AppendUint64(b, s.Queued)
+	if s.V1 {
+		return b, nil
+	}
+	b = le.AppendUint64(b, s.Responses)
+	b = le.AppendUint64(b, s.OtherOpcodes)
+	b = le.AppendUint64(b, s.NoQuestion)
+	b = le.AppendUint64(b, s.TCPUnparsed)
+	return le.AppendUint64(b, s.Malformed), nil
 }

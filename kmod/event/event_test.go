@@ -24,6 +24,13 @@ func sample() Event {
 	}
 }
 
+// malformedSample is a malformed message's event: a pointer loop.
+func malformedSample() Event {
+	e := sample()
+	e.Flags, e.Reason, e.QType, e.QClass, e.QName = FlagMalformed, ReasonPointerLoop, 0, 0, `\192\012\000\001\000\001`
+	return e
+}
+
 func mustEncode(t testing.TB, e Event) []byte {
 	t.Helper()
 	b, err := e.MarshalBinary()
@@ -60,7 +67,22 @@ func TestDecode(t *testing.T) {
 			in:      patch(sample(), func(b []byte) { copy(b[offComm:], "0123456789abcdefXX") }),
 			wantErr: ErrMalformed,
 		},
-		"bad version":  {in: patch(sample(), func(b []byte) { b[offVersion] = 2 }), wantErr: ErrVersion},
+		"malformed": {in: mustEncode(t, malformedSample()), want: malformedSample()},
+		// The first version: the same layout, reason reserved.
+		"version 1": {in: patch(sample(), func(b []byte) { b[offVersion] = 1 }), want: sample()},
+		"version 1 with a reason": {
+			in:      patch(malformedSample(), func(b []byte) { b[offVersion] = 1 }),
+			wantErr: ErrMalformed,
+		},
+		"reason without flag": {
+			in:      patch(sample(), func(b []byte) { b[offReason] = byte(ReasonPointerLoop) }),
+			wantErr: ErrMalformed,
+		},
+		"flag without reason": {
+			in:      patch(sample(), func(b []byte) { b[offFlags] |= FlagMalformed }),
+			wantErr: ErrMalformed,
+		},
+		"bad version":  {in: patch(sample(), func(b []byte) { b[offVersion] = 3 }), wantErr: ErrVersion},
 		"bad size":     {in: patch(sample(), func(b []byte) { binary.LittleEndian.PutUint16(b[offSize:], 1000) }), wantErr: ErrSize},
 		"short header": {in: []byte{1, 0}, wantErr: ErrShort},
 		"short record": {in: mustEncode(t, sample())[:Size-1], wantErr: ErrShort},
@@ -75,7 +97,7 @@ func TestDecode(t *testing.T) {
 					t.Fatalf("Decode: err = %v, want %v", err, tc.wantErr)
 				}
 				var ve *VersionError
-				if errors.As(err, &ve) && ve.Version != 2 {
+				if errors.As(err, &ve) && ve.Version != 3 {
 					t.Errorf("VersionError.Version = %d", ve.Version)
 				}
 				var se *SizeError
@@ -99,8 +121,8 @@ func TestErrorSentences(t *testing.T) {
 		err  error
 		want string
 	}{
-		"version": {&VersionError{Version: 2}, "record version 2, but this dnsmon-watch reads version 1: use the dnsmon-watch of the module's release"},
-		"size":    {&SizeError{Size: 1000}, "record size 1000, but version 1 records are 1112 bytes"},
+		"version": {&VersionError{Version: 3}, "record version 3, but this dnsmon-watch reads versions 1 to 2: use the dnsmon-watch of the module's release"},
+		"size":    {&SizeError{Size: 1000}, "record size 1000, but version 2 records are 1112 bytes"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -218,21 +240,80 @@ func TestJSON(t *testing.T) {
 }
 
 func TestStats(t *testing.T) {
-	s := Stats{Events: 10, Dropped: 2, RingSize: 4096, Queued: 3}
-	b, _ := s.AppendBinary(nil)
-	if len(b) != StatsSize {
-		t.Fatalf("stats encode to %d bytes", len(b))
+	tests := map[string]struct {
+		s        Stats
+		size     int
+		wantJSON string
+	}{
+		"current": {
+			s:        Stats{Events: 10, Dropped: 2, RingSize: 4096, Queued: 3, Responses: 4, OtherOpcodes: 5, NoQuestion: 6, TCPUnparsed: 7, Malformed: 8},
+			size:     StatsSize,
+			wantJSON: `{"events":10,"dropped":2,"ring_size":4096,"queued":3,"responses":4,"other_opcodes":5,"no_question":6,"tcp_unparsed":7,"malformed":8}`,
+		},
+		"version 1": {
+			s:    Stats{Events: 10, Dropped: 2, RingSize: 4096, Queued: 3, V1: true},
+			size: StatsV1Size,
+			// A first-version module keeps no other counters.
+			wantJSON: `{"events":10,"dropped":2,"ring_size":4096,"queued":3}`,
+		},
 	}
-	got, err := DecodeStats(b)
-	if err != nil || got != s {
-		t.Errorf("DecodeStats = %+v, %v", got, err)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			b, _ := tc.s.AppendBinary(nil)
+			if len(b) != tc.size {
+				t.Fatalf("stats encode to %d bytes, want %d", len(b), tc.size)
+			}
+			got, err := DecodeStats(b)
+			if err != nil || got != tc.s {
+				t.Errorf("DecodeStats = %+v, %v", got, err)
+			}
+			if _, err := DecodeStats(b[:len(b)-1]); !errors.Is(err, ErrShort) {
+				t.Errorf("DecodeStats(short) = %v", err)
+			}
+			if j, _ := json.Marshal(tc.s); string(j) != tc.wantJSON {
+				t.Errorf("stats JSON = %s, want %s", j, tc.wantJSON)
+			}
+		})
 	}
-	if _, err := DecodeStats(b[:31]); !errors.Is(err, ErrShort) {
-		t.Errorf("DecodeStats(short) = %v", err)
+}
+
+func TestReasons(t *testing.T) {
+	for r := ReasonNone; r <= ReasonPointerLoop+1; r++ {
+		back, err := ParseReason(r.String())
+		if err != nil || back != r {
+			t.Errorf("ParseReason(%q) = %v, %v; want %v", r.String(), back, err, r)
+		}
 	}
-	j, _ := json.Marshal(s)
-	if string(j) != `{"events":10,"dropped":2,"ring_size":4096,"queued":3}` {
-		t.Errorf("stats JSON = %s", j)
+	if got := Reason(99).String(); got != "reason-99" {
+		t.Errorf("Reason(99) = %q", got)
+	}
+	if _, err := ParseReason("bogus"); err == nil {
+		t.Error("ParseReason(bogus) succeeded")
+	}
+}
+
+func TestMalformedJSON(t *testing.T) {
+	e := malformedSample()
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`"malformed":true`, `"reason":"pointer-loop"`, `"data":"\\192\\012\\000\\001\\000\\001"`} {
+		if !bytes.Contains(b, []byte(s)) {
+			t.Errorf("JSON %s lacks %s", b, s)
+		}
+	}
+	for _, s := range []string{`"qname"`, `"qtype"`, `"qclass"`} {
+		if bytes.Contains(b, []byte(s)) {
+			t.Errorf("JSON %s of a malformed message has %s", b, s)
+		}
+	}
+	var back Event
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, e) {
+		t.Errorf("JSON round trip:\n got %+v\nwant %+v", back, e)
 	}
 }
 

@@ -23,8 +23,11 @@ type jsonEvent struct {
 	Server      string    `json:"server"`
 	Port        uint16    `json:"port"`
 	ID          uint16    `json:"id"`
-	QName       string    `json:"qname"`
-	QType       string    `json:"qtype"`
+	QName       string    `json:"qname,omitempty"`
+	QType       string    `json:"qtype,omitempty"`
+	Malformed   bool      `json:"malformed,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
+	Data        string    `json:"data,omitempty"`
 	QClass      string    `json:"qclass,omitempty"` // omitted for IN
 	ProcUnknown bool      `json:"proc_unknown,omitempty"`
 	Exe         string    `json:"exe,omitempty"`
@@ -34,19 +37,26 @@ type jsonEvent struct {
 // MarshalJSON writes the fields seq, time (RFC 3339, UTC), pid, tid, comm,
 // uid, netns, family ("ipv4"/"ipv6"), proto ("udp"/"tcp"), server, port,
 // id, qname and qtype (mnemonic or TYPEnnn), plus user, exe, container,
-// qclass (when not IN) and proc_unknown when set.
+// qclass (when not IN) and proc_unknown when set.  A malformed message has
+// "malformed": true, reason and data (its first bytes, escaped) instead of
+// qname, qtype and qclass.
 func (e Event) MarshalJSON() ([]byte, error) {
 	j := jsonEvent{
 		Seq: e.Seq, Time: e.Time.UTC(), PID: e.PID, TID: e.TID, Comm: e.Comm, UID: e.UID,
 		User: e.User, NetNS: e.NetNS, Family: e.Family.String(), Proto: e.Proto.String(),
-		Port: e.Port, ID: e.ID, QName: e.QName, QType: e.QType.String(),
-		ProcUnknown: e.ProcUnknown(), Exe: e.Exe, Container: e.Container,
+		Port: e.Port, ID: e.ID, ProcUnknown: e.ProcUnknown(), Exe: e.Exe, Container: e.Container,
 	}
 	if e.Server.IsValid() {
 		j.Server = e.Server.String()
 	}
-	if e.QClass != ClassIN {
-		j.QClass = e.QClass.String()
+	switch {
+	case e.Malformed():
+		j.Malformed, j.Reason, j.Data = true, e.Reason.String(), e.QName
+	default:
+		j.QName, j.QType = e.QName, e.QType.String()
+		if e.QClass != ClassIN {
+			j.QClass = e.QClass.String()
+		}
 	}
 	return json.Marshal(j)
 }
@@ -76,6 +86,15 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		if d.Server, err = netip.ParseAddr(j.Server); err != nil {
 			return fmt.Errorf("event server: %w", err)
 		}
+	}
+	if j.Malformed {
+		d.Flags |= FlagMalformed
+		d.QName, d.QClass = j.Data, 0
+		if d.Reason, err = ParseReason(j.Reason); err != nil {
+			return err
+		}
+		*e = d
+		return nil
 	}
 	if d.QType, err = ParseQType(j.QType); err != nil {
 		return err
@@ -115,4 +134,19 @@ func parseProto(s string) (Proto, error) {
 		return 0, fmt.Errorf("unknown protocol %q", s)
 	}
 	return Proto(n), nil
+}
+
+// MarshalJSON writes every counter, or for a first-version module (V1)
+// only the four it has: a counter it does not keep is not a zero.
+func (s Stats) MarshalJSON() ([]byte, error) {
+	type all Stats // without the method
+	if !s.V1 {
+		return json.Marshal(all(s))
+	}
+	return json.Marshal(struct {
+		Events   uint64 `json:"events"`
+		Dropped  uint64 `json:"dropped"`
+		RingSize uint64 `json:"ring_size"`
+		Queued   uint64 `json:"queued"`
+	}{s.Events, s.Dropped, s.RingSize, s.Queued})
 }

@@ -1,20 +1,35 @@
 package event
 
-// The record format of dnsmon_event.h, version 1.
+// The record format of dnsmon_event.h, version 2.
 const (
-	Version  = 1    // DNSMON_EVENT_VERSION
-	Size     = 1112 // sizeof(struct dnsmon_event)
-	QNameMax = 1024 // DNSMON_QNAME_MAX, the qname buffer including its NUL
-	CommLen  = 16   // DNSMON_COMM_LEN, the comm buffer including its NUL
+	Version = 2 // DNSMON_EVENT_VERSION
+	// VersionQueriesOnly is the first version, which the decoder still
+	// reads: the same layout, with reason still a reserved zero and no
+	// malformed events.
+	VersionQueriesOnly = 1
+	Size               = 1112 // sizeof(struct dnsmon_event), in every version
+	QNameMax           = 1024 // DNSMON_QNAME_MAX, the qname buffer including its NUL
+	CommLen            = 16   // DNSMON_COMM_LEN, the comm buffer including its NUL
 
 	// FlagProcUnknown (DNSMON_F_PROC_UNKNOWN) says the sending process
 	// could not be identified; pid, tid, uid and comm are then zero.
 	FlagProcUnknown = 1 << 0
+	// FlagMalformed (DNSMON_F_MALFORMED) marks a message whose question
+	// does not parse: Reason says why, QName holds its first bytes.
+	FlagMalformed = 1 << 1
+	// MalformedBytes (DNSMON_MALFORMED_BYTES) is how many bytes of a
+	// malformed message's question the record carries.
+	MalformedBytes = 64
 
-	StatsSize = 32 // sizeof(struct dnsmon_stats)
+	StatsSize   = 72 // sizeof(struct dnsmon_stats)
+	StatsV1Size = 32 // DNSMON_STATS_V1_SIZE: the first version's counters
 
 	// IoctlStats is DNSMON_IOC_STATS: _IOR('d', 1, struct dnsmon_stats).
+	// The struct's size is part of the number.
 	IoctlStats = 2<<30 | StatsSize<<16 | 'd'<<8 | 1
+	// IoctlStatsV1 is the same request with the first version's size,
+	// which modules of that version answer.
+	IoctlStatsV1 = 2<<30 | StatsV1Size<<16 | 'd'<<8 | 1
 )
 
 // Offsets and widths of struct dnsmon_event's fields.
@@ -38,7 +53,8 @@ const (
 	offDaddr    = 52
 	daddrLen    = 16
 	offComm     = 68
-	offReserved = 84
+	offReason   = 84
+	offReserved = 86
 	offQName    = 88
 )
 
@@ -48,6 +64,11 @@ const (
 	offStatsDropped  = 8
 	offStatsRingSize = 16
 	offStatsQueued   = 24
+	offStatsResp     = 32
+	offStatsOpcodes  = 40
+	offStatsNoQ      = 48
+	offStatsTCP      = 56
+	offStatsMalf     = 64
 )
 
 // Field is one field of a C struct as this package reads it.
@@ -79,7 +100,8 @@ func Layout() []Field {
 		{"qname_len", offQNameLen, 2},
 		{"daddr", offDaddr, daddrLen},
 		{"comm", offComm, CommLen},
-		{"reserved", offReserved, 4},
+		{"reason", offReason, 2},
+		{"reserved", offReserved, 2},
 		{"qname", offQName, QNameMax},
 	}
 }
@@ -91,5 +113,10 @@ func StatsLayout() []Field {
 		{"dropped", offStatsDropped, 8},
 		{"ring_size", offStatsRingSize, 8},
 		{"queued", offStatsQueued, 8},
+		{"responses", offStatsResp, 8},
+		{"other_opcodes", offStatsOpcodes, 8},
+		{"no_question", offStatsNoQ, 8},
+		{"tcp_unparsed", offStatsTCP, 8},
+		{"malformed", offStatsMalf, 8},
 	}
 }

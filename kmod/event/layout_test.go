@@ -74,7 +74,31 @@ func TestLayoutMatchesHeader(t *testing.T) {
 		}
 		fmt.Fprintf(&prog, "\tprintf(\"sizeof %s %%zu\\n\", sizeof(struct %s));\n", s.name, s.name)
 	}
-	for _, c := range []string{"DNSMON_EVENT_VERSION", "DNSMON_QNAME_MAX", "DNSMON_COMM_LEN", "DNSMON_F_PROC_UNKNOWN", "DNSMON_IOC_STATS"} {
+	wantConsts := map[string]uint64{
+		"DNSMON_EVENT_VERSION":   Version,
+		"DNSMON_QNAME_MAX":       QNameMax,
+		"DNSMON_COMM_LEN":        CommLen,
+		"DNSMON_F_PROC_UNKNOWN":  FlagProcUnknown,
+		"DNSMON_F_MALFORMED":     FlagMalformed,
+		"DNSMON_MALFORMED_BYTES": MalformedBytes,
+		"DNSMON_STATS_V1_SIZE":   StatsV1Size,
+		"DNSMON_IOC_STATS":       IoctlStats,
+		"DNSMON_IOC_STATS_V1":    IoctlStatsV1,
+	}
+	// The reasons: enum dnsmon_malformed_reason's names are DNSMON_R_ and
+	// the Go name in capitals, dashes as underscores.
+	for r := ReasonNone; r <= ReasonPointerLoop; r++ {
+		wantConsts["DNSMON_R_"+strings.ToUpper(strings.ReplaceAll(r.String(), "-", "_"))] = uint64(r)
+	}
+	if n := strings.Count(string(src), "\tDNSMON_R_"); n != len(reasonNames) {
+		t.Errorf("%s declares %d reasons, Go knows %d", header, n, len(reasonNames))
+	}
+	var constNames []string
+	for c := range wantConsts {
+		constNames = append(constNames, c)
+	}
+	sort.Strings(constNames)
+	for _, c := range constNames {
 		fmt.Fprintf(&prog, "\tprintf(\"const %s %%lu\\n\", (unsigned long)(%s));\n", c, c)
 	}
 	prog.WriteString("\treturn 0;\n}\n")
@@ -146,13 +170,6 @@ func TestLayoutMatchesHeader(t *testing.T) {
 		}
 	}
 
-	wantConsts := map[string]uint64{
-		"DNSMON_EVENT_VERSION":  Version,
-		"DNSMON_QNAME_MAX":      QNameMax,
-		"DNSMON_COMM_LEN":       CommLen,
-		"DNSMON_F_PROC_UNKNOWN": FlagProcUnknown,
-		"DNSMON_IOC_STATS":      IoctlStats,
-	}
 	for name, want := range wantConsts {
 		if consts[name] != want {
 			t.Errorf("%s: C %#x, Go %#x", name, consts[name], want)

@@ -40,6 +40,36 @@ u64 dnsmon_dev_push(const struct dnsmon_event *ev);
  */
 bool dnsmon_dev_full(void);
 
+/* Counters of messages that yield no query event (struct dnsmon_stats). */
+enum dnsmon_counter {
+	DNSMON_C_RESPONSES,
+	DNSMON_C_OTHER_OPCODES,
+	DNSMON_C_NO_QUESTION,
+	DNSMON_C_TCP_UNPARSED,
+	DNSMON_C_MALFORMED,
+	DNSMON_C_MAX,
+};
+
+/* Adds one to counter c; any context that may run netfilter hooks. */
+void dnsmon_dev_count(enum dnsmon_counter c);
+
+struct sock;
+
+/*
+ * The TCP stream table (dnsmon_tcp.c): the sequence number where the next
+ * DNS message of a socket's stream begins, and the one after the last
+ * byte seen.  Any context that may run netfilter hooks.
+ */
+void dnsmon_tcp_init(void);
+/* sk sent its SYN: its first message begins at data_seq. */
+void dnsmon_tcp_begin(const struct sock *sk, u32 data_seq);
+/* Whether sk is followed; if so *next and *end are its record. */
+bool dnsmon_tcp_get(const struct sock *sk, u32 *next, u32 *end);
+/* Stores sk's record, unless another socket took its slot meanwhile. */
+void dnsmon_tcp_put(const struct sock *sk, u32 next, u32 end);
+/* sk's stream can no longer be followed. */
+void dnsmon_tcp_forget(const struct sock *sk);
+
 int dnsmon_hook_init(const struct dnsmon_config *config);
 void dnsmon_hook_exit(void);
 

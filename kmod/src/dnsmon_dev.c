@@ -51,6 +51,7 @@ struct dnsmon_ring {
 	 */
 	atomic64_t events;
 	atomic64_t dropped;
+	atomic64_t counters[DNSMON_C_MAX];	/* enum dnsmon_counter */
 };
 
 static struct dnsmon_ring dnsmon_ring;
@@ -104,6 +105,11 @@ u64 dnsmon_dev_push(const struct dnsmon_event *ev)
 	if (was_empty)
 		wake_up_interruptible(&r->wait);
 	return seq;
+}
+
+void dnsmon_dev_count(enum dnsmon_counter c)
+{
+	atomic64_inc(&dnsmon_ring.counters[c]);
 }
 
 bool dnsmon_dev_full(void)
@@ -224,22 +230,34 @@ static long dnsmon_dev_ioctl(struct file *file, unsigned int cmd,
 {
 	struct dnsmon_ring *r = &dnsmon_ring;
 	struct dnsmon_stats stats;
+	size_t size;
 
+	/* A version-1 tool gets the counters it knows, the struct's prefix. */
 	switch (cmd) {
 	case DNSMON_IOC_STATS:
-		memset(&stats, 0, sizeof(stats));
-		spin_lock_irq(&r->lock);
-		stats.events = atomic64_read(&r->events);
-		stats.dropped = atomic64_read(&r->dropped);
-		stats.queued = r->count;
-		spin_unlock_irq(&r->lock);
-		stats.ring_size = r->size;
-		if (copy_to_user((void __user *)arg, &stats, sizeof(stats)))
-			return -EFAULT;
-		return 0;
+		size = sizeof(stats);
+		break;
+	case DNSMON_IOC_STATS_V1:
+		size = DNSMON_STATS_V1_SIZE;
+		break;
 	default:
 		return -ENOTTY;
 	}
+	memset(&stats, 0, sizeof(stats));
+	spin_lock_irq(&r->lock);
+	stats.events = atomic64_read(&r->events);
+	stats.dropped = atomic64_read(&r->dropped);
+	stats.queued = r->count;
+	spin_unlock_irq(&r->lock);
+	stats.ring_size = r->size;
+	stats.responses = atomic64_read(&r->counters[DNSMON_C_RESPONSES]);
+	stats.other_opcodes = atomic64_read(&r->counters[DNSMON_C_OTHER_OPCODES]);
+	stats.no_question = atomic64_read(&r->counters[DNSMON_C_NO_QUESTION]);
+	stats.tcp_unparsed = atomic64_read(&r->counters[DNSMON_C_TCP_UNPARSED]);
+	stats.malformed = atomic64_read(&r->counters[DNSMON_C_MALFORMED]);
+	if (copy_to_user((void __user *)arg, &stats, size))
+		return -EFAULT;
+	return 0;
 }
 
 static const struct file_operations dnsmon_dev_fops = {
@@ -261,8 +279,11 @@ static struct miscdevice dnsmon_miscdev __read_mostly = {
 int dnsmon_dev_init(unsigned int ring_size)
 {
 	struct dnsmon_ring *r = &dnsmon_ring;
+	unsigned int i;
 	int err;
 
+	BUILD_BUG_ON(DNSMON_STATS_V1_SIZE !=
+		     offsetof(struct dnsmon_stats, responses));
 	spin_lock_init(&r->lock);
 	mutex_init(&r->read_lock);
 	init_waitqueue_head(&r->wait);
@@ -271,6 +292,8 @@ int dnsmon_dev_init(unsigned int ring_size)
 	r->count = 0;
 	atomic64_set(&r->events, 0);
 	atomic64_set(&r->dropped, 0);
+	for (i = 0; i < DNSMON_C_MAX; i++)
+		atomic64_set(&r->counters[i], 0);
 	r->slots = vzalloc((size_t)ring_size * sizeof(*r->slots));
 	if (!r->slots)
 		return -ENOMEM;

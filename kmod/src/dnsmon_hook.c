@@ -24,6 +24,14 @@
  * destination and before any NFQUEUE verdict can reinject the packet from
  * another task's context.
  *
+ * Every message to a watched port yields an event or a counter: a query
+ * whose question parses becomes a query event; one whose question does not
+ * parse (or that is too short to hold a header) a DNSMON_F_MALFORMED
+ * event, since tunnels and malware craft exactly such messages; responses,
+ * other opcodes and messages without a question are counted.  TCP
+ * segments are split into messages by following each stream
+ * (dnsmon_tcp.c).
+ *
  * Every packet of the family passes here, so the common case leaves after
  * a protocol and port check on the headers in place (the *_maybe_dns fast
  * path); the DNS payload is read only for a configured port.  Past the
@@ -56,6 +64,7 @@
 #include <net/ipv6.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 
 #include "dns_parse.h"
 #include "dnsmon.h"
@@ -74,16 +83,40 @@
 /* UDP and TCP headers both open with the source and destination ports. */
 #define DNSMON_L4_PORTS_LEN	4
 #define DNSMON_IPV6_ADDR_LEN	16
+/*
+ * Messages taken from one TCP segment.  A GSO segment of 64 KiB could
+ * carry more; past this the stream is no longer followed and the rest is
+ * counted as unparsed, which bounds the work one segment costs.
+ */
+#define DNSMON_TCP_MSGS_MAX	256
+/* The DNS message id: the header's first two bytes. */
+#define DNS_ID_LEN		2
 
 struct dnsmon_scratch {
 	u8 msg[DNSMON_MSG_MAX];
 	struct dnsmon_event ev;
 };
 
-/* Where the DNS message sits in a packet that passed the cheap checks. */
+/*
+ * Where the payload sits in a packet that passed the cheap checks: one
+ * DNS message for UDP, a stretch of a stream for TCP.
+ */
 struct dnsmon_packet {
-	unsigned int offset;	/* of the DNS message in the skb */
-	unsigned int len;	/* of the DNS message */
+	unsigned int offset;	/* of the payload in the skb */
+	unsigned int len;	/* of the payload */
+	u8 proto;
+	__be16 dport;
+	u32 seq;		/* TCP: sequence number of the first payload byte */
+	bool syn;		/* TCP: the segment is a SYN */
+};
+
+/* Where a packet came from and went, for the events of its messages. */
+struct dnsmon_origin {
+	const struct sk_buff *skb;
+	struct net *net;
+	u8 family;
+	const void *daddr;
+	unsigned int alen;
 	u8 proto;
 	__be16 dport;
 };
@@ -128,9 +161,9 @@ static bool dnsmon_port_watched(__be16 port)
 }
 
 /*
- * Finds the DNS message behind the transport header at thoff.  Returns
- * false for anything that is not a query-bearing UDP datagram or TCP
- * segment to a watched port.
+ * Finds the payload behind the transport header at thoff.  Returns false
+ * for anything that is not a UDP datagram to a watched port, or a TCP
+ * segment to one that opens a connection or carries data.
  */
 static bool dnsmon_l4(const struct sk_buff *skb, unsigned int thoff,
 		      u8 proto, struct dnsmon_packet *pkt)
@@ -140,6 +173,8 @@ static bool dnsmon_l4(const struct sk_buff *skb, unsigned int thoff,
 	if (thoff >= end)
 		return false;
 	pkt->proto = proto;
+	pkt->seq = 0;
+	pkt->syn = false;
 
 	if (proto == IPPROTO_UDP) {
 		struct udphdr _uh;
@@ -166,9 +201,6 @@ static bool dnsmon_l4(const struct sk_buff *skb, unsigned int thoff,
 		struct tcphdr _th;
 		const struct tcphdr *th;
 		unsigned int doff;
-		__be16 _prefix;
-		const __be16 *prefix;
-		unsigned int msglen;
 
 		th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
 		if (!th || !dnsmon_port_watched(th->dest))
@@ -176,23 +208,16 @@ static bool dnsmon_l4(const struct sk_buff *skb, unsigned int thoff,
 		doff = th->doff * 4;
 		if (doff < sizeof(*th) || doff > end - thoff)
 			return false;
-		thoff += doff;
-		/* No payload: handshake, ACKs, FIN. */
-		if (end - thoff < DNSMON_TCP_LEN_PREFIX)
-			return false;
-		prefix = skb_header_pointer(skb, thoff, sizeof(_prefix),
-					    &_prefix);
-		if (!prefix)
-			return false;
-		msglen = ntohs(*prefix);
-		thoff += DNSMON_TCP_LEN_PREFIX;
-		/* Only a query carried whole in this segment. */
-		if (msglen > end - thoff)
-			return false;
 		pkt->dport = th->dest;
-		pkt->offset = thoff;
-		pkt->len = msglen;
-		return true;
+		pkt->offset = thoff + doff;
+		pkt->len = end - pkt->offset;
+		pkt->seq = ntohl(th->seq);
+		pkt->syn = th->syn;
+		/* The SYN consumes one sequence number before any data. */
+		if (pkt->syn)
+			pkt->seq++;
+		/* No payload and no SYN: ACKs, FIN, RST. */
+		return pkt->syn || pkt->len > 0;
 	}
 	return false;
 }
@@ -224,28 +249,47 @@ static void dnsmon_fill_sender(struct dnsmon_event *ev,
 		ev->uid = from_kuid_munged(&init_user_ns, INVALID_UID);
 }
 
+/* The names of enum dnsmon_malformed_reason, as dnsmon-watch prints them. */
+static const char *const dnsmon_reason_names[] = {
+	[DNSMON_R_NONE] = "none",
+	[DNSMON_R_SHORT_HEADER] = "short-header",
+	[DNSMON_R_LABEL_PAST_END] = "label-past-end",
+	[DNSMON_R_QUESTION_PAST_END] = "question-past-end",
+	[DNSMON_R_BAD_LABEL_TYPE] = "bad-label-type",
+	[DNSMON_R_NAME_TOO_LONG] = "name-too-long",
+	[DNSMON_R_POINTER_LOOP] = "pointer-loop",
+};
+
 /*
  * The log line, with comm made printable: it is any 15 bytes a task chose.
- * The caller has consulted the rate limit.
+ * The name (or a malformed message's bytes) is escaped already.  The
+ * caller has consulted the rate limit.
  */
 static void dnsmon_log(const struct dnsmon_event *ev)
 {
 	char comm[DNSMON_COMM_LEN];
+	const char *what = "DNS Query for";
+	char reason[sizeof("Malformed DNS query (question-past-end):")];
 	unsigned int i, missed;
 
 	missed = atomic_xchg(&dnsmon_log_limit.missed, 0);
 	if (missed)
 		pr_info("%u queries not logged (rate limit)\n", missed);
+	if (ev->flags & DNSMON_F_MALFORMED) {
+		snprintf(reason, sizeof(reason), "Malformed DNS query (%s):",
+			 ev->reason < ARRAY_SIZE(dnsmon_reason_names) ?
+			 dnsmon_reason_names[ev->reason] : "?");
+		what = reason;
+	}
 	if (ev->flags & DNSMON_F_PROC_UNKNOWN) {
-		pr_info("DNS Query for %s from PID 0 (unknown)\n", ev->qname);
+		pr_info("%s %s from PID 0 (unknown)\n", what, ev->qname);
 		return;
 	}
 	for (i = 0; i < sizeof(comm) - 1 && ev->comm[i]; i++)
 		comm[i] = (ev->comm[i] >= ' ' && ev->comm[i] <= '~') ?
 			  ev->comm[i] : '?';
 	comm[i] = '\0';
-	pr_info("DNS Query for %s from PID %u (%s)\n", ev->qname, ev->tgid,
-		comm);
+	pr_info("%s %s from PID %u (%s)\n", what, ev->qname, ev->tgid, comm);
 }
 
 static void dnsmon_log_limit_init(struct dnsmon_log_limit *l)
@@ -289,28 +333,75 @@ missed:
 }
 
 /*
- * Queues an event for the DNS message msg[0:len] of a packet that passed
- * the cheap checks, and writes its log line when log.  Runs with bottom
+ * What the parser's verdict means for a message to a watched port: 0 for
+ * a query, a DNSMON_R_* reason for a malformed one, or -1 for a message
+ * that is no query (counted here) and yields no event.
+ */
+static int dnsmon_classify(int err)
+{
+	switch (-err) {
+	case DNS_EOK:
+		return 0;
+	case DNS_ESHORT:
+		return DNSMON_R_SHORT_HEADER;
+	case DNS_ETRUNCATED:
+		return DNSMON_R_LABEL_PAST_END;
+	case DNS_EQUESTION:
+		return DNSMON_R_QUESTION_PAST_END;
+	case DNS_ERESERVED:
+		return DNSMON_R_BAD_LABEL_TYPE;
+	case DNS_ETOOLONG:
+		return DNSMON_R_NAME_TOO_LONG;
+	case DNS_EPOINTERS:
+		return DNSMON_R_POINTER_LOOP;
+	case DNS_ERESPONSE:
+		dnsmon_dev_count(DNSMON_C_RESPONSES);
+		return -1;
+	case DNS_EOPCODE:
+		dnsmon_dev_count(DNSMON_C_OTHER_OPCODES);
+		return -1;
+	case DNS_ENOQUESTION:
+		dnsmon_dev_count(DNSMON_C_NO_QUESTION);
+		return -1;
+	}
+	/* DNS_EBUFFER: the buffers here are always large enough. */
+	WARN_ON_ONCE(1);
+	return -1;
+}
+
+/*
+ * Queues an event for the DNS message msg[0:len] (the first len bytes of
+ * one of msglen), and writes its log line when log.  Runs with bottom
  * halves disabled, so the per-CPU scratch is ours.  The scratch event is
  * not cleared between packets: its header is rewritten whole and
  * dnsmon_dev_push copies the name only up to its NUL.
  */
-static void dnsmon_queue(const struct sk_buff *skb, struct net *net,
-			 u8 family, const void *daddr, unsigned int alen,
-			 const struct dnsmon_packet *pkt, unsigned int len,
-			 bool log)
+static void dnsmon_queue(const struct dnsmon_origin *o, unsigned int offset,
+			 unsigned int len, bool log)
 {
 	struct dnsmon_scratch *s = this_cpu_ptr(dnsmon_scratch);
 	struct dnsmon_event *ev = &s->ev;
-	struct dns_query q;
+	struct dns_query q = { 0 };
 	const u8 *msg;
+	int reason;
 
-	msg = skb_header_pointer(skb, pkt->offset, len, s->msg);
+	msg = skb_header_pointer(o->skb, offset, len, s->msg);
 	if (!msg)
 		return;
-	if (dnsmon_parse_query(msg, len, &q, ev->qname,
-			       sizeof(ev->qname)) != 0)
+	reason = dnsmon_classify(dnsmon_parse_query(msg, len, &q, ev->qname,
+						    sizeof(ev->qname)));
+	if (reason < 0)
 		return;
+	if (reason > 0) {
+		unsigned int from = len < DNS_HEADER_LEN ? 0 : DNS_HEADER_LEN;
+
+		dnsmon_dev_count(DNSMON_C_MALFORMED);
+		q.id = len >= DNS_ID_LEN ? (msg[0] << 8 | msg[1]) : 0;
+		q.name_len = dnsmon_escape_bytes(msg + from,
+					min_t(unsigned int, len - from,
+					      DNSMON_MALFORMED_BYTES),
+					ev->qname, sizeof(ev->qname));
+	}
 	if (!log)
 		log = dnsmon_log_due();
 
@@ -318,16 +409,20 @@ static void dnsmon_queue(const struct sk_buff *skb, struct net *net,
 	ev->version = DNSMON_EVENT_VERSION;
 	ev->size = sizeof(*ev);
 	ev->time_ns = ktime_get_real_ns();
-	ev->netns = dnsmon_net_inum(net);
-	ev->family = family;
-	ev->proto = pkt->proto;
-	ev->dport = ntohs(pkt->dport);
+	ev->netns = dnsmon_net_inum(o->net);
+	ev->family = o->family;
+	ev->proto = o->proto;
+	ev->dport = ntohs(o->dport);
 	ev->dns_id = q.id;
 	ev->qtype = q.qtype;
 	ev->qclass = q.qclass;
 	ev->qname_len = q.name_len;
-	memcpy(ev->daddr, daddr, alen);
-	dnsmon_fill_sender(ev, skb, net);
+	if (reason > 0) {
+		ev->flags |= DNSMON_F_MALFORMED;
+		ev->reason = reason;
+	}
+	memcpy(ev->daddr, o->daddr, o->alen);
+	dnsmon_fill_sender(ev, o->skb, o->net);
 
 	dnsmon_dev_push(ev);
 	if (log)
@@ -335,7 +430,7 @@ static void dnsmon_queue(const struct sk_buff *skb, struct net *net,
 }
 
 /*
- * Reports the DNS message of a packet that passed the cheap checks.
+ * Reports the DNS message of msglen bytes at offset in the packet.
  *
  * While nobody reads, the ring stays full and a query could only be
  * counted as dropped.  Then a message that lies in the linear area, as
@@ -344,29 +439,150 @@ static void dnsmon_queue(const struct sk_buff *skb, struct net *net,
  * is due.  A reader that frees room meanwhile costs that one query, which
  * is counted like any other drop.
  */
-static void dnsmon_report(const struct sk_buff *skb, struct net *net,
-			  u8 family, const void *daddr, unsigned int alen,
-			  const struct dnsmon_packet *pkt)
+static void dnsmon_report(const struct dnsmon_origin *o, unsigned int offset,
+			  unsigned int msglen)
 {
-	unsigned int len = min_t(unsigned int, pkt->len, DNSMON_MSG_MAX);
+	unsigned int len = min_t(unsigned int, msglen, DNSMON_MSG_MAX);
 	struct dns_query q;
 	bool log = false;
+	int reason;
 
-	if (len < DNS_HEADER_LEN)
-		return;
-	if (dnsmon_dev_full() && pkt->offset + len <= skb_headlen(skb)) {
-		if (dnsmon_parse_query(skb->data + pkt->offset, len, &q,
-				       NULL, 0) != 0)
+	if (dnsmon_dev_full() && offset + len <= skb_headlen(o->skb)) {
+		reason = dnsmon_classify(dnsmon_parse_query(
+				o->skb->data + offset, len, &q, NULL, 0));
+		if (reason < 0)
 			return;
 		log = dnsmon_log_due();
 		if (!log) {
+			if (reason > 0)
+				dnsmon_dev_count(DNSMON_C_MALFORMED);
 			dnsmon_dev_push(NULL);
 			return;
 		}
 	}
 	local_bh_disable();
-	dnsmon_queue(skb, net, family, daddr, alen, pkt, len, log);
+	dnsmon_queue(o, offset, len, log);
 	local_bh_enable();
+}
+
+/* The TCP socket that sent skb, if a TCP socket sent it. */
+static const struct sock *dnsmon_tcp_sock(const struct sk_buff *skb)
+{
+	const struct sock *sk = skb->sk;
+
+	if (!sk || !sk_fullsock(sk) || sk->sk_type != SOCK_STREAM ||
+	    sk->sk_protocol != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+/*
+ * Reports the messages that begin in a TCP segment's new bytes.  b walks
+ * the message boundaries (sequence numbers) from the stream's next one;
+ * a message that ends past the segment is counted as unparsed, and its
+ * remaining bytes are skipped when they come.  Returns the boundary after
+ * the segment, or false when the stream can no longer be followed (a
+ * length prefix split between segments, too many messages).
+ */
+static bool dnsmon_tcp_messages(const struct dnsmon_origin *o,
+				const struct dnsmon_packet *pkt, u32 *next)
+{
+	u32 seg_end = pkt->seq + pkt->len;
+	u32 b = *next;
+	unsigned int n;
+
+	for (n = 0; before(b, seg_end); n++) {
+		unsigned int at = pkt->offset + (b - pkt->seq);
+		__be16 _prefix;
+		const __be16 *prefix;
+		unsigned int msglen;
+
+		if (n == DNSMON_TCP_MSGS_MAX ||
+		    seg_end - b < DNSMON_TCP_LEN_PREFIX)
+			return false;
+		prefix = skb_header_pointer(o->skb, at, sizeof(_prefix),
+					    &_prefix);
+		if (!prefix)
+			return false;
+		msglen = ntohs(*prefix);
+		if (seg_end - b - DNSMON_TCP_LEN_PREFIX >= msglen)
+			dnsmon_report(o, at + DNSMON_TCP_LEN_PREFIX, msglen);
+		else
+			dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
+		b += DNSMON_TCP_LEN_PREFIX + msglen;
+	}
+	*next = b;
+	return true;
+}
+
+/*
+ * A TCP segment to a watched port.  A socket's SYN starts following its
+ * stream; data is split into messages where the stream says they begin.
+ * A segment sent by something other than a TCP socket (a raw socket
+ * writing its own segments) has no stream to follow: its payload is taken
+ * to start at a message, which is what its sender made it.
+ */
+static void dnsmon_tcp_segment(const struct dnsmon_origin *o,
+			       const struct dnsmon_packet *pkt)
+{
+	const struct sock *sk = dnsmon_tcp_sock(o->skb);
+	u32 seg_end = pkt->seq + pkt->len;
+	u32 next, end;
+
+	if (!sk) {
+		next = pkt->seq;
+		if (!dnsmon_tcp_messages(o, pkt, &next))
+			dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
+		return;
+	}
+	if (pkt->syn)
+		dnsmon_tcp_begin(sk, pkt->seq);
+	if (pkt->len == 0)
+		return;
+	if (!dnsmon_tcp_get(sk, &next, &end)) {
+		dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
+		return;
+	}
+	/* Nothing new: a retransmit, already reported when first sent. */
+	if (!after(seg_end, end))
+		return;
+	/* Bytes the stream skipped: where messages begin is lost. */
+	if (after(pkt->seq, end)) {
+		dnsmon_tcp_forget(sk);
+		dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
+		return;
+	}
+	/*
+	 * New bytes from end on; a retransmitted head (seq before end) holds
+	 * no boundary at or after next, which is never before end.
+	 */
+	if (!dnsmon_tcp_messages(o, pkt, &next)) {
+		dnsmon_tcp_forget(sk);
+		dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
+		return;
+	}
+	dnsmon_tcp_put(sk, next, seg_end);
+}
+
+/* The messages of a packet that passed the cheap checks. */
+static void dnsmon_packet(struct sk_buff *skb, struct net *net, u8 family,
+			  const void *daddr, unsigned int alen,
+			  const struct dnsmon_packet *pkt)
+{
+	struct dnsmon_origin o = {
+		.skb = skb,
+		.net = net,
+		.family = family,
+		.daddr = daddr,
+		.alen = alen,
+		.proto = pkt->proto,
+		.dport = pkt->dport,
+	};
+
+	if (pkt->proto == IPPROTO_TCP)
+		dnsmon_tcp_segment(&o, pkt);
+	else
+		dnsmon_report(&o, pkt->offset, pkt->len);
 }
 
 /*
@@ -455,7 +671,7 @@ static noinline unsigned int dnsmon_ipv4(struct sk_buff *skb, struct net *net)
 	if (!dnsmon_l4(skb, thoff, iph->protocol, &pkt))
 		return NF_ACCEPT;
 
-	dnsmon_report(skb, net, AF_INET, &iph->daddr, DNSMON_IPV4_ADDR_LEN,
+	dnsmon_packet(skb, net, AF_INET, &iph->daddr, DNSMON_IPV4_ADDR_LEN,
 		      &pkt);
 	return NF_ACCEPT;
 }
@@ -493,7 +709,7 @@ static noinline unsigned int dnsmon_ipv6(struct sk_buff *skb, struct net *net)
 	if (!dnsmon_l4(skb, thoff, nexthdr, &pkt))
 		return NF_ACCEPT;
 
-	dnsmon_report(skb, net, AF_INET6, &ip6h->daddr, DNSMON_IPV6_ADDR_LEN,
+	dnsmon_packet(skb, net, AF_INET6, &ip6h->daddr, DNSMON_IPV6_ADDR_LEN,
 		      &pkt);
 	return NF_ACCEPT;
 }
@@ -574,6 +790,7 @@ int dnsmon_hook_init(const struct dnsmon_config *config)
 
 	dnsmon_cfg = config;
 	dnsmon_log_limit_init(&dnsmon_log_limit);
+	dnsmon_tcp_init();
 	dnsmon_nports = config->nports;
 	for (i = 0; i < config->nports; i++)
 		dnsmon_ports_be[i] = htons(config->ports[i]);

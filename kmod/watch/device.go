@@ -80,13 +80,20 @@ func (d *fdDevice) Read(ctx context.Context, p []byte) (int, error) {
 	}
 }
 
+// Stats asks for the current counters and, when the module does not know
+// that request (ENOTTY), for the first version's.
 func (d *fdDevice) Stats() (event.Stats, error) {
 	var buf [event.StatsSize]byte
+	size := event.StatsSize
 	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(d.fd), uintptr(event.IoctlStats), uintptr(unsafe.Pointer(&buf[0])))
+	if errno == unix.ENOTTY {
+		size = event.StatsV1Size
+		_, _, errno = unix.Syscall(unix.SYS_IOCTL, uintptr(d.fd), uintptr(event.IoctlStatsV1), uintptr(unsafe.Pointer(&buf[0])))
+	}
 	if errno != 0 {
 		return event.Stats{}, fmt.Errorf("DNSMON_IOC_STATS on %s: %w", d.path, errno)
 	}
-	return event.DecodeStats(buf[:])
+	return event.DecodeStats(buf[:size])
 }
 
 func (d *fdDevice) Close() error { return unix.Close(d.fd) }

@@ -262,7 +262,9 @@ func (w *watcher) report(d dropped, sentence string) {
 }
 
 // PrintStats prints the module's counters (DNSMON_IOC_STATS) as one JSON
-// object: {"events":N,"dropped":N,"ring_size":N,"queued":N}.
+// object: {"events":N,"dropped":N,"ring_size":N,"queued":N,"responses":N,
+// "other_opcodes":N,"no_question":N,"tcp_unparsed":N,"malformed":N}; a
+// first-version module has only the first four.
 func PrintStats(ctx context.Context, stdout io.Writer, opts ...Option) error {
 	o, err := makeOptions(opts)
 	if err != nil {
@@ -290,6 +292,8 @@ func PrintStats(ctx context.Context, stdout io.Writer, opts ...Option) error {
 
 // formatText is the readable line of an event:
 // TIME pid=PID comm=COMM user=USER netns=N [container=ID] PROTO SERVER:PORT QTYPE NAME
+// or, for a malformed message,
+// TIME pid=PID ... PROTO SERVER:PORT MALFORMED(REASON) id=ID BYTES
 func formatText(e event.Event, loc *time.Location) string {
 	var b strings.Builder
 	b.WriteString(e.Time.In(loc).Format("2006-01-02 15:04:05.000000"))
@@ -310,6 +314,10 @@ func formatText(e event.Event, loc *time.Location) string {
 			id = id[:12]
 		}
 		b.WriteString(" container=" + id)
+	}
+	if e.Malformed() {
+		fmt.Fprintf(&b, " %s %s MALFORMED(%s) id=%d %s", e.Proto, serverString(e), e.Reason, e.ID, sanitize(e.QName))
+		return b.String()
 	}
 	qname := sanitize(e.QName)
 	if e.QClass != event.ClassIN {

@@ -32,6 +32,13 @@ func ev(seq uint64, pid uint32, comm, qname string, qtype event.QType) event.Eve
 	}
 }
 
+// malformed is ev's malformed message: reason and its escaped bytes.
+func malformed(seq uint64, pid uint32, reason event.Reason, data string) event.Event {
+	e := ev(seq, pid, "curl", data, 0)
+	e.Flags, e.Reason, e.QClass = event.FlagMalformed, reason, 0
+	return e
+}
+
 func records(t *testing.T, evs ...event.Event) []byte {
 	t.Helper()
 	var b []byte
@@ -131,6 +138,17 @@ func TestWatch(t *testing.T) {
 			wantOut:    "2026-11-27 10:00:00.000007 pid=? comm=? user=? netns=4026531840 tcp [2001:db8::1]:53 NS . CH\n",
 			wantErrOut: "dnsmon-watch: /dev/dnsmon went away (the dnsmon module was unloaded)\n",
 		},
+		"malformed text": {
+			dev:        &fakeDevice{chunks: [][]byte{records(t, malformed(8, 100, event.ReasonLabelPastEnd, `?abc`))}, stats: []event.Stats{{}}},
+			wantOut:    "2026-11-27 10:00:00.000008 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 MALFORMED(label-past-end) id=8 ?abc\n",
+			wantErrOut: "dnsmon-watch: /dev/dnsmon went away (the dnsmon module was unloaded)\n",
+		},
+		"malformed json": {
+			dev:        &fakeDevice{chunks: [][]byte{records(t, malformed(9, 100, event.ReasonPointerLoop, `\192\012`))}, stats: []event.Stats{{}}},
+			opts:       []Option{WithJSON(true)},
+			wantOut:    `{"seq":9,"time":"2026-11-27T10:00:00.000009Z","pid":100,"tid":100,"comm":"curl","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"id":9,"malformed":true,"reason":"pointer-loop","data":"\\192\\012","exe":"/usr/bin/curl","container":"` + cid + `"}` + "\n",
+			wantErrOut: "dnsmon-watch: /dev/dnsmon went away (the dnsmon module was unloaded)\n",
+		},
 		"json, enrichment, pid reuse, gap and stats drops": {
 			dev: &fakeDevice{chunks: [][]byte{
 				records(t, ev(3, 100, "curl", "example.com", 1)),
@@ -157,7 +175,7 @@ func TestWatch(t *testing.T) {
 			wantOut: "1 lines",
 		},
 		"bad record": {
-			dev:     &fakeDevice{chunks: [][]byte{append([]byte{2, 0, 0x58, 4}, make([]byte, event.Size-4)...)}, stats: []event.Stats{{}}},
+			dev:     &fakeDevice{chunks: [][]byte{append([]byte{3, 0, 0x58, 4}, make([]byte, event.Size-4)...)}, stats: []event.Stats{{}}},
 			wantErr: event.ErrVersion,
 		},
 	}
@@ -263,15 +281,32 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestPrintStats(t *testing.T) {
+	for name, tc := range map[string]struct {
+		stats event.Stats
+		want  string
+	}{
+		"current": {
+			stats: event.Stats{Events: 12, Dropped: 3, RingSize: 4096, Queued: 1, Responses: 2, OtherOpcodes: 1, NoQuestion: 4, TCPUnparsed: 5, Malformed: 6},
+			want:  `{"events":12,"dropped":3,"ring_size":4096,"queued":1,"responses":2,"other_opcodes":1,"no_question":4,"tcp_unparsed":5,"malformed":6}` + "\n",
+		},
+		"first-version module": {
+			stats: event.Stats{Events: 12, Dropped: 3, RingSize: 4096, Queued: 1, V1: true},
+			want:  `{"events":12,"dropped":3,"ring_size":4096,"queued":1}` + "\n",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			dev := &fakeDevice{stats: []event.Stats{tc.stats}}
+			if err := PrintStats(t.Context(), &out, WithOpen(func(string) (Device, error) { return dev, nil })); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != tc.want {
+				t.Errorf("PrintStats = %q, want %q", out.String(), tc.want)
+			}
+		})
+	}
 	var out bytes.Buffer
-	dev := &fakeDevice{stats: []event.Stats{{Events: 12, Dropped: 3, RingSize: 4096, Queued: 1}}}
-	if err := PrintStats(t.Context(), &out, WithOpen(func(string) (Device, error) { return dev, nil })); err != nil {
-		t.Fatal(err)
-	}
-	if want := `{"events":12,"dropped":3,"ring_size":4096,"queued":1}` + "\n"; out.String() != want {
-		t.Errorf("PrintStats = %q, want %q", out.String(), want)
-	}
-	dev = &fakeDevice{statsErr: unix.ENOTTY}
+	dev := &fakeDevice{statsErr: unix.ENOTTY}
 	err := PrintStats(t.Context(), &out, WithOpen(func(string) (Device, error) { return dev, nil }))
 	if !errors.Is(err, unix.ENOTTY) || !strings.Contains(err.Error(), "is /dev/dnsmon the dnsmon device?") {
 		t.Errorf("PrintStats(ENOTTY) = %v", err)

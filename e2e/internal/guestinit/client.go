@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -38,6 +39,8 @@ func runClient(args []string) error {
 	id := fs.Uint("id", 4242, "DNS message id")
 	raw := fs.String("raw", "", "hex bytes to send instead of a query")
 	empty := fs.Bool("empty", false, "send an empty datagram instead of a query")
+	writes := fs.String("writes", "", "TCP: comma-separated hex chunks written as they are (length prefixes included), one write each")
+	gap := fs.Duration("gap", 200*time.Millisecond, "TCP: pause between the -writes chunks, so that each leaves as its own segment")
 	count := fs.Int("count", 1, "messages to send (flood when > 1; names get a numeric prefix)")
 	lo := fs.Bool("lo-up", false, "bring lo up first (in a fresh network namespace)")
 	wait := fs.Duration("wait", 2*time.Second, "how long to wait for a reply (0: do not wait)")
@@ -79,6 +82,27 @@ func runClient(args []string) error {
 		}
 		defer c.Close()
 		tcp := *network == "tcp4" || *network == "tcp6"
+		if *writes != "" {
+			if !tcp {
+				return fmt.Errorf("-writes needs a TCP -net, not %s", *network)
+			}
+			for i, chunk := range strings.Split(*writes, ",") {
+				b, err := hex.DecodeString(chunk)
+				if err != nil {
+					return fmt.Errorf("bad -writes chunk %d: %w", i, err)
+				}
+				if i > 0 {
+					time.Sleep(*gap)
+				}
+				if _, err := c.Write(b); err != nil {
+					return fmt.Errorf("writing chunk %d: %w", i, err)
+				}
+				rep.Sent++
+			}
+			// Let the last segment leave before the close sends a FIN.
+			time.Sleep(*gap)
+			return nil
+		}
 		for i := 0; i < *count; i++ {
 			m := msgs(i)
 			if tcp {

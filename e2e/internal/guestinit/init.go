@@ -106,6 +106,7 @@ func (r *runner) run() {
 			r.step(q.scenario, func() error { return r.query(q) })
 		}
 		r.malformed()
+		r.tcp()
 		r.step("klog-line", r.klogLine)
 		r.step("unload-busy", r.unloadBusy)
 		if err := r.watch.stop(); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -133,17 +134,21 @@ func serverMatches(ev event, host string, port int) bool {
 	return false
 }
 
-// malformedCase is a raw UDP payload sent to port 53. Unless wantName is
-// set, no event may result; with wantName, either no event or one whose
-// qname unescapes to exactly those labels.
+// malformedCase is a raw UDP payload sent to a port.  What must follow is
+// one of: a malformed event with reason (its data the payload's question,
+// escaped); no event and the --stats counter counter one higher; a query
+// event whose name unescapes to labels; or, with none set, nothing at all.
 type malformedCase struct {
-	name     string
-	payload  []byte
-	port     int
-	wantName []string
-	// mustReport makes "no event" a failure: the name is legal, only odd.
-	mustReport bool
+	name    string
+	payload []byte
+	port    int
+	reason  string
+	counter string
+	labels  []string
 }
+
+// The --stats counters of messages that yield no query event.
+var notQueryCounters = []string{"responses", "other_opcodes", "no_question", "tcp_unparsed", "malformed"}
 
 func malformedCases() []malformedCase {
 	hdr := header(0xbad0, 0x0100, 1, 0)
@@ -157,22 +162,22 @@ func malformedCases() []malformedCase {
 	ctrlLabels := []string{"a\x01b", "e\\f", "sp ace", "q\"t", "(x);@$", "\x7f\xff", "test"}
 	dotLabels := []string{"c.d", "test"}
 	return []malformedCase{
-		{name: "empty", payload: []byte{}},
-		{name: "short-header", payload: []byte{0xba, 0xd1, 0x01, 0x00, 0x00}},
-		{name: "header-only", payload: hdr},
-		{name: "label-past-end", payload: q(63, 'a', 'b', 'c')},
-		{name: "no-terminator", payload: q(3, 'a', 'b', 'c', 3, 'd', 'e', 'f')},
-		{name: "pointer-loop", payload: q(0xc0, 12, 0, 1, 0, 1)},
-		{name: "pointer-forward", payload: q(1, 'a', 0xc0, 20, 0, 1, 0, 1, 0xc0, 12)},
-		{name: "over-long-name", payload: q(overlong...)},
-		{name: "bad-label-type", payload: q(0x40, 'a', 0, 0, 1, 0, 1)},
-		{name: "no-qtype", payload: q(1, 'a', 0)},
-		{name: "response", payload: question(header(0xbad2, 0x8180, 1, 0), encodeName("resp.dnsmon.test"), 1)},
-		{name: "qdcount-0", payload: question(header(0xbad3, 0x0100, 0, 0), encodeName("qd0.dnsmon.test"), 1)},
-		{name: "opcode-notify", payload: question(header(0xbad4, 0x2000, 1, 0), encodeName("notify.dnsmon.test"), 6)},
+		{name: "empty", payload: []byte{}, reason: "short-header"},
+		{name: "short-header", payload: []byte{0xba, 0xd1, 0x01, 0x00, 0x00}, reason: "short-header"},
+		{name: "header-only", payload: hdr, reason: "label-past-end"},
+		{name: "label-past-end", payload: q(63, 'a', 'b', 'c'), reason: "label-past-end"},
+		{name: "no-terminator", payload: q(3, 'a', 'b', 'c', 3, 'd', 'e', 'f'), reason: "label-past-end"},
+		{name: "pointer-loop", payload: q(0xc0, 12, 0, 1, 0, 1), reason: "pointer-loop"},
+		{name: "pointer-forward", payload: q(1, 'a', 0xc0, 20, 0, 1, 0, 1, 0xc0, 12), reason: "pointer-loop"},
+		{name: "over-long-name", payload: q(overlong...), reason: "name-too-long"},
+		{name: "bad-label-type", payload: q(0x40, 'a', 0, 0, 1, 0, 1), reason: "bad-label-type"},
+		{name: "no-qtype", payload: q(1, 'a', 0), reason: "question-past-end"},
+		{name: "response", payload: question(header(0xbad2, 0x8180, 1, 0), encodeName("resp.dnsmon.test"), 1), counter: "responses"},
+		{name: "qdcount-0", payload: question(header(0xbad3, 0x0100, 0, 0), encodeName("qd0.dnsmon.test"), 1), counter: "no_question"},
+		{name: "opcode-notify", payload: question(header(0xbad4, 0x2000, 1, 0), encodeName("notify.dnsmon.test"), 6), counter: "other_opcodes"},
 		{name: "unwatched-port", port: 5354, payload: query(0xbad5, "port5354.dnsmon.test", 1)},
-		{name: "control-chars", payload: question(hdr, encodeLabels(ctrlLabels...), 1), wantName: ctrlLabels, mustReport: true},
-		{name: "dot-in-label", payload: question(hdr, encodeLabels(dotLabels...), 1), wantName: dotLabels},
+		{name: "control-chars", payload: question(hdr, encodeLabels(ctrlLabels...), 1), labels: ctrlLabels},
+		{name: "dot-in-label", payload: question(hdr, encodeLabels(dotLabels...), 1), labels: dotLabels},
 	}
 }
 
@@ -181,52 +186,101 @@ func malformedCases() []malformedCase {
 func (r *runner) malformed() {
 	for i, c := range malformedCases() {
 		t0 := time.Now()
-		from := r.watch.count()
-		port := c.port
-		if port == 0 {
-			port = 53
-		}
-		args := []string{"-net", "udp4", "-addr", "127.0.0.1:" + strconv.Itoa(port), "-wait", "0"}
-		if len(c.payload) == 0 {
-			args = append(args, "-empty")
-		} else {
-			args = append(args, "-raw", hex.EncodeToString(c.payload))
-		}
-		_, err := r.client("dq-bad", 0, false, args...)
-		if err == nil {
-			marker := fmt.Sprintf("marker%d.dnsmon.test", i)
-			_, err = r.client("dq-marker", 0, false, "-name", marker, "-wait", "0")
-			if err == nil {
-				var idx int
-				idx, _, err = r.watch.waitQname(from, marker, 10*time.Second)
-				if err == nil {
-					evs := r.watch.since(from)[:idx-from]
-					for _, e := range evs {
-						fmt.Printf("guestinit: malformed/%s: event qname %q\n", c.name, e.str("qname"))
-					}
-					err = judgeMalformed(c, evs)
-				}
-			}
-		}
-		r.report("malformed/"+c.name, t0, err)
+		r.report("malformed/"+c.name, t0, r.malformedCase(i, c))
 	}
 }
 
-func judgeMalformed(c malformedCase, evs []event) error {
-	if len(evs) == 0 {
-		if c.mustReport {
-			return errors.New("no event for a legal query whose name needs escaping")
+func (r *runner) malformedCase(i int, c malformedCase) error {
+	before, _, err := stats()
+	if err != nil {
+		return err
+	}
+	from := r.watch.count()
+	port := c.port
+	if port == 0 {
+		port = 53
+	}
+	args := []string{"-net", "udp4", "-addr", "127.0.0.1:" + strconv.Itoa(port), "-wait", "0"}
+	if len(c.payload) == 0 {
+		args = append(args, "-empty")
+	} else {
+		args = append(args, "-raw", hex.EncodeToString(c.payload))
+	}
+	rep, err := r.client("dq-bad", 0, false, args...)
+	if err != nil {
+		return err
+	}
+	marker := fmt.Sprintf("marker%d.dnsmon.test", i)
+	if _, err := r.client("dq-marker", 0, false, "-name", marker, "-wait", "0"); err != nil {
+		return err
+	}
+	idx, _, err := r.watch.waitQname(from, marker, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	after, _, err := stats()
+	if err != nil {
+		return err
+	}
+	evs := r.watch.since(from)[:idx-from]
+	for _, e := range evs {
+		fmt.Printf("guestinit: malformed/%s: event qname %q reason %q data %q\n", c.name, e.str("qname"), e.str("reason"), e.str("data"))
+	}
+	return judgeMalformed(c, rep, evs, before, after)
+}
+
+func judgeMalformed(c malformedCase, rep clientReport, evs []event, before, after map[string]int64) error {
+	// Every counter but the case's own stays put.
+	moved := map[string]int64{}
+	for _, k := range notQueryCounters {
+		if d := after[k] - before[k]; d != 0 {
+			moved[k] = d
+		}
+	}
+	want := map[string]int64{}
+	switch {
+	case c.counter != "":
+		want[c.counter] = 1
+	case c.reason != "":
+		want["malformed"] = 1
+	}
+	if fmt.Sprint(moved) != fmt.Sprint(want) {
+		return fmt.Errorf("--stats counters moved by %v, want %v", moved, want)
+	}
+	if c.reason == "" && c.labels == nil {
+		if len(evs) > 0 {
+			return fmt.Errorf("%d unexpected event(s): %v", len(evs), evs)
 		}
 		return nil
 	}
-	if c.wantName == nil || len(evs) > 1 {
-		var names []string
-		for _, e := range evs {
-			names = append(names, strconv.Quote(e.str("qname")))
-		}
-		return fmt.Errorf("%d unexpected event(s), qnames %s", len(evs), strings.Join(names, ", "))
+	if len(evs) != 1 {
+		return fmt.Errorf("%d events, want 1: %v", len(evs), evs)
 	}
-	got := evs[0].str("qname")
+	e := evs[0]
+	if pid, _ := e.num("pid"); pid != int64(rep.Pid) || e.str("comm") != "dq-bad" {
+		return fmt.Errorf("event from pid %d comm %q, want %d dq-bad", pid, e.str("comm"), rep.Pid)
+	}
+	if c.reason != "" {
+		data := c.payload
+		if len(data) >= 12 {
+			data = data[12:]
+		}
+		if len(data) > 64 {
+			data = data[:64]
+		}
+		malformed, _ := e["malformed"].(bool)
+		if !malformed || e.str("reason") != c.reason || e.str("data") != escapeBytes(data) {
+			return fmt.Errorf("event malformed=%v reason %q data %q, want malformed reason %q data %q",
+				malformed, e.str("reason"), e.str("data"), c.reason, escapeBytes(data))
+		}
+		if len(c.payload) >= 2 {
+			if id, _ := e.num("id"); id != int64(c.payload[0])<<8|int64(c.payload[1]) {
+				return fmt.Errorf("event id %#x, want the message's %#x", id, int64(c.payload[0])<<8|int64(c.payload[1]))
+			}
+		}
+		return nil
+	}
+	got := e.str("qname")
 	for _, b := range []byte(got) {
 		if b < 0x21 || b > 0x7e {
 			return fmt.Errorf("qname %q holds an unescaped byte 0x%02x", got, b)
@@ -236,8 +290,137 @@ func judgeMalformed(c malformedCase, evs []event) error {
 	if err != nil {
 		return fmt.Errorf("qname %q: %v", got, err)
 	}
-	if strings.Join(labels, "\x00") != strings.Join(c.wantName, "\x00") {
-		return fmt.Errorf("qname %q decodes to %q, want %q", got, labels, c.wantName)
+	if strings.Join(labels, "\x00") != strings.Join(c.labels, "\x00") {
+		return fmt.Errorf("qname %q decodes to %q, want %q", got, labels, c.labels)
+	}
+	return nil
+}
+
+// escapeBytes is the module's escaping: octets outside 0x21..0x7e and the
+// specials " $ ( ) . ; @ \ as \DDD.
+func escapeBytes(b []byte) string {
+	var s strings.Builder
+	for _, c := range b {
+		if c < 0x21 || c > 0x7e || strings.IndexByte(`"$().;@\`, c) >= 0 {
+			fmt.Fprintf(&s, "\\%03d", c)
+		} else {
+			s.WriteByte(c)
+		}
+	}
+	return s.String()
+}
+
+// tcpCase is one TCP connection to port 53 written in chunks, each its own
+// segment, the way resolvers write: the names reported, in order, and how
+// far tcp_unparsed must move.  Every case ends with a whole marker query,
+// which proves the stream is still followed.
+type tcpCase struct {
+	name     string
+	writes   func(marker []byte) [][]byte
+	want     []string
+	unparsed int64
+}
+
+// framed is msgs with their TCP length prefixes, back to back.
+func framed(msgs ...[]byte) []byte {
+	var b []byte
+	for _, m := range msgs {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(m)))
+		b = append(b, m...)
+	}
+	return b
+}
+
+func tcpCases() []tcpCase {
+	a := query(0x7401, "one.tcp.dnsmon.test", 1)
+	aaaa := query(0x7402, "two.tcp.dnsmon.test", 28)
+	split := query(0x7403, "split.tcp.dnsmon.test", 1)
+	// A message whose bytes after its header are a whole framed query: a
+	// segment that starts there must not be read as that query.
+	evil := framed(query(0x7404, "evil.tcp.dnsmon.test", 1))
+	outer := append(header(0x7405, 0x0100, 1, 0), evil...)
+	return []tcpCase{
+		{
+			name:   "two-in-one-segment",
+			writes: func(m []byte) [][]byte { return [][]byte{framed(a, aaaa), framed(m)} },
+			want:   []string{"one.tcp.dnsmon.test", "two.tcp.dnsmon.test"},
+		},
+		{
+			name: "query-split-in-two",
+			writes: func(m []byte) [][]byte {
+				f := framed(split)
+				return [][]byte{f[:9], f[9:], framed(m)}
+			},
+			unparsed: 1,
+		},
+		{
+			name: "segment-starts-mid-message",
+			writes: func(m []byte) [][]byte {
+				f := framed(outer)
+				return [][]byte{f[:2+12], f[2+12:], framed(m)}
+			},
+			unparsed: 1,
+		},
+	}
+}
+
+// tcp runs the TCP cases over IPv4 and IPv6.
+func (r *runner) tcp() {
+	i := 0
+	for _, c := range tcpCases() {
+		for _, n := range []struct{ net, addr string }{{"tcp4", "127.0.0.1:53"}, {"tcp6", "[::1]:53"}} {
+			i++
+			t0 := time.Now()
+			r.report("tcp/"+c.name+"/"+n.net[3:], t0, r.tcpCase(i, c, n.net, n.addr))
+		}
+	}
+}
+
+func (r *runner) tcpCase(i int, c tcpCase, network, addr string) error {
+	before, _, err := stats()
+	if err != nil {
+		return err
+	}
+	from := r.watch.count()
+	marker := fmt.Sprintf("marker%d.tcp.dnsmon.test", i)
+	var chunks []string
+	for _, w := range c.writes(query(0x7400, marker, 1)) {
+		chunks = append(chunks, hex.EncodeToString(w))
+	}
+	rep, err := r.client("dq-tcp", 0, false, "-net", network, "-addr", addr, "-writes", strings.Join(chunks, ","))
+	if err != nil {
+		return err
+	}
+	if rep.Sent != len(chunks) {
+		return fmt.Errorf("client wrote %d of %d chunks", rep.Sent, len(chunks))
+	}
+	idx, _, err := r.watch.waitQname(from, marker, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	after, _, err := stats()
+	if err != nil {
+		return err
+	}
+	var got []string
+	for _, e := range r.watch.since(from)[:idx-from] {
+		if malformed, _ := e["malformed"].(bool); malformed {
+			got = append(got, "malformed:"+e.str("reason")+":"+e.str("data"))
+			continue
+		}
+		got = append(got, e.str("qname"))
+		if pid, _ := e.num("pid"); pid != int64(rep.Pid) {
+			return fmt.Errorf("event %s from pid %d, want %d", e.str("qname"), pid, rep.Pid)
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(c.want, " ") {
+		return fmt.Errorf("reported %q before the marker, want %q", got, c.want)
+	}
+	if d := after["tcp_unparsed"] - before["tcp_unparsed"]; d != c.unparsed {
+		return fmt.Errorf("tcp_unparsed moved by %d, want %d", d, c.unparsed)
+	}
+	if d := after["malformed"] - before["malformed"]; d != 0 {
+		return fmt.Errorf("malformed moved by %d", d)
 	}
 	return nil
 }
@@ -285,7 +468,7 @@ func isDigits(s string) bool {
 
 const floodCount = 20000
 
-var statRE = regexp.MustCompile(`(?i)"?(events|dropped|ring_size|ring|queued)"?\s*[:=]?\s*(\d+)`)
+var statRE = regexp.MustCompile(`(?i)"?(events|dropped|ring_size|ring|queued|responses|other_opcodes|no_question|tcp_unparsed|malformed)"?\s*[:=]?\s*(\d+)`)
 
 // stats runs dnsmon-watch --stats and picks the counters out of its output.
 func stats() (map[string]int64, string, error) {
