@@ -38,9 +38,15 @@ var guestKernels = []guestKernel{
 }
 
 func selectedKernels(t *testing.T) []guestKernel {
-	env := os.Getenv("DNSMON_GUEST_KERNELS")
+	return kernelsFromEnv("DNSMON_GUEST_KERNELS", guestKernels)
+}
+
+// kernelsFromEnv reads a list of SUITE[:FLAVOUR] from the environment
+// variable name, or returns def when it is unset.
+func kernelsFromEnv(name string, def []guestKernel) []guestKernel {
+	env := os.Getenv(name)
 	if env == "" {
-		return guestKernels
+		return def
 	}
 	var ks []guestKernel
 	for _, s := range strings.Split(env, ",") {

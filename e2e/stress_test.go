@@ -42,7 +42,7 @@ func TestUnloadUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	logDir := filepath.Join(c.CacheRoot(), "guest-logs")
-	for _, gk := range stressKernels {
+	for _, gk := range kernelsFromEnv("DNSMON_STRESS_KERNELS", stressKernels) {
 		// One at a time: two 2-CPU TCG guests on a 2-core host, beside
 		// the builds of other packages' tests, starve each other's vCPUs
 		// into RCU stalls at boot (seen with 5.10).
