@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ulikunitz/xz"
 )
 
@@ -40,22 +41,29 @@ func SuiteFor(name string) Suite {
 	return Suite{Name: name, BaseURL: base, Component: "main", Arch: "amd64"}
 }
 
-// Client fetches indexes and packages through the cache directory.
+// Client fetches indexes and packages through the cache directory. An index
+// is taken only from a suite whose InRelease is signed by a key of the
+// client's keyring, and only with the size and SHA-256 that InRelease
+// gives it; each package only with the size and SHA-256 of its index.
 type Client struct {
-	cacheDir string
-	http     *http.Client
-	maxAge   time.Duration
-	now      func() time.Time
+	cacheDir   string
+	http       *http.Client
+	maxAge     time.Duration
+	now        func() time.Time
+	keyring    openpgp.KeyRing
+	validUntil bool
 
 	mu      sync.Mutex
 	indexes map[string][]Package
 }
 
 type options struct {
-	cacheDir string
-	http     *http.Client
-	maxAge   time.Duration
-	now      func() time.Time
+	cacheDir   string
+	http       *http.Client
+	maxAge     time.Duration
+	now        func() time.Time
+	keyring    openpgp.KeyRing
+	validUntil bool
 }
 
 // Option configures a Client.
@@ -109,6 +117,27 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithKeyring sets the keys a suite's InRelease must be signed with.
+// Default: DefaultKeyring, Debian's archive keys.
+func WithKeyring(k openpgp.KeyRing) Option {
+	return func(o *options) error {
+		if k == nil {
+			return errors.New("nil keyring")
+		}
+		o.keyring = k
+		return nil
+	}
+}
+
+// WithValidUntil makes an InRelease past its Valid-Until an error. Off by
+// default: snapshot mirrors serve suites long past it.
+func WithValidUntil(check bool) Option {
+	return func(o *options) error {
+		o.validUntil = check
+		return nil
+	}
+}
+
 // CacheDir is $DNSMON_CACHE, or $HOME/.cache/dnsmon when it is unset.
 func CacheDir() (string, error) {
 	if d := os.Getenv("DNSMON_CACHE"); d != "" {
@@ -140,8 +169,15 @@ func NewClient(opts ...Option) (*Client, error) {
 		}
 		o.cacheDir = d
 	}
+	if o.keyring == nil {
+		k, err := DefaultKeyring()
+		if err != nil {
+			return nil, err
+		}
+		o.keyring = k
+	}
 	return &Client{cacheDir: o.cacheDir, http: o.http, maxAge: o.maxAge, now: o.now,
-		indexes: make(map[string][]Package)}, nil
+		keyring: o.keyring, validUntil: o.validUntil, indexes: make(map[string][]Package)}, nil
 }
 
 // CacheRoot returns the client's cache directory.
@@ -152,14 +188,24 @@ func (c *Client) CacheRoot() string { return c.cacheDir }
 // plain Packages is the last resort of small mirrors.
 var indexFormats = []string{"Packages.gz", "Packages.xz", "Packages"}
 
-func (s Suite) indexURL(format string) string {
-	return fmt.Sprintf("%s/dists/%s/%s/binary-%s/%s", strings.TrimRight(s.BaseURL, "/"), s.Name, s.Component, s.Arch, format)
+// distsURL is the suite's directory on the mirror.
+func (s Suite) distsURL() string {
+	return fmt.Sprintf("%s/dists/%s", strings.TrimRight(s.BaseURL, "/"), s.Name)
 }
 
+// indexPath is the index file's path below dists/SUITE/, as InRelease
+// names it.
+func (s Suite) indexPath(format string) string {
+	return fmt.Sprintf("%s/binary-%s/%s", s.Component, s.Arch, format)
+}
+
+// cacheName names the cached index.  "signed_": only indexes checked
+// against their suite's InRelease are cached under such names, so that an
+// index an earlier release cached unchecked is never read.
 func (s Suite) cacheName(format string) string {
 	host := strings.TrimPrefix(strings.TrimPrefix(s.BaseURL, "http://"), "https://")
 	key := strings.NewReplacer("/", "_", ":", "_").Replace(strings.Trim(host, "/") + "_" + s.Name + "_" + s.Component + "_" + s.Arch)
-	return key + "_" + format
+	return "signed_" + key + "_" + format
 }
 
 // Packages returns the kernel packages (names starting "linux-") of a
@@ -205,23 +251,96 @@ func (c *Client) indexFile(ctx context.Context, s Suite) (path, format string, e
 			stale = append(stale, f)
 		}
 	}
-	var errs []error
-	for _, f := range indexFormats {
-		p := filepath.Join(dir, s.cacheName(f))
-		err := c.fetchFile(ctx, s.indexURL(f), p, -1, "")
-		if err == nil {
-			return p, f, nil
-		}
-		errs = append(errs, err)
-		if ctx.Err() != nil {
-			break
-		}
+	p, f, err := c.fetchIndex(ctx, s, dir)
+	if err == nil {
+		return p, f, nil
 	}
-	if len(stale) > 0 {
-		// Offline: a stale index beats none.
+	if len(stale) > 0 && !errors.Is(err, ErrUnsigned) && !errors.Is(err, ErrIndexDigest) {
+		// Offline: a stale index, checked when it was fetched, beats none.
 		return filepath.Join(dir, s.cacheName(stale[0])), stale[0], nil
 	}
-	return "", "", fmt.Errorf("fetching index of suite %q: %w", s.Name, errors.Join(errs...))
+	return "", "", err
+}
+
+// ErrIndexDigest is matched by the error for an index file whose size or
+// SHA-256 differs from what its suite's signed InRelease says.
+var ErrIndexDigest = errors.New("index file does not match the suite's signed InRelease")
+
+// fetchIndex fetches the suite's InRelease, checks its signature, and
+// fetches the first index format it lists, checked against it.
+func (c *Client) fetchIndex(ctx context.Context, s Suite, dir string) (path, format string, err error) {
+	rel, err := c.inRelease(ctx, s)
+	if err != nil {
+		return "", "", err
+	}
+	var missing []error
+	for _, f := range indexFormats {
+		fh, ok := rel.Files[s.indexPath(f)]
+		if !ok {
+			continue
+		}
+		url := s.distsURL() + "/" + s.indexPath(f)
+		if rel.ByHash {
+			// A by-hash file never changes, so a mirror updated between
+			// the two requests cannot hand over a newer index.
+			url = fmt.Sprintf("%s/%s/binary-%s/by-hash/SHA256/%s", s.distsURL(), s.Component, s.Arch, fh.SHA256)
+		}
+		p := filepath.Join(dir, s.cacheName(f))
+		err := c.fetchFile(ctx, url, p, fh.Size, fh.SHA256)
+		var de *DigestError
+		if errors.As(err, &de) {
+			return "", "", fmt.Errorf("suite %q: %s: %w: %v", s.Name, url, ErrIndexDigest, de)
+		}
+		if errors.Is(err, ErrNotFound) && ctx.Err() == nil {
+			// Release lists the uncompressed Packages that Debian does
+			// not serve: try the next format.
+			missing = append(missing, err)
+			continue
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("suite %q: %w", s.Name, err)
+		}
+		return p, f, nil
+	}
+	if len(missing) > 0 {
+		return "", "", fmt.Errorf("suite %q: %w", s.Name, errors.Join(missing...))
+	}
+	return "", "", fmt.Errorf("suite %q: its InRelease lists no index for %s/binary-%s (none of %s)",
+		s.Name, s.Component, s.Arch, strings.Join(indexFormats, ", "))
+}
+
+// inRelease fetches and checks dists/SUITE/InRelease.
+func (c *Client) inRelease(ctx context.Context, s Suite) (Release, error) {
+	url := s.distsURL() + "/InRelease"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return Release{}, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return Release{}, fmt.Errorf("fetching index of suite %q: %w", s.Name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Release{}, fmt.Errorf("fetching index of suite %q: %s: HTTP %s (a suite without a signed InRelease is not read)", s.Name, url, resp.Status)
+	}
+	// Debian's largest InRelease files are a few hundred kilobytes.
+	const maxInRelease = 16 << 20
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxInRelease+1))
+	if err != nil {
+		return Release{}, fmt.Errorf("fetching index of suite %q: %s: %w", s.Name, url, err)
+	}
+	if len(data) > maxInRelease {
+		return Release{}, fmt.Errorf("fetching index of suite %q: %s is over %d bytes", s.Name, url, maxInRelease)
+	}
+	rel, err := VerifyInRelease(data, c.keyring)
+	if err != nil {
+		return Release{}, fmt.Errorf("suite %q: %s: %w (the mirror or the network changed it, or the suite is signed by a key newer than this release's keyring: see matrix/debian/keyring/README.md)", s.Name, url, err)
+	}
+	if c.validUntil && !rel.ValidUntil.IsZero() && c.now().After(rel.ValidUntil) {
+		return Release{}, fmt.Errorf("suite %q: %s expired at %s (Valid-Until): the mirror serves a stale copy", s.Name, url, rel.ValidUntil.Format(time.RFC3339))
+	}
+	return rel, nil
 }
 
 // readIndexFile parses the kernel stanzas of a cached index. They are kept

@@ -11,9 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dnsmon/dnsmon/matrix/debian/debiantest"
 )
 
 func TestCompareVersions(t *testing.T) {
@@ -226,17 +229,107 @@ func TestDependsNames(t *testing.T) {
 	}
 }
 
-// fixtureServer serves testdata as a mirror: dists/SUITE/main/binary-amd64/
-// maps to testdata/SUITE/, and pool/ to testdata/deb/.
-func fixtureServer(t *testing.T, hits *atomic.Int32) *httptest.Server {
+// mirrorConf shapes what fixtureServer serves.
+type mirrorConf struct {
+	signer  *debiantest.Signer // signs InRelease; nil: the fixture key
+	header  []string           // extra Release fields
+	noSig   bool               // no InRelease at all
+	tamper  *atomic.Bool       // when set, index files are served with a byte changed
+	byHash  bool               // Acquire-By-Hash: yes, and serve by-hash paths
+	byHashN *atomic.Int32      // counts by-hash requests
+}
+
+// fixtureKey signs the fixture mirrors' suites; the clients of these tests
+// trust it through testClient.
+var fixtureKey = sync.OnceValue(func() *debiantest.Signer {
+	s, err := debiantest.NewSigner()
+	if err != nil {
+		panic(err)
+	}
+	return s
+})
+
+// testClient is a client that trusts the fixture key.
+func testClient(t *testing.T, opts ...Option) *Client {
 	t.Helper()
+	c, err := NewClient(append([]Option{WithCacheDir(t.TempDir()), WithKeyring(fixtureKey().Keyring())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// fixtureServer serves testdata as a mirror: dists/SUITE/main/binary-amd64/
+// maps to testdata/SUITE/, and pool/ to testdata/deb/; dists/SUITE/InRelease
+// lists testdata/SUITE/'s files, signed by the fixture key.
+func fixtureServer(t *testing.T, hits *atomic.Int32, confs ...mirrorConf) *httptest.Server {
+	t.Helper()
+	var conf mirrorConf
+	if len(confs) > 0 {
+		conf = confs[0]
+	}
+	if conf.signer == nil {
+		conf.signer = fixtureKey()
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		p := strings.TrimPrefix(r.URL.Path, "/")
 		var file string
 		if rest, ok := strings.CutPrefix(p, "dists/"); ok {
 			suite, tail, _ := strings.Cut(rest, "/")
+			files, err := debiantest.SuiteFiles(filepath.Join("testdata", suite))
+			if err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			index := map[string][]byte{}
+			for name, b := range files {
+				index["main/binary-amd64/"+name] = b
+			}
+			switch {
+			case tail == "InRelease":
+				if conf.noSig {
+					http.NotFound(w, r)
+					return
+				}
+				header := conf.header
+				if conf.byHash {
+					header = append(header, "Acquire-By-Hash: yes")
+				}
+				b, err := conf.signer.InRelease(index, header...)
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				w.Write(b)
+				return
+			case strings.Contains(tail, "/by-hash/SHA256/"):
+				if !conf.byHash {
+					http.NotFound(w, r)
+					return
+				}
+				conf.byHashN.Add(1)
+				want := tail[strings.LastIndex(tail, "/")+1:]
+				for _, b := range index {
+					if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) == want {
+						w.Write(b)
+						return
+					}
+				}
+				http.NotFound(w, r)
+				return
+			}
 			file = filepath.Join("testdata", suite, strings.TrimPrefix(tail, "main/binary-amd64/"))
+			if conf.tamper != nil && conf.tamper.Load() {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					http.NotFound(w, r)
+					return
+				}
+				b[len(b)/2] ^= 1
+				w.Write(b)
+				return
+			}
 		} else if rest, ok := strings.CutPrefix(p, "pool/"); ok {
 			file = filepath.Join("testdata", "deb", filepath.Base(rest))
 		}
@@ -248,6 +341,92 @@ func fixtureServer(t *testing.T, hits *atomic.Int32) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+func TestInRelease(t *testing.T) {
+	other, err := debiantest.NewSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := "Valid-Until: " + time.Now().Add(-24*time.Hour).UTC().Format(time.RFC1123)
+	var byHash atomic.Int32
+	tests := map[string]struct {
+		conf    mirrorConf
+		opts    []Option
+		wantErr error  // nil: the index is read
+		wantMsg string // in the error
+	}{
+		"signed":                {},
+		"by hash":               {conf: mirrorConf{byHash: true, byHashN: &byHash}},
+		"signed by another key": {conf: mirrorConf{signer: other}, wantErr: ErrUnsigned, wantMsg: "keyring/README.md"},
+		"no InRelease":          {conf: mirrorConf{noSig: true}, wantMsg: "without a signed InRelease"},
+		"index changed":         {conf: mirrorConf{tamper: tampered()}, wantErr: ErrIndexDigest, wantMsg: "sha256 mismatch"},
+		"expired, not checked":  {conf: mirrorConf{header: []string{past}}},
+		"expired, checked":      {conf: mirrorConf{header: []string{past}}, opts: []Option{WithValidUntil(true)}, wantMsg: "expired"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var hits atomic.Int32
+			srv := fixtureServer(t, &hits, tc.conf)
+			c := testClient(t, tc.opts...)
+			pkgs, err := c.Packages(t.Context(), Suite{Name: "experimental", BaseURL: srv.URL, Component: "main", Arch: "amd64"})
+			if tc.wantErr == nil && tc.wantMsg == "" {
+				if err != nil || len(pkgs) == 0 {
+					t.Fatalf("Packages = %d packages, %v", len(pkgs), err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Packages read %d packages, want an error", len(pkgs))
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("err = %v, want %v", err, tc.wantErr)
+			}
+			if !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Errorf("err = %v, want it to say %q", err, tc.wantMsg)
+			}
+			if entries, _ := os.ReadDir(filepath.Join(c.CacheRoot(), "index")); len(entries) > 0 {
+				t.Errorf("a refused index left %d files in the cache", len(entries))
+			}
+		})
+	}
+	if byHash.Load() == 0 {
+		t.Error("Acquire-By-Hash: yes, but no index was fetched by hash")
+	}
+}
+
+func tampered() *atomic.Bool {
+	var b atomic.Bool
+	b.Store(true)
+	return &b
+}
+
+// TestStaleCacheTampered: a cached index past its age is not kept in use
+// when the mirror's new one fails its check; the failure is reported.
+func TestStaleCacheTampered(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	clock := func() time.Time { return now }
+	var hits atomic.Int32
+	var tamper atomic.Bool
+	srv := fixtureServer(t, &hits, mirrorConf{tamper: &tamper})
+	s := Suite{Name: "experimental", BaseURL: srv.URL, Component: "main", Arch: "amd64"}
+	get := func() error {
+		c, err := NewClient(WithCacheDir(dir), WithClock(clock), WithKeyring(fixtureKey().Keyring()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Packages(t.Context(), s)
+		return err
+	}
+	if err := get(); err != nil {
+		t.Fatal(err)
+	}
+	tamper.Store(true)
+	now = now.Add(24 * time.Hour)
+	if err := get(); !errors.Is(err, ErrIndexDigest) {
+		t.Errorf("stale cache, tampered mirror: err = %v, want ErrIndexDigest", err)
+	}
 }
 
 func TestNewestKernelFixtures(t *testing.T) {
@@ -269,10 +448,7 @@ func TestNewestKernelFixtures(t *testing.T) {
 		{"experimental", "amd64", "7.3-amd64", "linux-binary-7.3-amd64", "usr/lib/modules/7.3-amd64/vmlinuz",
 			[]string{"linux-headers-7.3-amd64", "linux-headers-7.3-common", "linux-kbuild-7.3"}},
 	}
-	c, err := NewClient(WithCacheDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testClient(t)
 	for _, tt := range tests {
 		t.Run(tt.suite+"/"+tt.flavour, func(t *testing.T) {
 			s := Suite{Name: tt.suite, BaseURL: srv.URL, Component: "main", Arch: "amd64"}
@@ -309,7 +485,7 @@ func TestIndexCache(t *testing.T) {
 	s := Suite{Name: "experimental", BaseURL: srv.URL, Component: "main", Arch: "amd64"}
 	get := func() {
 		t.Helper()
-		c, err := NewClient(WithCacheDir(dir), WithClock(clock), WithMaxAge(time.Hour))
+		c, err := NewClient(WithCacheDir(dir), WithClock(clock), WithMaxAge(time.Hour), WithKeyring(fixtureKey().Keyring()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -343,10 +519,7 @@ func TestDownload(t *testing.T) {
 	}
 	sum := sha256.Sum256(body)
 	good := Package{Name: "fixture", Filename: "pool/main/f/fixture-xz.deb", Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), BaseURL: srv.URL}
-	c, err := NewClient(WithCacheDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testClient(t)
 	p, err := c.Download(t.Context(), good)
 	if err != nil {
 		t.Fatal(err)

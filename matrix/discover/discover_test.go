@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/dnsmon/dnsmon/matrix"
+	"github.com/dnsmon/dnsmon/matrix/debian/debiantest"
 	"github.com/dnsmon/dnsmon/matrix/discover"
 )
 
@@ -35,11 +36,40 @@ func (m mirrorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return m.srv.Client().Transport.RoundTrip(r)
 }
 
+// signedMirror serves dir, and for every .../dists/SUITE/InRelease an
+// InRelease listing the files below that suite's directory, signed by
+// signer: a deb index is read only from a signed suite.
+func signedMirror(dir string, signer *debiantest.Signer) http.Handler {
+	files := http.FileServer(http.Dir(dir))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		suiteDir, ok := strings.CutSuffix(r.URL.Path, "/InRelease")
+		if !ok || !strings.Contains(suiteDir, "/dists/") {
+			files.ServeHTTP(w, r)
+			return
+		}
+		index, err := debiantest.SuiteFiles(filepath.Join(dir, filepath.FromSlash(suiteDir)))
+		if err != nil || len(index) == 0 {
+			http.NotFound(w, r)
+			return
+		}
+		b, err := signer.InRelease(index)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Write(b)
+	})
+}
+
 func fixtureLister(t *testing.T, dir string) discover.Lister {
 	t.Helper()
-	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	signer, err := debiantest.NewSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(signedMirror(dir, signer))
 	t.Cleanup(srv.Close)
-	l, err := discover.NewLister(discover.WithCacheDir(t.TempDir()),
+	l, err := discover.NewLister(discover.WithCacheDir(t.TempDir()), discover.WithKeyring(signer.Keyring()),
 		discover.WithHTTPClient(&http.Client{Transport: mirrorTransport{srv}}))
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
 package discover
 
 import (
+	"github.com/ProtonMail/go-crypto/openpgp"
+
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +21,7 @@ import (
 type indexLister struct {
 	cacheDir string
 	http     *http.Client
+	keyring  openpgp.KeyRing // nil: debian.DefaultKeyring
 }
 
 var _ Lister = (*indexLister)(nil)
@@ -46,6 +49,18 @@ func WithHTTPClient(c *http.Client) ListerOption {
 			return errors.New("WithHTTPClient: nil client")
 		}
 		l.http = c
+		return nil
+	}
+}
+
+// WithKeyring sets the keys a deb index's InRelease must be signed with.
+// Default: debian.DefaultKeyring.
+func WithKeyring(k openpgp.KeyRing) ListerOption {
+	return func(l *indexLister) error {
+		if k == nil {
+			return errors.New("WithKeyring: nil keyring")
+		}
+		l.keyring = k
 		return nil
 	}
 }
@@ -93,7 +108,11 @@ func (l *indexLister) Packages(ctx context.Context, idx matrix.PackageIndex, pre
 func (l *indexLister) deb(ctx context.Context, idx matrix.PackageIndex, prefixes []string) ([]matrix.IndexedPackage, error) {
 	// A client per call: debian.Client keeps every parsed index in
 	// memory, and a whole suite's index is large.
-	c, err := debian.NewClient(debian.WithCacheDir(l.cacheDir), debian.WithHTTPClient(l.http))
+	opts := []debian.Option{debian.WithCacheDir(l.cacheDir), debian.WithHTTPClient(l.http)}
+	if l.keyring != nil {
+		opts = append(opts, debian.WithKeyring(l.keyring))
+	}
+	c, err := debian.NewClient(opts...)
 	if err != nil {
 		return nil, err
 	}
