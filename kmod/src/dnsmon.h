@@ -70,6 +70,39 @@ void dnsmon_tcp_put(const struct sock *sk, u32 next, u32 end);
 /* sk's stream can no longer be followed. */
 void dnsmon_tcp_forget(const struct sock *sk);
 
+/*
+ * Where the payload sits in a packet that passed the hooks' checks: one
+ * DNS message for UDP, a stretch of a stream for TCP.
+ */
+struct dnsmon_packet {
+	unsigned int offset;	/* of the payload in the skb */
+	unsigned int len;	/* of the payload */
+	u8 proto;
+	__be16 dport;
+	u32 seq;		/* TCP: sequence number of the first payload byte */
+	bool syn;		/* TCP: the segment is a SYN */
+};
+
+struct sk_buff;
+struct net;
+
+/*
+ * The reports (dnsmon_report.c): the events and counters of a packet's
+ * messages.  dnsmon_packet runs in the hooks; init and exit allocate and
+ * free the per-CPU scratch, exit only once no hook can run.
+ */
+int dnsmon_report_init(void);
+void dnsmon_report_exit(void);
+void dnsmon_packet(struct sk_buff *skb, struct net *net, u8 family,
+		   const void *daddr, unsigned int alen,
+		   const struct dnsmon_packet *pkt);
+
+/* The kernel log (dnsmon_log.c): one rate-limited line per event. */
+void dnsmon_log_init(const struct dnsmon_config *config);
+/* Whether the next event gets a line: log=1 and within the rate. */
+bool dnsmon_log_due(void);
+void dnsmon_log(const struct dnsmon_event *ev);
+
 int dnsmon_hook_init(const struct dnsmon_config *config);
 void dnsmon_hook_exit(void);
 
