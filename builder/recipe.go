@@ -73,7 +73,8 @@ func headersEnv(t matrix.Target) []string {
 	env := []string{
 		"DNSMON_METHOD=" + t.Method,
 		"DNSMON_PKGS=" + strings.Join(t.Packages, " "),
-		"DNSMON_URLS=" + strings.Join(t.URLs, " "),
+		// One "URL sha256:HEX" per line.
+		"DNSMON_URLS=" + strings.Join(t.URLs, "\n"),
 		"DNSMON_TOOLCHAIN=" + strings.Join(t.Toolchain, " "),
 		"DNSMON_KDIR=" + t.KernelDir,
 	}

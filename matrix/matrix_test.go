@@ -273,7 +273,7 @@ func TestResolve(t *testing.T) {
 		sid.KernelDir != "/usr/src/linux-headers-7.2.13+deb14-rt-amd64" || sid.Family != FamilyDeb || sid.Debootstrap.Suite != "sid" {
 		t.Errorf("sid target = %+v", sid)
 	}
-	if u := ts[3].URLs[0]; u != "http://vault.centos.org/7.9.2009/updates/x86_64/Packages/kernel-devel-3.10.0-1160.119.1.el7.x86_64.rpm" {
+	if u := ts[3].URLs[0]; u != "http://vault.centos.org/7.9.2009/updates/x86_64/Packages/kernel-devel-3.10.0-1160.119.1.el7.x86_64.rpm sha256:5f2c1b0d9e8a7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b" {
 		t.Errorf("URL template expanded to %q", u)
 	}
 	if ts[0].KernelDir != "/usr/src/kernels/5.14.0-427.13.1.el9_4.x86_64" {

@@ -79,12 +79,15 @@ type Headers struct {
 	//                linux-image dependency of 6.12 headers);
 	//   yum, dnf     yum/dnf install Packages;
 	//   urls         download URLs and install them with the image's package
-	//                tool (rpm or dpkg), for kernels no repository serves.
+	//                tool (rpm or dpkg), for kernels no repository serves;
+	//                each is checked against the SHA-256 its entry names.
 	Method string `yaml:"method"`
 	// Packages are package names as text/template strings over
 	// TemplateData, e.g. "linux-headers-{{.Release}}".
 	Packages []string `yaml:"packages,omitempty"`
-	// URLs are package URLs as templates, for method urls.
+	// URLs are the packages of method urls, each "URL sha256:HEX": an
+	// http(s) URL (a template) and the file's SHA-256, which the build
+	// checks before installing it (ParsePackageURL).
 	URLs []string `yaml:"urls,omitempty"`
 }
 

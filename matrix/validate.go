@@ -127,6 +127,15 @@ func (f *File) validate() []error {
 			if len(h.URLs) == 0 {
 				gat("headers: method urls needs urls")
 			}
+			for _, e := range h.URLs {
+				if _, _, err := ParsePackageURL(e); err != nil {
+					gat("headers: %v", err)
+				}
+			}
+			// A digest pins one file: one kernel per urls group.
+			if len(g.Kernels) > 1 || g.Track != nil {
+				gat("headers: method urls pins each package by its sha256, so a urls group lists exactly one kernel and no track (make one group per kernel)")
+			}
 		} else if h.Method != "" && len(h.Packages) == 0 {
 			gat("headers: method %s needs packages", h.Method)
 		}
@@ -255,4 +264,21 @@ func parseTemplate(s string) (*template.Template, error) {
 		return nil, fmt.Errorf("template %q: %w", s, err)
 	}
 	return t, nil
+}
+
+// ParsePackageURL splits a urls entry, "URL sha256:HEX", into the URL and
+// the lowercase hex SHA-256.
+func ParsePackageURL(entry string) (url, sha256 string, err error) {
+	fs := strings.Fields(entry)
+	if len(fs) != 2 || !strings.HasPrefix(fs[1], "sha256:") {
+		return "", "", fmt.Errorf("urls entry %q: want \"URL sha256:HEX\", the package's SHA-256 after its URL, which the build checks before installing it", entry)
+	}
+	url, sha256 = fs[0], strings.TrimPrefix(fs[1], "sha256:")
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return "", "", fmt.Errorf("urls entry %q: the URL must be http:// or https://", entry)
+	}
+	if len(sha256) != 64 || strings.Trim(sha256, "0123456789abcdef") != "" {
+		return "", "", fmt.Errorf("urls entry %q: sha256 must be 64 lowercase hex digits", entry)
+	}
+	return url, sha256, nil
 }

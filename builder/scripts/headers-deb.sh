@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs one kernel's headers into a Debian-family builder image.
 # Inputs (environment): DNSMON_METHOD (apt, apt-extract, urls), DNSMON_PKGS,
-# DNSMON_URLS, DNSMON_TOOLCHAIN, DNSMON_SOURCES (sources.list lines),
+# DNSMON_URLS (lines "URL sha256:HEX"), DNSMON_TOOLCHAIN, DNSMON_SOURCES (sources.list lines),
 # DNSMON_REPLACE (1: drop the image's sources), DNSMON_KDIR (must exist after).
 set -eu
 export DEBIAN_FRONTEND=noninteractive
@@ -24,12 +24,18 @@ apt)
 	apt-get -q install $DNSMON_PKGS
 	;;
 urls)
+	# Lines "URL sha256:HEX": nothing is installed that does not match.
 	mkdir -p /tmp/dnsmon-debs
 	n=0
-	for u in $DNSMON_URLS; do
+	while read -r u sum; do
+		[ -n "$u" ] || continue
 		n=$((n + 1))
 		/usr/lib/apt/apt-helper download-file "$u" "/tmp/dnsmon-debs/$n.deb"
-	done
+		echo "${sum#sha256:}  /tmp/dnsmon-debs/$n.deb" | sha256sum -c --quiet - ||
+			{ echo "dnsmon: $u does not match its sha256 in kernels.yaml" >&2; exit 1; }
+	done <<EOF
+$DNSMON_URLS
+EOF
 	apt-get -q install /tmp/dnsmon-debs/*.deb
 	rm -rf /tmp/dnsmon-debs
 	;;

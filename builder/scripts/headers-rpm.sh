@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs one kernel's headers into an RPM-family builder image.
 # Inputs (environment): DNSMON_METHOD (yum, dnf, urls), DNSMON_PKGS,
-# DNSMON_URLS, DNSMON_TOOLCHAIN, DNSMON_REPOS (lines "ID BASEURL"),
+# DNSMON_URLS (lines "URL sha256:HEX"), DNSMON_TOOLCHAIN, DNSMON_REPOS (lines "ID BASEURL"),
 # DNSMON_REPLACE (1: drop the image's repositories), DNSMON_KDIR.
 set -eu
 pm=yum
@@ -25,8 +25,20 @@ yum | dnf)
 	$pm -y install $DNSMON_PKGS
 	;;
 urls)
-	# shellcheck disable=SC2086
-	$pm -y install $DNSMON_URLS
+	# Lines "URL sha256:HEX": nothing is installed that does not match.
+	mkdir -p /tmp/dnsmon-rpms
+	n=0
+	while read -r u sum; do
+		[ -n "$u" ] || continue
+		n=$((n + 1))
+		curl -fsSL -o "/tmp/dnsmon-rpms/$n.rpm" "$u"
+		echo "${sum#sha256:}  /tmp/dnsmon-rpms/$n.rpm" | sha256sum -c --quiet - ||
+			{ echo "dnsmon: $u does not match its sha256 in kernels.yaml" >&2; exit 1; }
+	done <<EOF
+$DNSMON_URLS
+EOF
+	$pm -y install /tmp/dnsmon-rpms/*.rpm
+	rm -rf /tmp/dnsmon-rpms
 	;;
 *)
 	echo "dnsmon: unknown headers method $DNSMON_METHOD" >&2
