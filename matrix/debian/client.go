@@ -46,12 +46,7 @@ func SuiteFor(name string) Suite {
 // client's keyring, and only with the size and SHA-256 that InRelease
 // gives it; each package only with the size and SHA-256 of its index.
 type Client struct {
-	cacheDir   string
-	http       *http.Client
-	maxAge     time.Duration
-	now        func() time.Time
-	keyring    openpgp.KeyRing
-	validUntil bool
+	options
 
 	mu      sync.Mutex
 	indexes map[string][]Package
@@ -176,8 +171,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		}
 		o.keyring = k
 	}
-	return &Client{cacheDir: o.cacheDir, http: o.http, maxAge: o.maxAge, now: o.now,
-		keyring: o.keyring, validUntil: o.validUntil, indexes: make(map[string][]Package)}, nil
+	return &Client{options: o, indexes: make(map[string][]Package)}, nil
 }
 
 // CacheRoot returns the client's cache directory.

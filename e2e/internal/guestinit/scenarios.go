@@ -214,19 +214,28 @@ func (r *runner) malformedCase(i int, c malformedCase) error {
 	if _, err := r.client("dq-marker", 0, false, "-name", marker, "-wait", "0"); err != nil {
 		return err
 	}
-	idx, _, err := r.watch.waitQname(from, marker, 10*time.Second)
+	evs, after, err := r.untilMarker(from, marker)
 	if err != nil {
 		return err
 	}
-	after, _, err := stats()
-	if err != nil {
-		return err
-	}
-	evs := r.watch.since(from)[:idx-from]
 	for _, e := range evs {
 		fmt.Printf("guestinit: malformed/%s: event qname %q reason %q data %q\n", c.name, e.str("qname"), e.str("reason"), e.str("data"))
 	}
 	return judgeMalformed(c, rep, evs, before, after)
+}
+
+// untilMarker waits for the event of the marker query, then returns the
+// events from index from up to it and the --stats counters after it.
+func (r *runner) untilMarker(from int, marker string) ([]event, map[string]int64, error) {
+	idx, _, err := r.watch.waitQname(from, marker, 10*time.Second)
+	if err != nil {
+		return nil, nil, err
+	}
+	after, _, err := stats()
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.watch.since(from)[:idx-from], after, nil
 }
 
 func judgeMalformed(c malformedCase, rep clientReport, evs []event, before, after map[string]int64) error {
@@ -394,16 +403,12 @@ func (r *runner) tcpCase(i int, c tcpCase, network, addr string) error {
 	if rep.Sent != len(chunks) {
 		return fmt.Errorf("client wrote %d of %d chunks", rep.Sent, len(chunks))
 	}
-	idx, _, err := r.watch.waitQname(from, marker, 10*time.Second)
-	if err != nil {
-		return err
-	}
-	after, _, err := stats()
+	evs, after, err := r.untilMarker(from, marker)
 	if err != nil {
 		return err
 	}
 	var got []string
-	for _, e := range r.watch.since(from)[:idx-from] {
+	for _, e := range evs {
 		if malformed, _ := e["malformed"].(bool); malformed {
 			got = append(got, "malformed:"+e.str("reason")+":"+e.str("data"))
 			continue
