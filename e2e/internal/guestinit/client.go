@@ -41,6 +41,7 @@ func runClient(args []string) error {
 	empty := fs.Bool("empty", false, "send an empty datagram instead of a query")
 	writes := fs.String("writes", "", "TCP: comma-separated hex chunks written as they are (length prefixes included), one write each")
 	gap := fs.Duration("gap", 200*time.Millisecond, "TCP: pause between the -writes chunks, so that each leaves as its own segment")
+	fastOpen := fs.Bool("fastopen", false, "TCP: send the first -writes chunk in the SYN (TCP Fast Open, MSG_FASTOPEN)")
 	count := fs.Int("count", 1, "messages to send (flood when > 1; names get a numeric prefix)")
 	lo := fs.Bool("lo-up", false, "bring lo up first (in a fresh network namespace)")
 	wait := fs.Duration("wait", 2*time.Second, "how long to wait for a reply (0: do not wait)")
@@ -76,22 +77,34 @@ func runClient(args []string) error {
 				return query(uint16(*id), *name, t)
 			}
 		}
-		c, err := net.Dial(*network, *addr)
-		if err != nil {
-			return fmt.Errorf("dialing %s %s: %w", *network, *addr, err)
-		}
-		defer c.Close()
 		tcp := *network == "tcp4" || *network == "tcp6"
 		if *writes != "" {
 			if !tcp {
 				return fmt.Errorf("-writes needs a TCP -net, not %s", *network)
 			}
-			for i, chunk := range strings.Split(*writes, ",") {
+			chunks := strings.Split(*writes, ",")
+			first, err := hex.DecodeString(chunks[0])
+			if err != nil {
+				return fmt.Errorf("bad -writes chunk 0: %w", err)
+			}
+			var c net.Conn
+			if *fastOpen {
+				c, err = dialFastOpen(*network, *addr, first)
+				chunks = chunks[1:]
+				rep.Sent++
+			} else {
+				c, err = net.Dial(*network, *addr)
+			}
+			if err != nil {
+				return fmt.Errorf("dialing %s %s: %w", *network, *addr, err)
+			}
+			defer c.Close()
+			for i, chunk := range chunks {
 				b, err := hex.DecodeString(chunk)
 				if err != nil {
 					return fmt.Errorf("bad -writes chunk %d: %w", i, err)
 				}
-				if i > 0 {
+				if i > 0 || *fastOpen {
 					time.Sleep(*gap)
 				}
 				if _, err := c.Write(b); err != nil {
@@ -103,6 +116,11 @@ func runClient(args []string) error {
 			time.Sleep(*gap)
 			return nil
 		}
+		c, err := net.Dial(*network, *addr)
+		if err != nil {
+			return fmt.Errorf("dialing %s %s: %w", *network, *addr, err)
+		}
+		defer c.Close()
 		for i := 0; i < *count; i++ {
 			m := msgs(i)
 			if tcp {
@@ -139,4 +157,35 @@ func runClient(args []string) error {
 	b, _ := json.Marshal(rep)
 	fmt.Println(string(b))
 	return err
+}
+
+// dialFastOpen connects with data in the SYN: sendto(MSG_FASTOPEN) on a
+// fresh TCP socket, with net.ipv4.tcp_fastopen allowing it without a
+// cookie.  A server that does not take Fast Open acknowledges only the SYN,
+// and the kernel then sends the data again: a retransmission, made without
+// any packet loss.
+func dialFastOpen(network, addr string, data []byte) (net.Conn, error) {
+	ta, err := net.ResolveTCPAddr(network, addr)
+	if err != nil {
+		return nil, err
+	}
+	domain, ip := unix.AF_INET, ta.AddrPort().Addr()
+	var sa unix.Sockaddr
+	if network == "tcp6" {
+		domain = unix.AF_INET6
+		sa = &unix.SockaddrInet6{Port: ta.Port, Addr: ip.As16()}
+	} else {
+		sa = &unix.SockaddrInet4{Port: ta.Port, Addr: ip.As4()}
+	}
+	fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Sendto(fd, data, unix.MSG_FASTOPEN, sa); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("sendto MSG_FASTOPEN: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "fastopen")
+	defer f.Close()
+	return net.FileConn(f)
 }

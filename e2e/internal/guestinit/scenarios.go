@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -328,6 +329,54 @@ type tcpCase struct {
 	writes   func(marker []byte) [][]byte
 	want     []string
 	unparsed int64
+	// fastOpen sends the first chunk in the SYN; the responder does not
+	// take Fast Open, so the kernel sends it again after the SYN-ACK, and
+	// the case also checks that a segment was retransmitted.
+	fastOpen bool
+}
+
+// tcpFastOpenNoCookie is net.ipv4.tcp_fastopen for a client that sends
+// data in its SYN without a cookie (TFO_CLIENT_ENABLE | TFO_CLIENT_NO_COOKIE),
+// and a server that does not take it.
+const tcpFastOpenNoCookie = "5"
+
+// setSysctl writes value to /proc/sys/KEY and returns what puts the old
+// value back.
+func setSysctl(key, value string) (restore func(), err error) {
+	p := "/proc/sys/" + key
+	old, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(p, []byte(value), 0o644); err != nil {
+		return nil, fmt.Errorf("setting %s: %w", key, err)
+	}
+	return func() { os.WriteFile(p, old, 0o644) }, nil
+}
+
+// retransSegs is the Tcp RetransSegs counter of /proc/net/snmp.
+func retransSegs() (int64, error) {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0, err
+	}
+	var names []string
+	for _, line := range strings.Split(string(b), "\n") {
+		fs := strings.Fields(line)
+		if len(fs) == 0 || fs[0] != "Tcp:" {
+			continue
+		}
+		if names == nil {
+			names = fs
+			continue
+		}
+		for i, n := range names {
+			if n == "RetransSegs" && i < len(fs) {
+				return strconv.ParseInt(fs[i], 10, 64)
+			}
+		}
+	}
+	return 0, errors.New("no Tcp RetransSegs in /proc/net/snmp")
 }
 
 // framed is msgs with their TCP length prefixes, back to back.
@@ -344,6 +393,7 @@ func tcpCases() []tcpCase {
 	a := query(0x7401, "one.tcp.dnsmon.test", 1)
 	aaaa := query(0x7402, "two.tcp.dnsmon.test", 28)
 	split := query(0x7403, "split.tcp.dnsmon.test", 1)
+	retx := query(0x7406, "retx.tcp.dnsmon.test", 1)
 	// A message whose bytes after its header are a whole framed query: a
 	// segment that starts there must not be read as that query.
 	evil := framed(query(0x7404, "evil.tcp.dnsmon.test", 1))
@@ -361,6 +411,12 @@ func tcpCases() []tcpCase {
 				return [][]byte{f[:9], f[9:], framed(m)}
 			},
 			unparsed: 1,
+		},
+		{
+			name:     "retransmitted-query",
+			writes:   func(m []byte) [][]byte { return [][]byte{framed(retx), framed(m)} },
+			want:     []string{"retx.tcp.dnsmon.test"},
+			fastOpen: true,
 		},
 		{
 			name: "segment-starts-mid-message",
@@ -396,9 +452,31 @@ func (r *runner) tcpCase(i int, c tcpCase, network, addr string) error {
 	for _, w := range c.writes(query(0x7400, marker, 1)) {
 		chunks = append(chunks, hex.EncodeToString(w))
 	}
-	rep, err := r.client("dq-tcp", 0, false, "-net", network, "-addr", addr, "-writes", strings.Join(chunks, ","))
+	args := []string{"-net", network, "-addr", addr, "-writes", strings.Join(chunks, ",")}
+	retrans := int64(0)
+	if c.fastOpen {
+		restore, err := setSysctl("net/ipv4/tcp_fastopen", tcpFastOpenNoCookie)
+		if err != nil {
+			return err
+		}
+		defer restore()
+		if retrans, err = retransSegs(); err != nil {
+			return err
+		}
+		args = append(args, "-fastopen")
+	}
+	rep, err := r.client("dq-tcp", 0, false, args...)
 	if err != nil {
 		return err
+	}
+	if c.fastOpen {
+		now, err := retransSegs()
+		if err != nil {
+			return err
+		}
+		if now == retrans {
+			return errors.New("no TCP segment was retransmitted: the case proves nothing (did the SYN carry the data?)")
+		}
 	}
 	if rep.Sent != len(chunks) {
 		return fmt.Errorf("client wrote %d of %d chunks", rep.Sent, len(chunks))
