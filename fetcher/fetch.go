@@ -3,7 +3,6 @@ package fetcher
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"io"
@@ -43,7 +42,7 @@ func Fetch(ctx context.Context, opts ...Option) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, host, src, err := o.open(ctx)
+	keys, host, src, err := o.open(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -52,13 +51,13 @@ func Fetch(ctx context.Context, opts ...Option) (*Record, error) {
 	if out == "" {
 		out = kmod.DefaultPath(host.Release)
 	}
-	return o.fetchFrom(ctx, src, key, host, out)
+	return o.fetchFrom(ctx, src, keys, host, out)
 }
 
 // fetchFrom resolves and verifies the module for host in src and writes it
 // to out with its record.
-func (o *options) fetchFrom(ctx context.Context, src Source, key *ecdsa.PublicKey, host Host, out string) (*Record, error) {
-	m, err := Resolve(ctx, src, host, o.version, key)
+func (o *options) fetchFrom(ctx context.Context, src Source, keys signature.Keys, host Host, out string) (*Record, error) {
+	m, err := Resolve(ctx, src, host, o.version, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +68,7 @@ func (o *options) fetchFrom(ctx context.Context, src Source, key *ecdsa.PublicKe
 		Vermagic: m.Meta.Vermagic, Srcversion: m.Meta.Srcversion, SourceDigest: m.Meta.SourceDigest,
 		Created: m.Meta.Created, FetchedAt: o.now().UTC().Truncate(time.Second),
 	}
-	if err := o.checkModuleCert(ctx, src, key, m, rec); err != nil { // modcert.go
+	if err := o.checkModuleCert(ctx, src, keys, m, rec); err != nil { // modcert.go
 		return nil, err
 	}
 	if err := writeModule(out, m.Ko, rec); err != nil {
@@ -79,11 +78,11 @@ func (o *options) fetchFrom(ctx context.Context, src Source, key *ecdsa.PublicKe
 	return rec, nil
 }
 
-// open returns what every fetch starts from: the verification key (nil
+// open returns what every fetch starts from: the verification keys (none
 // when told to skip signatures), the target host and the opened source,
 // which the caller closes.
-func (o *options) open(ctx context.Context) (*ecdsa.PublicKey, Host, Source, error) {
-	key, err := o.publicKey()
+func (o *options) open(ctx context.Context) (signature.Keys, Host, Source, error) {
+	keys, err := o.publicKeys()
 	if err != nil {
 		return nil, Host{}, nil, err
 	}
@@ -95,21 +94,30 @@ func (o *options) open(ctx context.Context) (*ecdsa.PublicKey, Host, Source, err
 	if err != nil {
 		return nil, Host{}, nil, err
 	}
-	return key, host, src, nil
+	return keys, host, src, nil
 }
 
-func (o *options) publicKey() (*ecdsa.PublicKey, error) {
+// publicKeys returns every key a signature may verify with: those given and
+// those read from the key files.  None only when told to skip signatures.
+func (o *options) publicKeys() (signature.Keys, error) {
+	given := len(o.keys) > 0 || len(o.keyFiles) > 0
 	switch {
-	case o.insecure && (o.key != nil || o.keyFile != ""):
+	case o.insecure && given:
 		return nil, errors.New("--key and --insecure-skip-verify exclude each other")
 	case o.insecure:
 		return nil, nil
-	case o.key != nil:
-		return o.key, nil
-	case o.keyFile != "":
-		return signature.LoadPublicKey(o.keyFile)
+	case !given:
+		return nil, ErrNoKey
 	}
-	return nil, ErrNoKey
+	keys := append(signature.Keys(nil), o.keys...)
+	for _, f := range o.keyFiles {
+		k, err := signature.LoadPublicKey(f)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 func (o *options) target() (Host, error) {
@@ -147,7 +155,7 @@ type Module struct {
 // (the newest when "") in src and verifies it: manifest digest, signature
 // with key (skipped when key is nil), layer digest, .ko digest and
 // vermagic.
-func Resolve(ctx context.Context, src Source, host Host, version string, key *ecdsa.PublicKey) (*Module, error) {
+func Resolve(ctx context.Context, src Source, host Host, version string, keys signature.Keys) (*Module, error) {
 	if version == "" {
 		v, err := newestVersion(ctx, src)
 		if err != nil {
@@ -194,8 +202,8 @@ func Resolve(ctx context.Context, src Source, host Host, version string, key *ec
 			src, d.Digest, meta.Version, meta.Release, meta.Arch, version, host.Release, host.Arch)
 	}
 	m := &Module{Meta: meta, Digest: d.Digest, LayerDigest: mf.Layers[0].Digest}
-	if key != nil {
-		if m.Signer, err = verifySignature(ctx, src, d.Digest, key); err != nil {
+	if len(keys) > 0 {
+		if m.Signer, err = verifySignature(ctx, src, d.Digest, keys); err != nil {
 			return nil, err
 		}
 	}
@@ -212,7 +220,7 @@ func Resolve(ctx context.Context, src Source, host Host, version string, key *ec
 	return m, nil
 }
 
-func verifySignature(ctx context.Context, src Source, digest v1.Hash, key *ecdsa.PublicKey) (string, error) {
+func verifySignature(ctx context.Context, src Source, digest v1.Hash, keys signature.Keys) (string, error) {
 	sraw, err := ReadManifest(ctx, src, artifact.SignatureTag(digest))
 	if errors.Is(err, ErrNotFound) {
 		return "", fmt.Errorf("%w: %s has no signature tag %s (publish with a signing key, or pass --insecure-skip-verify)",
@@ -224,7 +232,7 @@ func verifySignature(ctx context.Context, src Source, digest v1.Hash, key *ecdsa
 	blob := func(ctx context.Context, d v1.Descriptor) ([]byte, error) {
 		return ReadBlob(ctx, src, d, signature.MaxPayloadSize)
 	}
-	fp, err := signature.VerifyManifest(ctx, sraw, blob, key, digest)
+	fp, err := signature.VerifyManifest(ctx, sraw, blob, keys, digest)
 	if err != nil {
 		return "", fmt.Errorf("verifying signature of %s in %s: %w", digest, src, err)
 	}

@@ -311,6 +311,17 @@ func TestFetch(t *testing.T) {
 			wantErr: "dnsmon module version 9.9.9 is not in"},
 		"wrong key": {setup: shared(regRepo), opts: []fetcher.Option{fetcher.WithPublicKey(&otherKey.PublicKey)}, noKey: true,
 			wantIs: signature.ErrNoSignature, wantErr: "ECDSA signature does not verify with the key"},
+		// A key rotation: the host trusts the new key and the old one.
+		"old and new key, signed by the old": {setup: shared(regRepo), noKey: true,
+			opts: []fetcher.Option{fetcher.WithPublicKey(&otherKey.PublicKey), fetcher.WithPublicKey(&key.PublicKey)},
+			check: func(t *testing.T, rec *fetcher.Record, _ []byte) {
+				if !rec.Verified || rec.Signer != signature.Fingerprint(&key.PublicKey) {
+					t.Errorf("record %+v: want verified by %s", rec, signature.Fingerprint(&key.PublicKey))
+				}
+			}},
+		"two keys, neither the signer's": {setup: shared(regRepo), noKey: true,
+			opts:   []fetcher.Option{fetcher.WithPublicKey(&otherKey.PublicKey), fetcher.WithPublicKey(&newKey(t).PublicKey)},
+			wantIs: signature.ErrNoSignature, wantErr: "by any of the keys"},
 		"missing signature": {setup: func(t *testing.T) string {
 			addr, _ := startRegistry(t)
 			publishAll(t, addr+"/unsigned", nil, mods[:1])

@@ -2,7 +2,6 @@ package fetcher
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dnsmon/dnsmon/fetcher/signature"
 	"github.com/dnsmon/dnsmon/kmod"
 	"github.com/dnsmon/dnsmon/kmod/install"
 )
@@ -64,12 +64,12 @@ func Install(ctx context.Context, opts ...Option) (*KernelResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, host, src, err := o.open(ctx)
+	keys, host, src, err := o.open(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	r := o.installOne(ctx, src, key, host)
+	r := o.installOne(ctx, src, keys, host)
 	return &r, r.Err
 }
 
@@ -82,7 +82,7 @@ func InstallKernels(ctx context.Context, opts ...Option) ([]KernelResult, error)
 	if err != nil {
 		return nil, err
 	}
-	key, err := o.publicKey()
+	keys, err := o.publicKeys()
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func InstallKernels(ctx context.Context, opts ...Option) ([]KernelResult, error)
 	for _, k := range kernels {
 		h := host
 		h.Release = k
-		r := o.installOne(ctx, src, key, h)
+		r := o.installOne(ctx, src, keys, h)
 		switch {
 		case r.NoModuleYet():
 			kerr.Missing = append(kerr.Missing, k)
@@ -122,7 +122,7 @@ func InstallKernels(ctx context.Context, opts ...Option) ([]KernelResult, error)
 	return out, nil
 }
 
-func (o *options) installOne(ctx context.Context, src Source, key *ecdsa.PublicKey, host Host) KernelResult {
+func (o *options) installOne(ctx context.Context, src Source, keys signature.Keys, host Host) KernelResult {
 	r := KernelResult{Kernel: host.Release}
 	tmp, err := os.MkdirTemp("", "dnsmon-fetch-*")
 	if err != nil {
@@ -134,7 +134,7 @@ func (o *options) installOne(ctx context.Context, src Source, key *ecdsa.PublicK
 	// files it writes.
 	quiet := *o
 	quiet.log = io.Discard
-	rec, err := quiet.fetchFrom(ctx, src, key, host, filepath.Join(tmp, kmod.Name+".ko"))
+	rec, err := quiet.fetchFrom(ctx, src, keys, host, filepath.Join(tmp, kmod.Name+".ko"))
 	if err != nil {
 		r.Err = err
 		return r

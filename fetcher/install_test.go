@@ -104,16 +104,18 @@ func TestInstallKernelsFailures(t *testing.T) {
 	layout := fetcher.LayoutPrefix + t.TempDir()
 	publishAll(t, layout, key, mods)
 	root := fakeRoot(t, "6.1.0-56-amd64")
-	base := []fetcher.Option{fetcher.WithHost(debianHost), fetcher.WithPublicKey(&key.PublicKey), fetcher.WithRetryBackoff(fastRetry),
+	// Keys add up (WithPublicKey is for rotations), so each case names its own.
+	base := []fetcher.Option{fetcher.WithHost(debianHost), fetcher.WithRetryBackoff(fastRetry),
 		fetcher.WithInstallOptions(install.WithCommands(noDepmod{}))}
+	right := fetcher.WithPublicKey(&key.PublicKey)
 	cases := map[string]struct {
 		opts []fetcher.Option
 		want string
 	}{
-		"source down":            {opts: []fetcher.Option{fetcher.WithSource("127.0.0.1:1/dnsmon/modules"), fetcher.WithRoot(root)}, want: "connection refused"},
+		"source down":            {opts: []fetcher.Option{right, fetcher.WithSource("127.0.0.1:1/dnsmon/modules"), fetcher.WithRoot(root)}, want: "connection refused"},
 		"wrong key":              {opts: []fetcher.Option{fetcher.WithSource(layout), fetcher.WithRoot(root), fetcher.WithPublicKey(&newKey(t).PublicKey)}, want: "failed for 6.1.0-56-amd64"},
-		"no kernels":             {opts: []fetcher.Option{fetcher.WithSource(layout), fetcher.WithRoot(t.TempDir())}, want: "listing installed kernels"},
-		"read-only /lib/modules": {opts: []fetcher.Option{fetcher.WithSource(layout), fetcher.WithRoot(root), fetcher.WithInstallOptions(install.WithFS(roFS{}))}, want: "failed for 6.1.0-56-amd64"},
+		"no kernels":             {opts: []fetcher.Option{right, fetcher.WithSource(layout), fetcher.WithRoot(t.TempDir())}, want: "listing installed kernels"},
+		"read-only /lib/modules": {opts: []fetcher.Option{right, fetcher.WithSource(layout), fetcher.WithRoot(root), fetcher.WithInstallOptions(install.WithFS(roFS{}))}, want: "failed for 6.1.0-56-amd64"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

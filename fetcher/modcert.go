@@ -3,7 +3,6 @@ package fetcher
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/dnsmon/dnsmon/fetcher/artifact"
 	"github.com/dnsmon/dnsmon/fetcher/atomicfile"
+	"github.com/dnsmon/dnsmon/fetcher/signature"
 	"github.com/dnsmon/dnsmon/kmod/hoststate"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 )
@@ -81,7 +81,7 @@ type ModuleCert struct {
 // (artifact.CertTag) and, when key is not nil, verifies its manifest's
 // signature exactly like a module's. It returns an error wrapping
 // ErrNotFound when the source publishes no certificate for version.
-func ReadModuleCert(ctx context.Context, src Source, version string, key *ecdsa.PublicKey) (*ModuleCert, error) {
+func ReadModuleCert(ctx context.Context, src Source, version string, keys signature.Keys) (*ModuleCert, error) {
 	tag, err := artifact.CertTag(version)
 	if err != nil {
 		return nil, err
@@ -98,8 +98,8 @@ func ReadModuleCert(ctx context.Context, src Source, version string, key *ecdsa.
 		return nil, fmt.Errorf("%s:%s is the certificate of version %q, not %q: refusing a mislabelled certificate", src, tag, v, version)
 	}
 	mc := &ModuleCert{}
-	if key != nil {
-		if mc.Signer, err = verifySignature(ctx, src, artifact.Digest(raw), key); err != nil {
+	if len(keys) > 0 {
+		if mc.Signer, err = verifySignature(ctx, src, artifact.Digest(raw), keys); err != nil {
 			return nil, fmt.Errorf("refusing the module signing certificate %s:%s, its artifact signature does not check out: %w", src, tag, err)
 		}
 	}
@@ -122,9 +122,9 @@ func ReadModuleCert(ctx context.Context, src Source, version string, key *ecdsa.
 // own artifact signature was verified, writes it to o.certOut(). It fills
 // the record's module signature fields. A source without a certificate
 // (publishes older than module signing) is accepted, and said so.
-func (o *options) checkModuleCert(ctx context.Context, src Source, key *ecdsa.PublicKey, m *Module, rec *Record) error {
+func (o *options) checkModuleCert(ctx context.Context, src Source, keys signature.Keys, m *Module, rec *Record) error {
 	rec.ModuleSigned = modsign.IsSigned(m.Ko)
-	mc, err := ReadModuleCert(ctx, src, m.Meta.Version, key)
+	mc, err := ReadModuleCert(ctx, src, m.Meta.Version, keys)
 	if errors.Is(err, ErrNotFound) {
 		if m.Meta.SigningCert != "" {
 			return fmt.Errorf("the module for %s names module signing certificate %s, but %s publishes no certificate for version %s: refusing a module whose signature cannot be checked",

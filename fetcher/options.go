@@ -29,8 +29,8 @@ type options struct {
 	arch     string
 	version  string
 	output   string
-	key      *ecdsa.PublicKey
-	keyFile  string
+	keys     []*ecdsa.PublicKey
+	keyFiles []string
 	insecure bool
 	host     func() (Host, error)
 	now      func() time.Time
@@ -180,26 +180,27 @@ func WithOutput(path string) Option {
 	}
 }
 
-// WithPublicKey sets the key signatures must verify with. There is no
+// WithPublicKey adds a key signatures may verify with; a signature by any
+// of the keys given verifies (old and new during a rotation). There is no
 // default: Fetch needs a key or WithInsecureSkipVerify.
 func WithPublicKey(k *ecdsa.PublicKey) Option {
 	return func(o *options) error {
 		if k == nil {
 			return errors.New("WithPublicKey: nil key")
 		}
-		o.key = k
+		o.keys = append(o.keys, k)
 		return nil
 	}
 }
 
-// WithPublicKeyFile reads the key signatures must verify with from a PEM
-// file when Fetch starts. No default.
+// WithPublicKeyFile adds a key, read from a PEM file when Fetch starts, as
+// WithPublicKey does. No default.
 func WithPublicKeyFile(path string) Option {
 	return func(o *options) error {
 		if path == "" {
 			return errors.New("WithPublicKeyFile: empty path")
 		}
-		o.keyFile = path
+		o.keyFiles = append(o.keyFiles, path)
 		return nil
 	}
 }

@@ -57,7 +57,7 @@ func TestCosignVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	res, err := fetcher.Resolve(ctx, src, fetcher.Host{Release: m.Key.Kernel, Arch: "amd64"}, "0.1.0", &key.PublicKey)
+	res, err := fetcher.Resolve(ctx, src, fetcher.Host{Release: m.Key.Kernel, Arch: "amd64"}, "0.1.0", signature.Keys{&key.PublicKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,10 +110,10 @@ func TestCosignVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fetcher.Resolve(ctx, usrc, host, "0.1.0", cpub); err != nil {
+	if _, err := fetcher.Resolve(ctx, usrc, host, "0.1.0", signature.Keys{cpub}); err != nil {
 		t.Errorf("verifying cosign's own signature: %v", err)
 	}
-	if _, err := fetcher.Resolve(ctx, usrc, host, "0.1.0", &key.PublicKey); err == nil {
+	if _, err := fetcher.Resolve(ctx, usrc, host, "0.1.0", signature.Keys{&key.PublicKey}); err == nil {
 		t.Error("cosign's signature verified with our key")
 	}
 }

@@ -468,6 +468,6 @@ func (p *Publisher) signedByUs(ctx context.Context, raw []byte, digest v1.Hash) 
 	blob := func(ctx context.Context, d v1.Descriptor) ([]byte, error) {
 		return fetcher.ReadBlob(ctx, p.src, d, signature.MaxPayloadSize)
 	}
-	_, err := signature.VerifyManifest(ctx, raw, blob, &p.key.PublicKey, digest)
+	_, err := signature.VerifyManifest(ctx, raw, blob, signature.Keys{&p.key.PublicKey}, digest)
 	return err
 }

@@ -115,7 +115,7 @@ func TestShardsThenReindex(t *testing.T) {
 			}
 			// The rebuilt index serves the fetcher: resolve one module.
 			host := fetcher.Host{Release: "6.1.0-5-amd64", Arch: "amd64"}
-			if _, err := fetcher.Resolve(ctx, src, host, "0.1.0", &key.PublicKey); err != nil {
+			if _, err := fetcher.Resolve(ctx, src, host, "0.1.0", signature.Keys{&key.PublicKey}); err != nil {
 				t.Errorf("resolving through the rebuilt index: %v", err)
 			}
 			if _, err := p.Reindex(ctx, publish.ReindexOptions{Versions: []string{"9.9.9"}}); err == nil {

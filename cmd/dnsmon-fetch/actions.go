@@ -25,8 +25,8 @@ func applyConfig(f *options.Fetch, set map[string]bool) error {
 	if !set["from"] && c.Source != "" {
 		f.From = c.Source
 	}
-	if !set["key"] && c.Key != "" && !f.InsecureSkipVerify {
-		f.Key = c.Key
+	if !set["key"] && len(c.Keys) > 0 && !f.InsecureSkipVerify {
+		f.Keys = c.Keys
 	}
 	if !set["insecure-registry"] && c.InsecureRegistry {
 		f.InsecureRegistry = true
@@ -39,14 +39,16 @@ func save(stdout io.Writer, f *options.Fetch, set map[string]bool) error {
 	if !set["from"] && !set["key"] && !set["insecure-registry"] {
 		return errors.New("--save needs --from, --key or --insecure-registry to save")
 	}
-	if f.Key != "" && !fileExists(f.Key) {
-		return fmt.Errorf("--key %s: no such file", f.Key)
+	for _, k := range f.Keys {
+		if !fileExists(k) {
+			return fmt.Errorf("--key %s: no such file", k)
+		}
 	}
-	c := config.Config{Source: f.From, Key: f.Key, InsecureRegistry: f.InsecureRegistry}
+	c := config.Config{Source: f.From, Keys: f.Keys, InsecureRegistry: f.InsecureRegistry}
 	if err := config.Save(f.Config, c); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "saved %s: source %s, key %s\n", f.Config, c.Source, orNone(c.Key))
+	fmt.Fprintf(stdout, "saved %s: source %s, key %s\n", f.Config, c.Source, orNone(strings.Join(c.Keys, ", ")))
 	return nil
 }
 

@@ -116,8 +116,8 @@ func fetcherOptions(f *options.Fetch, log io.Writer) []fetcher.Option {
 	if f.Distro != "" {
 		opts = append(opts, fetcher.WithDistro(f.Distro))
 	}
-	if f.Key != "" {
-		opts = append(opts, fetcher.WithPublicKeyFile(f.Key))
+	for _, k := range f.Keys {
+		opts = append(opts, fetcher.WithPublicKeyFile(k))
 	}
 	if f.InsecureSkipVerify {
 		opts = append(opts, fetcher.WithInsecureSkipVerify())

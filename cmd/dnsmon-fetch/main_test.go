@@ -21,6 +21,11 @@ func TestRun(t *testing.T) {
 	rel := "6.1.0-56-amd64"
 	layout, keyDir := publishLayout(t, module{rel, ""})
 	pub := filepath.Join(keyDir, "dnsmon.pub")
+	// Another publisher key, as a host holds during a rotation.
+	_, otherPub, err := signature.GenerateKeyFiles(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	for name, c := range map[string]struct {
 		args       []string
@@ -29,6 +34,8 @@ func TestRun(t *testing.T) {
 		wantOutput bool
 	}{
 		"fetch":            {args: []string{"--from", layout, "--key", pub, "--kernel", rel, "--arch", "amd64"}, wantOut: "signature verified with sha256:", wantOutput: true},
+		"two keys":         {args: []string{"--from", layout, "--key", otherPub, "--key", pub, "--kernel", rel, "--arch", "amd64"}, wantOut: "signature verified with sha256:", wantOutput: true},
+		"other key only":   {args: []string{"--from", layout, "--key", otherPub, "--kernel", rel, "--arch", "amd64"}, wantErr: "does not verify"},
 		"insecure":         {args: []string{"--from", layout, "--insecure-skip-verify", "--kernel", rel, "--arch", "amd64"}, wantOut: "SIGNATURE NOT CHECKED", wantOutput: true},
 		"key and insecure": {args: []string{"--from", layout, "--key", pub, "--insecure-skip-verify"}, wantErr: "exclude each other"},
 		"missing key file": {args: []string{"--from", layout, "--key", filepath.Join(keyDir, "nope.pub"), "--kernel", rel, "--arch", "amd64"}, wantErr: "reading public key"},

@@ -24,7 +24,12 @@ type Config struct {
 	// Source is where modules come from: REGISTRY/REPO, oci-layout:DIR or
 	// a bundle FILE.tar.zst (the --from flag).
 	Source string `json:"source,omitempty"`
-	// Key is the path of the publisher's public key, PEM (the --key flag).
+	// Keys are the paths of the publisher's public keys, PEM (the --key
+	// flag, repeated): a signature by any of them verifies, so a host
+	// trusts the old and the new key while the publisher rotates.
+	Keys []string `json:"keys,omitempty"`
+	// Key is the one key of files written before Keys; Load moves it to
+	// the front of Keys, and Save never writes it.
 	Key string `json:"key,omitempty"`
 	// InsecureRegistry allows plain HTTP to the registry.
 	InsecureRegistry bool `json:"insecure_registry,omitempty"`
@@ -48,21 +53,30 @@ func Load(path string) (Config, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("reading configuration %s: %w (fields: source, key, insecure_registry)", path, err)
+		return c, fmt.Errorf("reading configuration %s: %w (fields: source, keys, insecure_registry)", path, err)
+	}
+	if c.Key != "" {
+		c.Keys = append([]string{c.Key}, c.Keys...)
+		c.Key = ""
 	}
 	return c, nil
 }
 
-// Save writes c to path atomically, creating its directory. A relative
-// key path is made absolute first, since the hook runs from another
+// Save writes c to path atomically, creating its directory. Relative key
+// paths are made absolute first, since the hook runs from another
 // directory.
 func Save(path string, c Config) error {
+	keys := c.Keys
 	if c.Key != "" {
-		abs, err := filepath.Abs(c.Key)
+		keys = append([]string{c.Key}, keys...)
+	}
+	c.Key, c.Keys = "", nil
+	for _, k := range keys {
+		abs, err := filepath.Abs(k)
 		if err != nil {
 			return fmt.Errorf("saving configuration: %w", err)
 		}
-		c.Key = abs
+		c.Keys = append(c.Keys, abs)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("saving configuration: %w", err)

@@ -150,11 +150,28 @@ func Manifest(layers []v1.Descriptor) (manifest, config []byte, err error) {
 // BlobFunc reads a blob a descriptor names, verifying size and digest.
 type BlobFunc func(ctx context.Context, d v1.Descriptor) ([]byte, error)
 
+// Keys are the public keys a signature may be made with; a signature by any
+// one of them verifies (a host trusts the old and the new key while the
+// publisher rotates).
+type Keys []*ecdsa.PublicKey
+
+// Fingerprints lists the keys' fingerprints, comma-separated.
+func (ks Keys) Fingerprints() string {
+	fps := make([]string, len(ks))
+	for i, k := range ks {
+		fps[i] = Fingerprint(k)
+	}
+	return strings.Join(fps, ", ")
+}
+
 // VerifyManifest checks that the signature manifest raw holds at least one
-// signature by k for digest want. It returns the fingerprint of k on
-// success; otherwise an error wrapping ErrNoSignature that says why each
-// signature was refused.
-func VerifyManifest(ctx context.Context, raw []byte, blob BlobFunc, k *ecdsa.PublicKey, want v1.Hash) (string, error) {
+// signature by one of keys for digest want. It returns the fingerprint of
+// the key that verified; otherwise an error wrapping ErrNoSignature that
+// says why each signature was refused.
+func VerifyManifest(ctx context.Context, raw []byte, blob BlobFunc, keys Keys, want v1.Hash) (string, error) {
+	if len(keys) == 0 {
+		return "", fmt.Errorf("%w for %s: no key to verify with", ErrNoSignature, want)
+	}
 	var mf v1.Manifest
 	if err := json.Unmarshal(raw, &mf); err != nil {
 		return "", fmt.Errorf("parsing signature manifest: %w", err)
@@ -183,14 +200,24 @@ func VerifyManifest(ctx context.Context, raw []byte, blob BlobFunc, k *ecdsa.Pub
 			why = append(why, fmt.Sprintf("layer %d: %v", i, err))
 			continue
 		}
-		if err := VerifyPayload(k, payload, sig, want); err != nil {
-			why = append(why, fmt.Sprintf("layer %d: %v", i, err))
-			continue
+		var first error
+		for _, k := range keys {
+			err := VerifyPayload(k, payload, sig, want)
+			if err == nil {
+				return Fingerprint(k), nil
+			}
+			if first == nil {
+				first = err
+			}
 		}
-		return Fingerprint(k), nil
+		why = append(why, fmt.Sprintf("layer %d: %v", i, first))
 	}
 	if n == 0 {
 		why = append(why, "the signature manifest holds no "+string(PayloadMediaType)+" layer")
 	}
-	return "", fmt.Errorf("%w by key %s for %s: %s", ErrNoSignature, Fingerprint(k), want, strings.Join(why, "; "))
+	noun := "key"
+	if len(keys) > 1 {
+		noun = "any of the keys"
+	}
+	return "", fmt.Errorf("%w by %s %s for %s: %s", ErrNoSignature, noun, keys.Fingerprints(), want, strings.Join(why, "; "))
 }

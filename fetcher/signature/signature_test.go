@@ -44,21 +44,26 @@ func TestVerifyManifest(t *testing.T) {
 		sig     string
 		noAnn   bool
 	}
+	third, _ := GenerateKey()
 	cases := map[string]struct {
 		layers []layer
-		key    *ecdsa.PrivateKey
-		want   string // "" means verified
+		keys   []*ecdsa.PrivateKey // default: k alone
+		none   bool                // no key at all
+		want   string              // "" means verified (by k)
 	}{
-		"good":              {layers: []layer{{payload, sig, false}}},
-		"second of two":     {layers: []layer{{payload, "AAAA", false}, {payload, sig, false}}},
-		"wrong key":         {layers: []layer{{payload, sig, false}}, key: other, want: "does not verify"},
-		"tampered payload":  {layers: []layer{{append([]byte(" "), payload...), sig, false}}, want: "does not verify"},
-		"not base64":        {layers: []layer{{payload, "***", false}}, want: "not base64"},
-		"no annotation":     {layers: []layer{{payload, sig, true}}, want: "no dev.cosignproject.cosign/signature"},
-		"wrong type":        {layers: []layer{{badType, badTypeSig, false}}, want: "critical.type"},
-		"no layers":         {want: "holds no"},
-		"other digest":      {layers: []layer{{mustPayload("r/x", hash("other")), mustSign(k, mustPayload("r/x", hash("other"))), false}}, want: "not \"sha256:"},
-		"oversized payload": {layers: []layer{{make([]byte, MaxPayloadSize+1), sig, false}}, want: "exceeds"},
+		"rotation, signed by the second key": {layers: []layer{{payload, sig, false}}, keys: []*ecdsa.PrivateKey{other, k}},
+		"rotation, by neither key":           {layers: []layer{{payload, sig, false}}, keys: []*ecdsa.PrivateKey{other, third}, want: "by any of the keys"},
+		"no key":                             {layers: []layer{{payload, sig, false}}, none: true, want: "no key to verify with"},
+		"good":                               {layers: []layer{{payload, sig, false}}},
+		"second of two":                      {layers: []layer{{payload, "AAAA", false}, {payload, sig, false}}},
+		"wrong key":                          {layers: []layer{{payload, sig, false}}, keys: []*ecdsa.PrivateKey{other}, want: "does not verify"},
+		"tampered payload":                   {layers: []layer{{append([]byte(" "), payload...), sig, false}}, want: "does not verify"},
+		"not base64":                         {layers: []layer{{payload, "***", false}}, want: "not base64"},
+		"no annotation":                      {layers: []layer{{payload, sig, true}}, want: "no dev.cosignproject.cosign/signature"},
+		"wrong type":                         {layers: []layer{{badType, badTypeSig, false}}, want: "critical.type"},
+		"no layers":                          {want: "holds no"},
+		"other digest":                       {layers: []layer{{mustPayload("r/x", hash("other")), mustSign(k, mustPayload("r/x", hash("other"))), false}}, want: "not \"sha256:"},
+		"oversized payload":                  {layers: []layer{{make([]byte, MaxPayloadSize+1), sig, false}}, want: "exceeds"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -76,12 +81,18 @@ func TestVerifyManifest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			key := k
-			if c.key != nil {
-				key = c.key
+			priv := c.keys
+			if priv == nil {
+				priv = []*ecdsa.PrivateKey{k}
+			}
+			var keys Keys
+			if !c.none {
+				for _, p := range priv {
+					keys = append(keys, &p.PublicKey)
+				}
 			}
 			fetch := func(_ context.Context, d v1.Descriptor) ([]byte, error) { return blobs[d.Digest], nil }
-			fp, err := VerifyManifest(context.Background(), raw, fetch, &key.PublicKey, digest)
+			fp, err := VerifyManifest(context.Background(), raw, fetch, keys, digest)
 			if c.want == "" {
 				if err != nil || fp != Fingerprint(&k.PublicKey) {
 					t.Fatalf("VerifyManifest = %q, %v", fp, err)

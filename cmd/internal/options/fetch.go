@@ -10,8 +10,10 @@ import (
 type Fetch struct {
 	// From is the source: REGISTRY/REPO, oci-layout:DIR or FILE.tar.zst.
 	From string
-	// Key is the publisher's public key (PEM).
-	Key string
+	// Keys are the publisher's public keys (PEM files): a signature by any
+	// of them verifies, so a host trusts the old and the new key during a
+	// rotation. --key, repeated.
+	Keys []string
 	// Kernel is the target kernel release; empty means `uname -r`.
 	Kernel string
 	// Arch is the target architecture; empty means the running kernel's.
@@ -35,7 +37,7 @@ type Fetch struct {
 	Distro string
 	// JSON makes List print JSON.
 	JSON bool
-	// Save writes From, Key and InsecureRegistry to the config file.
+	// Save writes From, Keys and InsecureRegistry to the config file.
 	Save bool
 	// Root is the root directory of the system to install into.
 	Root string
@@ -52,7 +54,13 @@ const DefaultKeyFile = "/etc/dnsmon/dnsmon.pub"
 // fetcher, so that dnsmon-load and dnsmon-watch do not link a registry client.
 func AddFetchFlags(fs *flag.FlagSet, f *Fetch, defaultSource string) {
 	fs.StringVar(&f.From, "from", defaultSource, "where to fetch from: REGISTRY/REPO, oci-layout:DIR or a bundle FILE.tar.zst")
-	fs.StringVar(&f.Key, "key", "", "the publisher's public key (PEM, from dnsmon-farm keygen); default "+DefaultKeyFile+" when it exists")
+	fs.Func("key", "the publisher's public key (PEM, from dnsmon-farm keygen); repeat it to trust several keys during a rotation; default "+DefaultKeyFile+" when it exists", func(path string) error {
+		if path == "" {
+			return errors.New("empty path")
+		}
+		f.Keys = append(f.Keys, path)
+		return nil
+	})
 	fs.StringVar(&f.Kernel, "kernel", "", "kernel release to fetch the module for (default: uname -r)")
 	fs.StringVar(&f.Arch, "arch", "", "architecture, GOARCH spelling (default: the running kernel's)")
 	fs.StringVar(&f.Output, "o", "", "file to write (default: /var/lib/dnsmon/modules/RELEASE/dnsmon.ko)")
@@ -105,14 +113,14 @@ func (f *Fetch) Validate(exists func(string) bool) error {
 	if f.From == "" {
 		return errors.New("--from is empty")
 	}
-	if f.Key != "" && f.InsecureSkipVerify {
+	if len(f.Keys) > 0 && f.InsecureSkipVerify {
 		return errors.New("--key and --insecure-skip-verify exclude each other")
 	}
-	if f.Key == "" && !f.InsecureSkipVerify {
+	if len(f.Keys) == 0 && !f.InsecureSkipVerify {
 		if !exists(DefaultKeyFile) {
 			return fmt.Errorf("no --key given and %s does not exist: pass --key FILE (the publisher's dnsmon.pub) or, to skip signature checks, --insecure-skip-verify", DefaultKeyFile)
 		}
-		f.Key = DefaultKeyFile
+		f.Keys = []string{DefaultKeyFile}
 	}
 	return nil
 }
