@@ -40,7 +40,10 @@ func runStress() {
 
 // unloadUnderLoad loads and unloads /dnsmon.ko while a sender per CPU
 // floods UDP queries, another opens TCP connections and writes queries,
-// and readers open, poll, read and close /dev/dnsmon. An unload refused
+// readers open, poll, read and close /dev/dnsmon, and short-lived network
+// namespaces are made, send a query and go away (the hooks are registered
+// per namespace, so loading, unloading and namespace setup and cleanup
+// interleave). An unload refused
 // because a reader holds the device ("in use") is expected and retried;
 // any other failure, or a kernel report (checked next by dmesg-clean),
 // fails the scenario.
@@ -50,14 +53,15 @@ func (r *runner) unloadUnderLoad() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	var sent, opened atomic.Int64
+	var sent, opened, namespaces atomic.Int64
 	for range runtime.NumCPU() {
 		wg.Add(1)
 		go func() { defer wg.Done(); floodUDP(ctx, &sent) }()
 	}
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); floodTCP(ctx, &sent) }()
 	go func() { defer wg.Done(); churnReaders(ctx, &opened) }()
+	go func() { defer wg.Done(); r.churnNamespaces(ctx, &namespaces) }()
 
 	var cycles, busy int
 	var err error
@@ -83,15 +87,26 @@ func (r *runner) unloadUnderLoad() error {
 	}
 	cancel()
 	wg.Wait()
-	fmt.Printf("guestinit: unload-under-load: %d cycles, %d unloads refused while a reader held the device, %d queries sent, %d opens\n",
-		cycles, busy, sent.Load(), opened.Load())
+	fmt.Printf("guestinit: unload-under-load: %d cycles, %d unloads refused while a reader held the device, %d queries sent, %d opens, %d namespaces\n",
+		cycles, busy, sent.Load(), opened.Load(), namespaces.Load())
 	if err != nil {
 		return err
 	}
-	if cycles < stressMinCycles || sent.Load() == 0 || opened.Load() == 0 {
-		return fmt.Errorf("too little ran: %d cycles, %d queries, %d opens", cycles, sent.Load(), opened.Load())
+	if cycles < stressMinCycles || sent.Load() == 0 || opened.Load() == 0 || namespaces.Load() == 0 {
+		return fmt.Errorf("too little ran: %d cycles, %d queries, %d opens, %d namespaces", cycles, sent.Load(), opened.Load(), namespaces.Load())
 	}
 	return nil
+}
+
+// churnNamespaces runs clients in new network namespaces until ctx ends:
+// each brings up its lo, sends one query and exits, which destroys its
+// namespace.
+func (r *runner) churnNamespaces(ctx context.Context, made *atomic.Int64) {
+	for ctx.Err() == nil {
+		if _, err := r.client("dq-stress-ns", 0, true, "-lo-up", "-wait", "0", "-name", "ns.stress.dnsmon.test"); err == nil {
+			made.Add(1)
+		}
+	}
 }
 
 // floodUDP sends queries to 127.0.0.1:53 until ctx ends.
