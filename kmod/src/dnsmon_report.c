@@ -252,11 +252,12 @@ static const struct sock *dnsmon_tcp_sock(const struct sk_buff *skb)
 
 /*
  * Reports the messages that begin in a TCP segment's new bytes.  b walks
- * the message boundaries (sequence numbers) from the stream's next one;
- * a message that ends past the segment is counted as unparsed, and its
- * remaining bytes are skipped when they come.  Returns the boundary after
- * the segment, or false when the stream can no longer be followed (a
- * length prefix split between segments, too many messages).
+ * the message boundaries (sequence numbers) from *next; a message that
+ * ends past the segment is counted as unparsed, and its remaining bytes
+ * are skipped when they come.  Sets *next to the first boundary after the
+ * segment and returns true, or returns false when the stream can no
+ * longer be followed (a length prefix split between segments, more than
+ * DNSMON_TCP_MSGS_MAX messages).
  */
 static bool dnsmon_tcp_messages(const struct dnsmon_origin *o,
 				const struct dnsmon_packet *pkt, u32 *next)
@@ -327,8 +328,9 @@ static void dnsmon_tcp_segment(const struct dnsmon_origin *o,
 		return;
 	}
 	/*
-	 * New bytes from end on; a retransmitted head (seq before end) holds
-	 * no boundary at or after next, which is never before end.
+	 * The new bytes start at end.  A head sent before (seq before end)
+	 * is passed over: next, the first boundary not yet read, is never
+	 * before end.
 	 */
 	if (!dnsmon_tcp_messages(o, pkt, &next)) {
 		dnsmon_tcp_forget(sk);
@@ -339,8 +341,8 @@ static void dnsmon_tcp_segment(const struct dnsmon_origin *o,
 }
 
 void dnsmon_packet(struct sk_buff *skb, struct net *net, u8 family,
-			  const void *daddr, unsigned int alen,
-			  const struct dnsmon_packet *pkt)
+		   const void *daddr, unsigned int alen,
+		   const struct dnsmon_packet *pkt)
 {
 	struct dnsmon_origin o = {
 		.skb = skb,
