@@ -28,14 +28,7 @@ const benchCommand = "go test -run '^$' -bench '^BenchmarkGuest$' -benchtime 1x 
 // guest (defaults 8 rounds of 60000 datagrams, 20000 queries per rate).
 func BenchmarkGuest(b *testing.B) {
 	ctx := b.Context()
-	c, err := debian.NewClient()
-	if err != nil {
-		b.Fatal(err)
-	}
-	root, err := RepoRoot(".")
-	if err != nil {
-		b.Fatal(err)
-	}
+	c, root := guestSetup(b)
 	suite := envOr("DNSMON_BENCH_SUITE", "bookworm")
 	k, err := c.NewestKernel(ctx, debian.SuiteFor(suite), "amd64")
 	if err != nil {

@@ -41,14 +41,7 @@ func TestDemo(t *testing.T) {
 		t.Skip("builds a module and boots a qemu guest")
 	}
 	ctx := t.Context()
-	c, err := debian.NewClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := RepoRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, root := guestSetup(t)
 	suite := os.Getenv("DNSMON_DEMO_SUITE")
 	if suite == "" {
 		suite = "bookworm"

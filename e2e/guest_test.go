@@ -137,19 +137,28 @@ func (r *results) table() string {
 	return b.String()
 }
 
+// guestSetup returns what every guest test and benchmark starts from: the
+// Debian client, which resolves kernels through the shared cache, and the
+// repository root.
+func guestSetup(tb testing.TB) (*debian.Client, string) {
+	tb.Helper()
+	c, err := debian.NewClient()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	root, err := RepoRoot(".")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c, root
+}
+
 func TestGuest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots qemu guests")
 	}
 	ctx := t.Context()
-	c, err := debian.NewClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := RepoRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, root := guestSetup(t)
 	binDir := t.TempDir()
 	tools, err := BuildTools(ctx, root, binDir, GuestTools)
 	if err != nil {

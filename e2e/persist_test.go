@@ -42,14 +42,7 @@ func TestPersist(t *testing.T) {
 		t.Skip("boots qemu guests")
 	}
 	ctx := t.Context()
-	c, err := debian.NewClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := RepoRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, root := guestSetup(t)
 	k1, err := c.NewestKernel(ctx, debian.SuiteFor("bookworm"), "amd64")
 	if err != nil {
 		t.Fatal(err)

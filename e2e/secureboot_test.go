@@ -47,14 +47,7 @@ func TestSecureBoot(t *testing.T) {
 		t.Skip("boots qemu guests with OVMF")
 	}
 	ctx := t.Context()
-	c, err := debian.NewClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := RepoRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, root := guestSetup(t)
 	tools, err := BuildTools(ctx, root, t.TempDir(), SigningTools)
 	if err != nil {
 		t.Fatal(err)

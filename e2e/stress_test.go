@@ -29,14 +29,7 @@ func TestUnloadUnderLoad(t *testing.T) {
 		t.Skip("boots qemu guests")
 	}
 	ctx := t.Context()
-	c, err := debian.NewClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := RepoRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, root := guestSetup(t)
 	tools, err := BuildTools(ctx, root, t.TempDir(), GuestTools[:1])
 	if err != nil {
 		t.Fatal(err)
