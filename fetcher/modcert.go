@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 
 	"github.com/dnsmon/dnsmon/fetcher/artifact"
-	"github.com/dnsmon/dnsmon/fetcher/atomicfile"
 	"github.com/dnsmon/dnsmon/fetcher/signature"
+	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 	"github.com/dnsmon/dnsmon/kmod/hoststate"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 )

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/dnsmon/dnsmon/fetcher/atomicfile"
+	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 )
 
 // RecordSuffix is appended to the module's path to name its record.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/fetcher/artifact"
-	"github.com/dnsmon/dnsmon/fetcher/atomicfile"
+	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/zstd"

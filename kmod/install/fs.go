@@ -10,7 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/dnsmon/dnsmon/fetcher/atomicfile"
+	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 )
 
 // FS is the filesystem Install and Uninstall change. Paths are host paths

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/dnsmon/dnsmon/fetcher/atomicfile"
+	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 	"github.com/dnsmon/dnsmon/matrix"
 	"gopkg.in/yaml.v3"
 )

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dnsmon/dnsmon/fetcher/atomicfile"
+	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 )
 
 // Client reads repositories over HTTP. Primary listings are cached by their
