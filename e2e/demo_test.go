@@ -17,8 +17,8 @@ import (
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/e2e/internal/proto"
 	"github.com/dnsmon/dnsmon/fetcher"
-	"github.com/dnsmon/dnsmon/fetcher/signature"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
+	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 

@@ -17,10 +17,10 @@ import (
 
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/fetcher"
-	"github.com/dnsmon/dnsmon/fetcher/artifact"
-	"github.com/dnsmon/dnsmon/fetcher/signature"
 	"github.com/dnsmon/dnsmon/kmod"
+	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/kmod/modinfo"
+	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 

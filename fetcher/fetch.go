@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dnsmon/dnsmon/fetcher/artifact"
-	"github.com/dnsmon/dnsmon/fetcher/signature"
 	"github.com/dnsmon/dnsmon/kmod"
+	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/kmod/modinfo"
+	"github.com/dnsmon/dnsmon/kmod/signature"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/zstd"
 )

@@ -10,9 +10,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/dnsmon/dnsmon/fetcher/signature"
 	"github.com/dnsmon/dnsmon/kmod"
 	"github.com/dnsmon/dnsmon/kmod/install"
+	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
 // KernelResult is the outcome for one kernel of Install or InstallKernels.

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/dnsmon/dnsmon/fetcher/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact"
 )
 
 // Available is one module build a source offers.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/dnsmon/dnsmon/fetcher/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dnsmon/dnsmon/fetcher/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 

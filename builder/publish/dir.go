@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/dnsmon/dnsmon/builder"
-	"github.com/dnsmon/dnsmon/fetcher/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/matrix"
 )
 

@@ -11,9 +11,9 @@ import (
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/fetcher"
-	"github.com/dnsmon/dnsmon/fetcher/artifact"
-	"github.com/dnsmon/dnsmon/fetcher/signature"
+	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
+	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
 func signedModule(t *testing.T, p *modsign.KeyPair, release string) builder.Module {

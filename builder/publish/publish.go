@@ -14,9 +14,9 @@ import (
 
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/fetcher"
-	"github.com/dnsmon/dnsmon/fetcher/artifact"
-	"github.com/dnsmon/dnsmon/fetcher/signature"
+	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/kmod/modinfo"
+	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/dnsmon/dnsmon/fetcher"
-	"github.com/dnsmon/dnsmon/fetcher/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 

@@ -11,8 +11,8 @@ import (
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
-	"github.com/dnsmon/dnsmon/fetcher/signature"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
+	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
 // runBuild builds the module for every selected target of kernels.yaml in

@@ -11,8 +11,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/dnsmon/dnsmon/fetcher/signature"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
+	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
 // runKeygen writes a signing key pair: DIR/dnsmon.key (PKCS#8 PEM, 0600)

@@ -8,7 +8,7 @@ import (
 	"io"
 
 	"github.com/dnsmon/dnsmon/builder/publish"
-	"github.com/dnsmon/dnsmon/fetcher/signature"
+	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
 // runPublish publishes the modules a build wrote to a directory as signed
