@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/dnsmon/dnsmon/builder"
-	"github.com/dnsmon/dnsmon/kmod/hoststate"
+	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/matrix/debian"
 )

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dnsmon/dnsmon/fetcher/install"
 	"github.com/dnsmon/dnsmon/kmod"
-	"github.com/dnsmon/dnsmon/kmod/install"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/dnsmon/dnsmon/fetcher"
-	"github.com/dnsmon/dnsmon/kmod/install"
+	"github.com/dnsmon/dnsmon/fetcher/install"
 )
 
 // noDepmod stands in for a host without kmod tools.

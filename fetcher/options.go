@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/dnsmon/dnsmon/kmod/install"
+	"github.com/dnsmon/dnsmon/fetcher/install"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"

@@ -1,7 +1,12 @@
 // Package kmod holds the dnsmon kernel module's source, embedded so that the
 // farm can copy it into build containers, and the module's version.
 //
-// The Go side of a kernel module file lives in its subpackages: modinfo
-// (reading .modinfo and vermagic from the ELF), event (decoding the records
-// of /dev/dnsmon) and loader (finit_module and delete_module).
+// Its subpackages are the module's formats, which the farm that builds and
+// publishes modules and the hosts that fetch and load them both read:
+// modinfo (.modinfo and vermagic from the ELF), event (the records of
+// /dev/dnsmon), modsign (module signatures), artifact (how a module is
+// stored in an OCI registry) and signature (the cosign signatures over
+// those manifests); atomicfile is the one helper both sides share. What
+// runs on a customer host (loader, install, watch, hoststate) lives under
+// fetcher, and nothing here imports it.
 package kmod

@@ -12,7 +12,7 @@ import (
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
 	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/fetcher/config"
-	"github.com/dnsmon/dnsmon/kmod/install"
+	"github.com/dnsmon/dnsmon/fetcher/install"
 )
 
 // applyConfig fills --from, --key and --insecure-registry from the config

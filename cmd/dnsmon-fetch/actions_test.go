@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/dnsmon/dnsmon/fetcher"
-	"github.com/dnsmon/dnsmon/kmod/install"
+	"github.com/dnsmon/dnsmon/fetcher/install"
 )
 
 // TestPersistence drives --save, --list, --install and --installed-kernels

@@ -10,9 +10,9 @@ import (
 	"strings"
 
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
+	"github.com/dnsmon/dnsmon/fetcher/install"
+	"github.com/dnsmon/dnsmon/fetcher/loader"
 	"github.com/dnsmon/dnsmon/kmod"
-	"github.com/dnsmon/dnsmon/kmod/install"
-	"github.com/dnsmon/dnsmon/kmod/loader"
 )
 
 // runInstall is --install: one install.Install call.

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
-	"github.com/dnsmon/dnsmon/kmod/install"
-	"github.com/dnsmon/dnsmon/kmod/loader"
+	"github.com/dnsmon/dnsmon/fetcher/install"
+	"github.com/dnsmon/dnsmon/fetcher/loader"
 )
 
 // TestInstallUninstall drives --install and --uninstall into a temporary

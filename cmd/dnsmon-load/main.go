@@ -22,9 +22,9 @@ import (
 	"syscall"
 
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
+	"github.com/dnsmon/dnsmon/fetcher/hoststate"
+	"github.com/dnsmon/dnsmon/fetcher/loader"
 	"github.com/dnsmon/dnsmon/kmod"
-	"github.com/dnsmon/dnsmon/kmod/hoststate"
-	"github.com/dnsmon/dnsmon/kmod/loader"
 )
 
 func main() {

@@ -13,15 +13,15 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/dnsmon/dnsmon/kmod/loader"
-	"github.com/dnsmon/dnsmon/kmod/loader/loadertest"
+	"github.com/dnsmon/dnsmon/fetcher/loader"
+	"github.com/dnsmon/dnsmon/fetcher/loader/loadertest"
 )
 
 // TestRun drives the command with a fake kernel: nothing is ever loaded.
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	mod := filepath.Join(dir, "dnsmon.ko")
-	if out, err := exec.CommandContext(t.Context(), "gcc", "-c", "-o", mod, "../../kmod/loader/testdata/module/module.c").CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(t.Context(), "gcc", "-c", "-o", mod, "../../fetcher/loader/testdata/module/module.c").CombinedOutput(); err != nil {
 		t.Fatalf("gcc: %v\n%s", err, out)
 	}
 	release, err := loader.RunningRelease()
@@ -95,7 +95,7 @@ func TestRun(t *testing.T) {
 // checks the libraries this command calls, not the binary: the shared
 // cmd/internal/options package also holds dnsmon-fetch's flags.)
 func TestDeps(t *testing.T) {
-	for _, pkg := range []string{"../../kmod/loader", "../../kmod/modinfo"} {
+	for _, pkg := range []string{"../../fetcher/loader", "../../kmod/modinfo"} {
 		checkDeps(t, pkg)
 	}
 }

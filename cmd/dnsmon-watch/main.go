@@ -14,7 +14,7 @@ import (
 	"syscall"
 
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
-	"github.com/dnsmon/dnsmon/kmod/watch"
+	"github.com/dnsmon/dnsmon/fetcher/watch"
 )
 
 func main() {

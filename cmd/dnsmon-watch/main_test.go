@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dnsmon/dnsmon/fetcher/watch"
 	"github.com/dnsmon/dnsmon/kmod/event"
-	"github.com/dnsmon/dnsmon/kmod/watch"
 )
 
 // TestRun reads a file of records through the real device code (poll and
@@ -79,7 +79,7 @@ func TestDeps(t *testing.T) {
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	cmd := exec.CommandContext(t.Context(), goBin, "list", "-deps", "../../kmod/watch")
+	cmd := exec.CommandContext(t.Context(), goBin, "list", "-deps", "../../fetcher/watch")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.Output()
 	if err != nil {

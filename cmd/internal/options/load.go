@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dnsmon/dnsmon/fetcher/loader"
 	"github.com/dnsmon/dnsmon/kmod"
-	"github.com/dnsmon/dnsmon/kmod/loader"
 )
 
 // Load is dnsmon-load's command line:

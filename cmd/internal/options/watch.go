@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dnsmon/dnsmon/kmod/watch"
+	"github.com/dnsmon/dnsmon/fetcher/watch"
 )
 
 // Watch is dnsmon-watch's command line.

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dnsmon/dnsmon/e2e/internal/proto"
-	"github.com/dnsmon/dnsmon/kmod/loader"
+	"github.com/dnsmon/dnsmon/fetcher/loader"
 )
 
 // Bounds of the unload-under-load scenario: it stops after stressCycles

@@ -1,7 +1,7 @@
 // Command signinit is the init (pid 1) of the module signing guests: it
 // loads each /cases/NAME.ko with dnsmon-load and checks the outcome that
 // /cases/NAME.want names ("load" or "refuse"), reports what
-// kmod/hoststate reads, prints one verdict line per check and powers off.
+// fetcher/hoststate reads, prints one verdict line per check and powers off.
 //
 // /cases/cert.der is the module signing certificate; /cases/db is "yes"
 // when the firmware's db holds it (the kernel must then trust the key) and
@@ -22,7 +22,7 @@ import (
 
 	"github.com/dnsmon/dnsmon/e2e/internal/guestsys"
 	"github.com/dnsmon/dnsmon/e2e/internal/proto"
-	"github.com/dnsmon/dnsmon/kmod/hoststate"
+	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 )
 

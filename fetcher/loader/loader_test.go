@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/dnsmon/dnsmon/kmod/hoststate"
+	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +17,8 @@ import (
 	"github.com/ulikunitz/xz"
 	"golang.org/x/sys/unix"
 
-	"github.com/dnsmon/dnsmon/kmod/loader"
-	"github.com/dnsmon/dnsmon/kmod/loader/loadertest"
+	"github.com/dnsmon/dnsmon/fetcher/loader"
+	"github.com/dnsmon/dnsmon/fetcher/loader/loadertest"
 	"github.com/dnsmon/dnsmon/kmod/modinfo"
 )
 

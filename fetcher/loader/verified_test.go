@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dnsmon/dnsmon/kmod/loader"
+	"github.com/dnsmon/dnsmon/fetcher/loader"
 )
 
 func TestVerified(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/dnsmon/dnsmon/kmod/loader"
+	"github.com/dnsmon/dnsmon/fetcher/loader"
 )
 
 // Call is one recorded syscall.

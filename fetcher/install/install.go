@@ -11,8 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dnsmon/dnsmon/fetcher/loader"
 	"github.com/dnsmon/dnsmon/kmod"
-	"github.com/dnsmon/dnsmon/kmod/loader"
 	"github.com/dnsmon/dnsmon/kmod/modinfo"
 )
 

@@ -8,13 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dnsmon/dnsmon/kmod/hoststate"
-	"github.com/dnsmon/dnsmon/kmod/loader"
-	"github.com/dnsmon/dnsmon/kmod/loader/loadertest"
+	"github.com/dnsmon/dnsmon/fetcher/hoststate"
+	"github.com/dnsmon/dnsmon/fetcher/loader"
+	"github.com/dnsmon/dnsmon/fetcher/loader/loadertest"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 )
 
-// hostStates are kmod/hoststate's fixtures: views of / on hosts with and
+// hostStates are fetcher/hoststate's fixtures: views of / on hosts with and
 // without Secure Boot, sig_enforce and the dnsmon key in /proc/keys.
 const hostStates = "../hoststate/testdata"
 

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/dnsmon/dnsmon/kmod/hoststate"
+	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 )
 
 // Paths read to explain a refusal, relative to the root file system given

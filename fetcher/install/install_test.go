@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
-	"github.com/dnsmon/dnsmon/kmod/install"
+	"github.com/dnsmon/dnsmon/fetcher/install"
 	"github.com/klauspost/compress/zstd"
 )
 

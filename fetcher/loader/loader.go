@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/dnsmon/dnsmon/kmod/hoststate"
+	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 	"io/fs"
 	"os"
 	"strings"
