@@ -16,7 +16,7 @@ import (
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/e2e/internal/proto"
-	"github.com/dnsmon/dnsmon/fetcher"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/dnsmon/dnsmon/matrix/debian"
@@ -210,7 +210,7 @@ func demoBundle(ctx context.Context, t *testing.T, root string, k debian.Kernel)
 	if st.Published != 1 {
 		t.Fatalf("published %d modules, want 1", st.Published)
 	}
-	src, err := fetcher.Open(ctx, layout)
+	src, err := store.Open(ctx, layout)
 	if err != nil {
 		t.Fatal(err)
 	}

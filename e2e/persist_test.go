@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/dnsmon/dnsmon/builder/publish"
-	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/kmod"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/modinfo"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/dnsmon/dnsmon/matrix/debian"
@@ -65,7 +65,7 @@ func TestPersist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	layout := fetcher.LayoutPrefix + filepath.Join(work, "layout")
+	layout := store.LayoutPrefix + filepath.Join(work, "layout")
 	pub, err := publish.New(ctx, layout, publish.WithSigningKey(key))
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ func TestPersist(t *testing.T) {
 	}
 	pub.Close()
 	bundle := filepath.Join(work, "modules.tar.zst")
-	lsrc, err := fetcher.Open(ctx, layout)
+	lsrc, err := store.Open(ctx, layout)
 	if err != nil {
 		t.Fatal(err)
 	}

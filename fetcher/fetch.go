@@ -11,6 +11,7 @@ import (
 
 	"github.com/dnsmon/dnsmon/kmod"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/modinfo"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -56,7 +57,7 @@ func Fetch(ctx context.Context, opts ...Option) (*Record, error) {
 
 // fetchFrom resolves and verifies the module for host in src and writes it
 // to out with its record.
-func (o *options) fetchFrom(ctx context.Context, src Source, keys signature.Keys, host Host, out string) (*Record, error) {
+func (o *options) fetchFrom(ctx context.Context, src store.Source, keys signature.Keys, host Host, out string) (*Record, error) {
 	m, err := Resolve(ctx, src, host, o.version, keys)
 	if err != nil {
 		return nil, err
@@ -81,7 +82,7 @@ func (o *options) fetchFrom(ctx context.Context, src Source, keys signature.Keys
 // open returns what every fetch starts from: the verification keys (none
 // when told to skip signatures), the target host and the opened source,
 // which the caller closes.
-func (o *options) open(ctx context.Context) (signature.Keys, Host, Source, error) {
+func (o *options) open(ctx context.Context) (signature.Keys, Host, store.Source, error) {
 	keys, err := o.publicKeys()
 	if err != nil {
 		return nil, Host{}, nil, err
@@ -90,7 +91,7 @@ func (o *options) open(ctx context.Context) (signature.Keys, Host, Source, error
 	if err != nil {
 		return nil, Host{}, nil, err
 	}
-	src, err := openSource(ctx, o.source, o)
+	src, err := store.Open(ctx, o.source, o.store...)
 	if err != nil {
 		return nil, Host{}, nil, err
 	}
@@ -155,7 +156,7 @@ type Module struct {
 // (the newest when "") in src and verifies it: manifest digest, signature
 // with key (skipped when key is nil), layer digest, .ko digest and
 // vermagic.
-func Resolve(ctx context.Context, src Source, host Host, version string, keys signature.Keys) (*Module, error) {
+func Resolve(ctx context.Context, src store.Source, host Host, version string, keys signature.Keys) (*Module, error) {
 	if version == "" {
 		v, err := newestVersion(ctx, src)
 		if err != nil {
@@ -167,8 +168,8 @@ func Resolve(ctx context.Context, src Source, host Host, version string, keys si
 	if err != nil {
 		return nil, err
 	}
-	raw, err := ReadManifest(ctx, src, tag)
-	if errors.Is(err, ErrNotFound) {
+	raw, err := store.ReadManifest(ctx, src, tag)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("dnsmon module version %s is not in %s: %w", version, src, err)
 	}
 	if err != nil {
@@ -189,7 +190,7 @@ func Resolve(ctx context.Context, src Source, host Host, version string, keys si
 	if d.Size > artifact.MaxManifestSize {
 		return nil, fmt.Errorf("manifest %s is %d bytes, more than %d", d.Digest, d.Size, artifact.MaxManifestSize)
 	}
-	mraw, err := ReadManifest(ctx, src, d.Digest.String())
+	mraw, err := store.ReadManifest(ctx, src, d.Digest.String())
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +208,7 @@ func Resolve(ctx context.Context, src Source, host Host, version string, keys si
 			return nil, err
 		}
 	}
-	layer, err := ReadBlob(ctx, src, mf.Layers[0], artifact.MaxKoSize)
+	layer, err := store.ReadBlob(ctx, src, mf.Layers[0], artifact.MaxKoSize)
 	if err != nil {
 		return nil, err
 	}
@@ -220,9 +221,9 @@ func Resolve(ctx context.Context, src Source, host Host, version string, keys si
 	return m, nil
 }
 
-func verifySignature(ctx context.Context, src Source, digest v1.Hash, keys signature.Keys) (string, error) {
-	sraw, err := ReadManifest(ctx, src, artifact.SignatureTag(digest))
-	if errors.Is(err, ErrNotFound) {
+func verifySignature(ctx context.Context, src store.Source, digest v1.Hash, keys signature.Keys) (string, error) {
+	sraw, err := store.ReadManifest(ctx, src, artifact.SignatureTag(digest))
+	if errors.Is(err, store.ErrNotFound) {
 		return "", fmt.Errorf("%w: %s has no signature tag %s (publish with a signing key, or pass --insecure-skip-verify)",
 			ErrUnsigned, digest, artifact.SignatureTag(digest))
 	}
@@ -230,7 +231,7 @@ func verifySignature(ctx context.Context, src Source, digest v1.Hash, keys signa
 		return "", fmt.Errorf("reading signature of %s: %w", digest, err)
 	}
 	blob := func(ctx context.Context, d v1.Descriptor) ([]byte, error) {
-		return ReadBlob(ctx, src, d, signature.MaxPayloadSize)
+		return store.ReadBlob(ctx, src, d, signature.MaxPayloadSize)
 	}
 	fp, err := signature.VerifyManifest(ctx, sraw, blob, keys, digest)
 	if err != nil {
@@ -245,9 +246,9 @@ func decompress(layer []byte, meta artifact.Meta, source string) ([]byte, error)
 		return nil, fmt.Errorf("decompressing module: %w", err)
 	}
 	defer zr.Close()
-	ko, err := io.ReadAll(NewVerifyingReader(zr, meta.KoDigest, meta.KoSize, source))
+	ko, err := io.ReadAll(store.NewVerifyingReader(zr, meta.KoDigest, meta.KoSize, source))
 	if err != nil {
-		var de *DigestError
+		var de *store.DigestError
 		if errors.As(err, &de) {
 			de.Object = "decompressed module"
 			return nil, de

@@ -24,6 +24,7 @@ import (
 	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/google/go-containerregistry/pkg/crane"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -182,12 +183,12 @@ func startRegistry(t *testing.T) (addr string, tp *tamperer) {
 
 func layerOf(t *testing.T, src string, manifest v1.Hash) v1.Hash {
 	t.Helper()
-	s, err := fetcher.Open(context.Background(), src)
+	s, err := store.Open(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	raw, err := fetcher.ReadManifest(context.Background(), s, manifest.String())
+	raw, err := store.ReadManifest(context.Background(), s, manifest.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +217,7 @@ var debianHost = fetcher.Host{Release: "6.1.0-56-amd64", Arch: "amd64", Distro: 
 // writeBundle makes a bundle of src.
 func writeBundle(t *testing.T, src string, opts publish.BundleOptions) string {
 	t.Helper()
-	s, err := fetcher.Open(context.Background(), src)
+	s, err := store.Open(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,8 +271,8 @@ func TestFetch(t *testing.T) {
 	regRepo := regAddr + "/dnsmon/modules"
 	digests := publishAll(t, regRepo, key, mods)
 	layoutDir := filepath.Join(t.TempDir(), "layout")
-	publishAll(t, fetcher.LayoutPrefix+layoutDir, key, mods)
-	bundle := writeBundle(t, fetcher.LayoutPrefix+layoutDir, publish.BundleOptions{})
+	publishAll(t, store.LayoutPrefix+layoutDir, key, mods)
+	bundle := writeBundle(t, store.LayoutPrefix+layoutDir, publish.BundleOptions{})
 
 	type tc struct {
 		// setup returns the source and may change the options.
@@ -300,14 +301,14 @@ func TestFetch(t *testing.T) {
 				}
 			}},
 		"registry release with plus": {setup: shared(regRepo), opts: []fetcher.Option{fetcher.WithKernel("6.12.117+deb12-amd64")}},
-		"layout":                     {setup: shared(fetcher.LayoutPrefix + layoutDir)},
+		"layout":                     {setup: shared(store.LayoutPrefix + layoutDir)},
 		"bundle":                     {setup: shared(bundle)},
 		"insecure skip verify":       {setup: shared(bundle), noKey: true, opts: []fetcher.Option{fetcher.WithInsecureSkipVerify()}},
 		"no key":                     {setup: shared(bundle), noKey: true, wantIs: fetcher.ErrNoKey},
 		"no module for release": {setup: shared(regRepo), opts: []fetcher.Option{fetcher.WithKernel("6.1.0-58-amd64"), fetcher.WithVersion("0.1.0")},
 			wantAs:  new(*fetcher.NoModuleError),
 			wantErr: "no dnsmon 0.1.0 module for kernel 6.1.0-58-amd64 (amd64) in " + regRepo + "; nearest available for debian-12: 6.1.0-57-amd64, 6.1.0-56-amd64, 6.1.0-56-cloud-amd64, 6.12.117+deb12-amd64; to have it built, add this line to the kernels: list of the debian-12 group in kernels.yaml:\n      - 6.1.0-58-amd64"},
-		"unknown version": {setup: shared(regRepo), opts: []fetcher.Option{fetcher.WithVersion("9.9.9")}, wantIs: fetcher.ErrNotFound,
+		"unknown version": {setup: shared(regRepo), opts: []fetcher.Option{fetcher.WithVersion("9.9.9")}, wantIs: store.ErrNotFound,
 			wantErr: "dnsmon module version 9.9.9 is not in"},
 		"wrong key": {setup: shared(regRepo), opts: []fetcher.Option{fetcher.WithPublicKey(&otherKey.PublicKey)}, noKey: true,
 			wantIs: signature.ErrNoSignature, wantErr: "ECDSA signature does not verify with the key"},
@@ -334,41 +335,41 @@ func TestFetch(t *testing.T) {
 			d := publishAll(t, addr+"/tampered", key, mods[:1])
 			tp.corrupt[layerOf(t, addr+"/tampered", d["0.1.0/6.1.0-56-amd64"]).String()] = true
 			return addr + "/tampered"
-		}, wantAs: new(*fetcher.DigestError), wantErr: "refusing corrupt or tampered content"},
+		}, wantAs: new(*store.DigestError), wantErr: "refusing corrupt or tampered content"},
 		"tampered blob in layout": {setup: func(t *testing.T) string {
 			dir := filepath.Join(t.TempDir(), "layout")
-			d := publishAll(t, fetcher.LayoutPrefix+dir, key, mods[:1])
-			l := layerOf(t, fetcher.LayoutPrefix+dir, d["0.1.0/6.1.0-56-amd64"])
+			d := publishAll(t, store.LayoutPrefix+dir, key, mods[:1])
+			l := layerOf(t, store.LayoutPrefix+dir, d["0.1.0/6.1.0-56-amd64"])
 			p := filepath.Join(dir, "blobs", "sha256", l.Hex)
 			b, _ := os.ReadFile(p)
 			b[len(b)/2] ^= 0xff
 			os.WriteFile(p, b, 0o644)
-			return fetcher.LayoutPrefix + dir
-		}, wantAs: new(*fetcher.DigestError), wantErr: "hashes to sha256:"},
+			return store.LayoutPrefix + dir
+		}, wantAs: new(*store.DigestError), wantErr: "hashes to sha256:"},
 		"truncated bundle": {setup: func(t *testing.T) string {
 			b, _ := os.ReadFile(bundle)
 			p := filepath.Join(t.TempDir(), "cut.tar.zst")
 			os.WriteFile(p, b[:len(b)/2], 0o644)
 			return p
-		}, wantAs: new(*fetcher.BundleError), wantErr: "truncated or corrupt"},
+		}, wantAs: new(*store.BundleError), wantErr: "truncated or corrupt"},
 		"bundle with dot-dot entry": {setup: func(t *testing.T) string {
 			return craftBundle(t, []tarEntry{{name: "oci-layout", typ: tar.TypeReg, body: `{"imageLayoutVersion":"1.0.0"}`},
 				{name: "blobs/../../evil", typ: tar.TypeReg, body: "x"}})
-		}, wantAs: new(*fetcher.BundleError), wantErr: `entry "blobs/../../evil": path contains ".."`},
+		}, wantAs: new(*store.BundleError), wantErr: `entry "blobs/../../evil": path contains ".."`},
 		"bundle with absolute entry": {setup: func(t *testing.T) string {
 			return craftBundle(t, []tarEntry{{name: "/tmp/evil", typ: tar.TypeReg, body: "x"}})
-		}, wantAs: new(*fetcher.BundleError), wantErr: "absolute path"},
+		}, wantAs: new(*store.BundleError), wantErr: "absolute path"},
 		"bundle with symlink": {setup: func(t *testing.T) string {
 			return craftBundle(t, []tarEntry{{name: "index.json", typ: tar.TypeSymlink, link: "/etc/passwd"}})
-		}, wantAs: new(*fetcher.BundleError), wantErr: `is a link to "/etc/passwd"`},
+		}, wantAs: new(*store.BundleError), wantErr: `is a link to "/etc/passwd"`},
 		"bundle with hardlink": {setup: func(t *testing.T) string {
 			return craftBundle(t, []tarEntry{{name: "blobs/sha256/" + strings.Repeat("0", 64), typ: tar.TypeLink, link: "../../../etc/passwd"}})
-		}, wantAs: new(*fetcher.BundleError), wantErr: "bundles may not hold links"},
+		}, wantAs: new(*store.BundleError), wantErr: "bundles may not hold links"},
 		"not a bundle": {setup: func(t *testing.T) string {
 			p := filepath.Join(t.TempDir(), "x.tar.zst")
 			os.WriteFile(p, []byte("hello"), 0o644)
 			return p
-		}, wantAs: new(*fetcher.BundleError)},
+		}, wantAs: new(*store.BundleError)},
 		"registry down": {setup: func(t *testing.T) string {
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -394,7 +395,7 @@ func TestFetch(t *testing.T) {
 		}, wantErr: "is dnsmon 0.1.0 for 6.1.0-57-amd64/amd64, but the index lists it for 0.1.0 6.1.0-56-amd64/amd64: refusing a mislabelled module"},
 		"manifest vermagic other than the module's": {setup: func(t *testing.T) string {
 			dir := filepath.Join(t.TempDir(), "layout")
-			p, err := publish.New(context.Background(), fetcher.LayoutPrefix+dir, publish.WithSigningKey(key))
+			p, err := publish.New(context.Background(), store.LayoutPrefix+dir, publish.WithSigningKey(key))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -405,7 +406,7 @@ func TestFetch(t *testing.T) {
 			if _, err := p.PublishArtifact(context.Background(), meta, ko(m)); err != nil {
 				t.Fatal(err)
 			}
-			return fetcher.LayoutPrefix + dir
+			return store.LayoutPrefix + dir
 		}, wantErr: `module vermagic "6.1.0-56-amd64 SMP preempt mod_unload modversions " differs from the manifest's "6.1.0-56-amd64 SMP mod_unload ": refusing a mislabelled module`},
 	}
 	for name, c := range cases {
@@ -469,8 +470,8 @@ func TestFetch(t *testing.T) {
 func TestBundleOnly(t *testing.T) {
 	key := newKey(t)
 	dir := filepath.Join(t.TempDir(), "layout")
-	publishAll(t, fetcher.LayoutPrefix+dir, key, mods)
-	file := writeBundle(t, fetcher.LayoutPrefix+dir, publish.BundleOptions{Only: regexp.MustCompile(`^6\.12\.`)})
+	publishAll(t, store.LayoutPrefix+dir, key, mods)
+	file := writeBundle(t, store.LayoutPrefix+dir, publish.BundleOptions{Only: regexp.MustCompile(`^6\.12\.`)})
 	ctx := context.Background()
 	for name, c := range map[string]struct {
 		release string
@@ -501,7 +502,7 @@ func TestDockerRegistry(t *testing.T) {
 	key := newKey(t)
 	publishAll(t, repo, key, mods)
 	ctx := context.Background()
-	src, err := fetcher.Open(ctx, repo)
+	src, err := store.Open(ctx, repo)
 	if err != nil {
 		t.Fatal(err)
 	}

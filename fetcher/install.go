@@ -12,6 +12,8 @@ import (
 
 	"github.com/dnsmon/dnsmon/fetcher/install"
 	"github.com/dnsmon/dnsmon/kmod"
+	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
@@ -97,7 +99,7 @@ func InstallKernels(ctx context.Context, opts ...Option) ([]KernelResult, error)
 	if err != nil {
 		return nil, err
 	}
-	src, err := openSource(ctx, o.source, o)
+	src, err := store.Open(ctx, o.source, o.store...)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +124,7 @@ func InstallKernels(ctx context.Context, opts ...Option) ([]KernelResult, error)
 	return out, nil
 }
 
-func (o *options) installOne(ctx context.Context, src Source, keys signature.Keys, host Host) KernelResult {
+func (o *options) installOne(ctx context.Context, src store.Source, keys signature.Keys, host Host) KernelResult {
 	r := KernelResult{Kernel: host.Release}
 	tmp, err := os.MkdirTemp("", "dnsmon-fetch-*")
 	if err != nil {
@@ -168,6 +170,6 @@ func InstalledKernels(root string) ([]string, error) {
 			}
 		}
 	}
-	slices.SortFunc(out, CompareVersions)
+	slices.SortFunc(out, artifact.CompareVersions)
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/fetcher/install"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 )
 
 // noDepmod stands in for a host without kmod tools.
@@ -38,7 +39,7 @@ func fakeRoot(t *testing.T, kernels ...string) string {
 
 func TestInstallKernels(t *testing.T) {
 	key := newKey(t)
-	layout := fetcher.LayoutPrefix + t.TempDir()
+	layout := store.LayoutPrefix + t.TempDir()
 	publishAll(t, layout, key, mods)
 	root := fakeRoot(t, "6.1.0-56-amd64", "6.12.117+deb12-amd64", "6.1.0-58-amd64")
 	opts := []fetcher.Option{fetcher.WithSource(layout), fetcher.WithHost(debianHost), fetcher.WithPublicKey(&key.PublicKey),
@@ -101,7 +102,7 @@ func TestInstallKernels(t *testing.T) {
 
 func TestInstallKernelsFailures(t *testing.T) {
 	key := newKey(t)
-	layout := fetcher.LayoutPrefix + t.TempDir()
+	layout := store.LayoutPrefix + t.TempDir()
 	publishAll(t, layout, key, mods)
 	root := fakeRoot(t, "6.1.0-56-amd64")
 	// Keys add up (WithPublicKey is for rotations), so each case names its own.
@@ -143,7 +144,7 @@ func (roFS) Symlink(string, string) error { return errors.New("read-only file sy
 func (roFS) Remove(string) error          { return errors.New("read-only file system") }
 
 func TestList(t *testing.T) {
-	layout := fetcher.LayoutPrefix + t.TempDir()
+	layout := store.LayoutPrefix + t.TempDir()
 	publishAll(t, layout, nil, mods)
 	cases := map[string]struct {
 		opts []fetcher.Option

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 )
 
 // Available is one module build a source offers.
@@ -27,7 +28,7 @@ func List(ctx context.Context, opts ...Option) ([]Available, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := openSource(ctx, o.source, o)
+	src, err := store.Open(ctx, o.source, o.store...)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +43,7 @@ func List(ctx context.Context, opts ...Option) ([]Available, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := ReadManifest(ctx, src, tag)
+	raw, err := store.ReadManifest(ctx, src, tag)
 	if err != nil {
 		return nil, fmt.Errorf("reading the index of dnsmon %s in %s: %w", version, src, err)
 	}
@@ -63,7 +64,7 @@ func List(ctx context.Context, opts ...Option) ([]Available, error) {
 		out = append(out, a)
 	}
 	slices.SortFunc(out, func(a, b Available) int {
-		return cmp.Or(strings.Compare(a.Distro, b.Distro), CompareVersions(a.Release, b.Release), strings.Compare(a.Arch, b.Arch))
+		return cmp.Or(strings.Compare(a.Distro, b.Distro), artifact.CompareVersions(a.Release, b.Release), strings.Compare(a.Arch, b.Arch))
 	})
 	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/kmod/signature"
@@ -80,13 +81,13 @@ type ModuleCert struct {
 // ReadModuleCert reads version's module signing certificate from src
 // (artifact.CertTag) and, when key is not nil, verifies its manifest's
 // signature exactly like a module's. It returns an error wrapping
-// ErrNotFound when the source publishes no certificate for version.
-func ReadModuleCert(ctx context.Context, src Source, version string, keys signature.Keys) (*ModuleCert, error) {
+// store.ErrNotFound when the source publishes no certificate for version.
+func ReadModuleCert(ctx context.Context, src store.Source, version string, keys signature.Keys) (*ModuleCert, error) {
 	tag, err := artifact.CertTag(version)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := ReadManifest(ctx, src, tag)
+	raw, err := store.ReadManifest(ctx, src, tag)
 	if err != nil {
 		return nil, fmt.Errorf("reading the module signing certificate %s:%s: %w", src, tag, err)
 	}
@@ -103,7 +104,7 @@ func ReadModuleCert(ctx context.Context, src Source, version string, keys signat
 			return nil, fmt.Errorf("refusing the module signing certificate %s:%s, its artifact signature does not check out: %w", src, tag, err)
 		}
 	}
-	der, err := ReadBlob(ctx, src, layer, artifact.MaxCertSize)
+	der, err := store.ReadBlob(ctx, src, layer, artifact.MaxCertSize)
 	if err != nil {
 		return nil, err
 	}
@@ -122,10 +123,10 @@ func ReadModuleCert(ctx context.Context, src Source, version string, keys signat
 // own artifact signature was verified, writes it to o.certOut(). It fills
 // the record's module signature fields. A source without a certificate
 // (publishes older than module signing) is accepted, and said so.
-func (o *options) checkModuleCert(ctx context.Context, src Source, keys signature.Keys, m *Module, rec *Record) error {
+func (o *options) checkModuleCert(ctx context.Context, src store.Source, keys signature.Keys, m *Module, rec *Record) error {
 	rec.ModuleSigned = modsign.IsSigned(m.Ko)
 	mc, err := ReadModuleCert(ctx, src, m.Meta.Version, keys)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		if m.Meta.SigningCert != "" {
 			return fmt.Errorf("the module for %s names module signing certificate %s, but %s publishes no certificate for version %s: refusing a module whose signature cannot be checked",
 				m.Meta.Release, m.Meta.SigningCert, src, m.Meta.Version)

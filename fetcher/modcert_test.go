@@ -17,6 +17,7 @@ import (
 	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/dnsmon/dnsmon/matrix"
@@ -116,11 +117,11 @@ func TestModuleCert(t *testing.T) {
 	regAddr, _ := startRegistry(t)
 	good := signedModule{signer: ours, cert: ours}
 	layoutDir := filepath.Join(t.TempDir(), "layout")
-	lp := publishModules(t, fetcher.LayoutPrefix+layoutDir, key, good.module(t))
+	lp := publishModules(t, store.LayoutPrefix+layoutDir, key, good.module(t))
 	if _, err := lp.Reindex(context.Background(), publish.ReindexOptions{}); err != nil {
 		t.Fatalf("Reindex: %v", err)
 	}
-	bundle := writeBundle(t, fetcher.LayoutPrefix+layoutDir, publish.BundleOptions{})
+	bundle := writeBundle(t, store.LayoutPrefix+layoutDir, publish.BundleOptions{})
 
 	type tc struct {
 		setup    func(t *testing.T) string
@@ -146,7 +147,7 @@ func TestModuleCert(t *testing.T) {
 	}
 	cases := map[string]tc{
 		"signed, registry":             {setup: repo("good", key, good), signed: true, cert: true},
-		"signed, layout after reindex": {setup: func(*testing.T) string { return fetcher.LayoutPrefix + layoutDir }, signed: true, cert: true},
+		"signed, layout after reindex": {setup: func(*testing.T) string { return store.LayoutPrefix + layoutDir }, signed: true, cert: true},
 		"signed, bundle":               {setup: func(*testing.T) string { return bundle }, signed: true, cert: true},
 		"signed, insecure": {setup: repo("insecure", key, good), insecure: true, signed: true, noWrite: true,
 			log: "its artifact signature was not verified"},
@@ -177,7 +178,7 @@ func TestModuleCert(t *testing.T) {
 			tp.corrupt[a.LayerDesc.Digest.String()] = true
 			tp.mu.Unlock()
 			return addr + "/tampered"
-		}, wantAs: new(*fetcher.DigestError), wantErr: "refusing corrupt or tampered content"},
+		}, wantAs: new(*store.DigestError), wantErr: "refusing corrupt or tampered content"},
 		"certificate without an artifact signature": {setup: func(t *testing.T) string {
 			src := repo("certunsigned", key, signedModule{signer: ours})(t)
 			p := publishModules(t, src, nil)

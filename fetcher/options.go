@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/dnsmon/dnsmon/fetcher/install"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -18,11 +18,7 @@ import (
 type Option func(*options) error
 
 type options struct {
-	keychain      authn.Keychain
-	baseTransport http.RoundTripper
-	backoff       transport.Backoff
-	nameOpts      []name.Option
-	maxBundleSize int64
+	store []store.Option // registry access and bundle limits
 
 	source   string
 	release  string
@@ -41,21 +37,17 @@ type options struct {
 	certPath string // WithCertPath (modcert.go)
 }
 
-// DefaultBackoff is the retry schedule for registry requests: three tries,
-// one and three seconds apart.
-var defaultBackoff = transport.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 3}
+// DefaultSource is the registry repository dnsmon-fetch reads when no
+// source is given.
+const DefaultSource = "ghcr.io/dnsmon/modules"
 
 func makeOptions(opts ...Option) (*options, error) {
 	o := &options{
-		keychain:      authn.DefaultKeychain,
-		baseTransport: http.DefaultTransport,
-		backoff:       defaultBackoff,
-		maxBundleSize: DefaultMaxBundleSize,
-		source:        DefaultSource,
-		host:          DetectHost,
-		now:           time.Now,
-		log:           io.Discard,
-		root:          "/",
+		source: DefaultSource,
+		host:   DetectHost,
+		now:    time.Now,
+		log:    io.Discard,
+		root:   "/",
 	}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
@@ -65,58 +57,31 @@ func makeOptions(opts ...Option) (*options, error) {
 	return o, nil
 }
 
-// WithKeychain sets where registry credentials come from. Default:
-// authn.DefaultKeychain (the Docker config, $DOCKER_CONFIG/config.json).
-func WithKeychain(k authn.Keychain) Option {
-	return func(o *options) error {
-		if k == nil {
-			return errors.New("WithKeychain: nil keychain")
-		}
-		o.keychain = k
-		return nil
-	}
-}
+// WithKeychain sets where registry credentials come from, as
+// store.WithKeychain does. Default: authn.DefaultKeychain.
+func WithKeychain(k authn.Keychain) Option { return withStore(store.WithKeychain(k)) }
 
-// WithTransport sets the HTTP transport under authentication and retries.
-// Default: http.DefaultTransport, which honours HTTPS_PROXY and NO_PROXY.
-func WithTransport(rt http.RoundTripper) Option {
-	return func(o *options) error {
-		if rt == nil {
-			return errors.New("WithTransport: nil transport")
-		}
-		o.baseTransport = rt
-		return nil
-	}
-}
+// WithTransport sets the HTTP transport under authentication and retries,
+// as store.WithTransport does. Default: http.DefaultTransport.
+func WithTransport(rt http.RoundTripper) Option { return withStore(store.WithTransport(rt)) }
 
-// WithRetryBackoff sets the retry schedule of registry requests. Default:
-// 3 tries, 1 s then 3 s apart. Steps must be between 1 and 10.
-func WithRetryBackoff(b transport.Backoff) Option {
-	return func(o *options) error {
-		if b.Steps < 1 || b.Steps > 10 {
-			return fmt.Errorf("WithRetryBackoff: %d steps, want 1..10", b.Steps)
-		}
-		o.backoff = b
-		return nil
-	}
-}
+// WithRetryBackoff sets the retry schedule of registry requests, as
+// store.WithRetryBackoff does. Default: 3 tries, 1 s then 3 s apart.
+func WithRetryBackoff(b transport.Backoff) Option { return withStore(store.WithRetryBackoff(b)) }
 
-// WithInsecureRegistry allows plain HTTP to the registry. Default: HTTPS,
-// except for localhost and 127.0.0.1 where go-containerregistry allows HTTP.
-func WithInsecureRegistry() Option {
-	return func(o *options) error {
-		o.nameOpts = append(o.nameOpts, name.Insecure)
-		return nil
-	}
-}
+// WithInsecureRegistry allows plain HTTP to the registry, as
+// store.WithInsecureRegistry does. Default: HTTPS, except for localhost.
+func WithInsecureRegistry() Option { return withStore(store.WithInsecureRegistry()) }
 
-// WithMaxBundleSize caps the unpacked size of a bundle. Default: 8 GiB.
-func WithMaxBundleSize(n int64) Option {
+// WithMaxBundleSize caps the unpacked size of a bundle, as
+// store.WithMaxBundleSize does. Default: store.DefaultMaxBundleSize.
+func WithMaxBundleSize(n int64) Option { return withStore(store.WithMaxBundleSize(n)) }
+
+// withStore keeps a store option for when the source is opened, where a
+// bad value is reported.
+func withStore(so store.Option) Option {
 	return func(o *options) error {
-		if n <= 0 {
-			return fmt.Errorf("WithMaxBundleSize: %d, want > 0", n)
-		}
-		o.maxBundleSize = n
+		o.store = append(o.store, so)
 		return nil
 	}
 }

@@ -1,34 +1,12 @@
 package fetcher
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/dnsmon/dnsmon/kmod/artifact"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
-
-func TestCompareVersions(t *testing.T) {
-	for _, c := range []struct {
-		a, b string
-		want int
-	}{
-		{"0.1.0", "0.2.0", -1},
-		{"0.10.0", "0.9.0", 1},
-		{"1.0.0", "1.0.0-rc1", 1},
-		{"1.0.0-rc2", "1.0.0-rc10", -1},
-		{"1.0", "1.0.0", -1},
-		{"1.0.0", "1.0.0", 0},
-	} {
-		if got := CompareVersions(c.a, c.b); got != c.want {
-			t.Errorf("CompareVersions(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
-		}
-	}
-}
 
 func desc(release, distro string) v1.Descriptor {
 	return v1.Descriptor{Annotations: map[string]string{artifact.AnnotationRelease: release, artifact.AnnotationArch: "amd64", artifact.AnnotationDistro: distro}}
@@ -73,32 +51,6 @@ func TestOSRelease(t *testing.T) {
 			h := Host{Distro: kv["ID"], DistroVersion: kv["VERSION_ID"]}
 			if got := h.DistroName(); got != c.want {
 				t.Errorf("DistroName = %q, want %q", got, c.want)
-			}
-		})
-	}
-}
-
-func TestVerifyingReader(t *testing.T) {
-	content := []byte("hello, module")
-	d := artifact.Digest(content)
-	for name, c := range map[string]struct {
-		body    []byte
-		size    int64
-		wantErr bool
-	}{
-		"exact":     {content, int64(len(content)), false},
-		"tampered":  {[]byte("hello, modulf"), int64(len(content)), true},
-		"too long":  {append(content, 'x'), int64(len(content)), true},
-		"too short": {content[:5], int64(len(content)), true},
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := io.ReadAll(NewVerifyingReader(bytes.NewReader(c.body), d, c.size, "test"))
-			var de *DigestError
-			if c.wantErr != errors.As(err, &de) {
-				t.Errorf("err = %v, want DigestError %v", err, c.wantErr)
-			}
-			if c.wantErr && !strings.Contains(err.Error(), "refusing corrupt or tampered content") {
-				t.Errorf("message %q", err)
 			}
 		})
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/kmod"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/dnsmon/dnsmon/matrix"
 	"github.com/docker/docker/api/types/filters"
@@ -388,7 +389,7 @@ func (f *farm) distribution(ctx context.Context, b *testing.B, root string, res 
 	rows = append(rows, Row{Section: "Distribution", Metric: fmt.Sprintf("fetch + verify %s from a loopback registry (in-process ggcr; median of %d)", release, runs),
 		Value: Seconds(regMed), Command: farmCommand})
 
-	src, err := fetcher.Open(ctx, f.repo)
+	src, err := store.Open(ctx, f.repo)
 	if err != nil {
 		return nil, err
 	}

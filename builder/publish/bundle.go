@@ -11,8 +11,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -39,7 +39,7 @@ type BundleOptions struct {
 }
 
 // WriteBundleFile writes a bundle of src to file atomically.
-func WriteBundleFile(ctx context.Context, src fetcher.Source, file string, opts BundleOptions) (*BundleStats, error) {
+func WriteBundleFile(ctx context.Context, src store.Source, file string, opts BundleOptions) (*BundleStats, error) {
 	var st *BundleStats
 	err := atomicfile.WriteFunc(file, 0o644, func(w io.Writer) error {
 		var err error
@@ -91,7 +91,7 @@ func (b *bundleWriter) tag(tag string, raw []byte, mt types.MediaType, at string
 // kernels, their manifests, blobs and signature manifests, tagged as in a
 // registry. Every manifest and blob is verified against its digest while it
 // is copied.
-func WriteBundle(ctx context.Context, src fetcher.Source, w io.Writer, opts BundleOptions) (*BundleStats, error) {
+func WriteBundle(ctx context.Context, src store.Source, w io.Writer, opts BundleOptions) (*BundleStats, error) {
 	versions := opts.Versions
 	if len(versions) == 0 {
 		tags, err := src.Tags(ctx)
@@ -103,7 +103,7 @@ func WriteBundle(ctx context.Context, src fetcher.Source, w io.Writer, opts Bund
 				versions = append(versions, v)
 			}
 		}
-		sort.Slice(versions, func(i, j int) bool { return fetcher.CompareVersions(versions[i], versions[j]) < 0 })
+		sort.Slice(versions, func(i, j int) bool { return artifact.CompareVersions(versions[i], versions[j]) < 0 })
 	}
 	zw, err := zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
 	if err != nil {
@@ -141,12 +141,12 @@ func WriteBundle(ctx context.Context, src fetcher.Source, w io.Writer, opts Bund
 	return b.st, nil
 }
 
-func (b *bundleWriter) version(ctx context.Context, src fetcher.Source, version string, only *regexp.Regexp) (int, error) {
+func (b *bundleWriter) version(ctx context.Context, src store.Source, version string, only *regexp.Regexp) (int, error) {
 	vtag, err := artifact.VersionTag(version)
 	if err != nil {
 		return 0, err
 	}
-	raw, err := fetcher.ReadManifest(ctx, src, vtag)
+	raw, err := store.ReadManifest(ctx, src, vtag)
 	if err != nil {
 		return 0, fmt.Errorf("reading index %s:%s: %w", src, vtag, err)
 	}
@@ -178,8 +178,8 @@ func (b *bundleWriter) version(ctx context.Context, src fetcher.Source, version 
 	return len(keep), b.tag(vtag, iraw, artifact.IndexMediaType, artifact.IndexArtifactType)
 }
 
-func (b *bundleWriter) module(ctx context.Context, src fetcher.Source, version string, d v1.Descriptor) error {
-	raw, err := fetcher.ReadManifest(ctx, src, d.Digest.String())
+func (b *bundleWriter) module(ctx context.Context, src store.Source, version string, d v1.Descriptor) error {
+	raw, err := store.ReadManifest(ctx, src, d.Digest.String())
 	if err != nil {
 		return err
 	}
@@ -199,8 +199,8 @@ func (b *bundleWriter) module(ctx context.Context, src fetcher.Source, version s
 	}
 	b.st.Modules++
 	stag := artifact.SignatureTag(d.Digest)
-	sraw, err := fetcher.ReadManifest(ctx, src, stag)
-	if errors.Is(err, fetcher.ErrNotFound) {
+	sraw, err := store.ReadManifest(ctx, src, stag)
+	if errors.Is(err, store.ErrNotFound) {
 		b.st.Unsigned++
 		return nil
 	}
@@ -217,12 +217,12 @@ func (b *bundleWriter) module(ctx context.Context, src fetcher.Source, version s
 	return b.tag(stag, sraw, types.OCIManifestSchema1, "")
 }
 
-func (b *bundleWriter) copyBlobs(ctx context.Context, src fetcher.Source, ds []v1.Descriptor, max int64) error {
+func (b *bundleWriter) copyBlobs(ctx context.Context, src store.Source, ds []v1.Descriptor, max int64) error {
 	for _, d := range ds {
 		if b.seen[d.Digest] {
 			continue
 		}
-		data, err := fetcher.ReadBlob(ctx, src, d, max)
+		data, err := store.ReadBlob(ctx, src, d, max)
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
@@ -52,7 +53,7 @@ func TestCosignVerifies(t *testing.T) {
 	if err := p.Publish(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	src, err := fetcher.Open(ctx, repo)
+	src, err := store.Open(ctx, repo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestCosignVerifies(t *testing.T) {
 	if err := up.Publish(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	usrc, err := fetcher.Open(ctx, urepo)
+	usrc, err := store.Open(ctx, urepo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 	"fmt"
 
 	"github.com/dnsmon/dnsmon/builder"
-	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -31,17 +31,17 @@ func (p *Publisher) PublishCert(ctx context.Context, version string, der []byte)
 		return v1.Descriptor{}, err
 	}
 	desc := v1.Descriptor{MediaType: artifact.ManifestMediaType, Size: int64(len(a.Manifest)), Digest: a.Digest, ArtifactType: artifact.CertArtifactType}
-	old, err := fetcher.ReadManifest(ctx, p.src, tag)
+	old, err := store.ReadManifest(ctx, p.src, tag)
 	switch {
 	case err == nil && bytes.Equal(old, a.Manifest) && p.key == nil:
 		return desc, nil
 	case err == nil && bytes.Equal(old, a.Manifest):
-		if _, serr := fetcher.ReadManifest(ctx, p.src, artifact.SignatureTag(a.Digest)); serr == nil {
+		if _, serr := store.ReadManifest(ctx, p.src, artifact.SignatureTag(a.Digest)); serr == nil {
 			return desc, nil
 		}
 	case err == nil:
 		fmt.Fprintf(p.log, "replacing the module signing certificate %s:%s (%s)\n", p.target, tag, artifact.CertFingerprint(der))
-	case !errors.Is(err, fetcher.ErrNotFound):
+	case !errors.Is(err, store.ErrNotFound):
 		return v1.Descriptor{}, fmt.Errorf("reading %s:%s: %w", p.target, tag, err)
 	}
 	if err := p.putSigned(ctx, tag, artifact.CertArtifactType, a.Manifest, a.Digest, a.Config, a.LayerDesc, a.Layer); err != nil {
@@ -70,13 +70,13 @@ func signingCert(m builder.Module) (string, error) {
 // cert copies version's module signing certificate manifest, its blobs and
 // its signature manifest into the bundle, when the source has one (older
 // publishes have none).
-func (b *bundleWriter) cert(ctx context.Context, src fetcher.Source, version string) error {
+func (b *bundleWriter) cert(ctx context.Context, src store.Source, version string) error {
 	tag, err := artifact.CertTag(version)
 	if err != nil {
 		return err
 	}
-	raw, err := fetcher.ReadManifest(ctx, src, tag)
-	if errors.Is(err, fetcher.ErrNotFound) {
+	raw, err := store.ReadManifest(ctx, src, tag)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -97,8 +97,8 @@ func (b *bundleWriter) cert(ctx context.Context, src fetcher.Source, version str
 		return err
 	}
 	stag := artifact.SignatureTag(artifact.Digest(raw))
-	sraw, err := fetcher.ReadManifest(ctx, src, stag)
-	if errors.Is(err, fetcher.ErrNotFound) {
+	sraw, err := store.ReadManifest(ctx, src, stag)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {

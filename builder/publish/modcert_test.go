@@ -10,8 +10,8 @@ import (
 
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/builder/publish"
-	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 )
@@ -107,7 +107,7 @@ func TestPublishDirCert(t *testing.T) {
 		t.Fatal(err)
 	}
 	key, _ := signature.GenerateKey()
-	target := fetcher.LayoutPrefix + filepath.Join(t.TempDir(), "l")
+	target := store.LayoutPrefix + filepath.Join(t.TempDir(), "l")
 	p, err := publish.New(ctx, target, publish.WithSigningKey(key))
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestPublishDirCert(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, builder.SigningCertFile), other.Cert.Raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p2, err := publish.New(ctx, fetcher.LayoutPrefix+filepath.Join(t.TempDir(), "l2"), publish.WithSigningKey(key))
+	p2, err := publish.New(ctx, store.LayoutPrefix+filepath.Join(t.TempDir(), "l2"), publish.WithSigningKey(key))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"sync"
 
 	"github.com/dnsmon/dnsmon/builder"
-	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/modinfo"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -34,7 +34,7 @@ import (
 type Publisher struct {
 	target   string
 	identity string
-	src      fetcher.Source
+	src      store.Source
 	sink     sink
 	key      *ecdsa.PrivateKey
 	log      io.Writer
@@ -170,8 +170,8 @@ func New(ctx context.Context, target string, opts ...Option) (*Publisher, error)
 		return nil, errors.New("WithSigningKey and WithoutSigning exclude each other")
 	}
 	p := &Publisher{target: target, key: o.key, log: o.log, identity: o.identity, noIndex: o.noIndex}
-	fopts := []fetcher.Option{fetcher.WithKeychain(o.keychain), fetcher.WithTransport(o.transport), fetcher.WithRetryBackoff(o.backoff)}
-	if dir, ok := strings.CutPrefix(target, fetcher.LayoutPrefix); ok {
+	sopts := []store.Option{store.WithKeychain(o.keychain), store.WithTransport(o.transport), store.WithRetryBackoff(o.backoff)}
+	if dir, ok := strings.CutPrefix(target, store.LayoutPrefix); ok {
 		s, err := newLayoutSink(dir)
 		if err != nil {
 			return nil, err
@@ -185,7 +185,7 @@ func New(ctx context.Context, target string, opts ...Option) (*Publisher, error)
 		if err != nil {
 			return nil, fmt.Errorf("publishing target %q is neither oci-layout:DIR nor REGISTRY/REPO: %w", target, err)
 		}
-		tr, err := fetcher.Transport(ctx, repo, []string{repo.Scope(transport.PushScope)}, fopts...)
+		tr, err := store.Transport(ctx, repo, []string{repo.Scope(transport.PushScope)}, sopts...)
 		if err != nil {
 			return nil, err
 		}
@@ -198,7 +198,7 @@ func New(ctx context.Context, target string, opts ...Option) (*Publisher, error)
 			p.identity = repo.Name()
 		}
 	}
-	src, err := fetcher.Open(ctx, target, fopts...)
+	src, err := store.Open(ctx, target, sopts...)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +306,7 @@ func (p *Publisher) putSigned(ctx context.Context, tag, artifactType string, man
 func (p *Publisher) sign(ctx context.Context, digest v1.Hash) error {
 	sigTag := artifact.SignatureTag(digest)
 	var layers []v1.Descriptor
-	raw, err := fetcher.ReadManifest(ctx, p.src, sigTag)
+	raw, err := store.ReadManifest(ctx, p.src, sigTag)
 	switch {
 	case err == nil:
 		if p.signedByUs(ctx, raw, digest) == nil {
@@ -316,7 +316,7 @@ func (p *Publisher) sign(ctx context.Context, digest v1.Hash) error {
 		if jerr := json.Unmarshal(raw, &mf); jerr == nil {
 			layers = mf.Layers
 		}
-	case !errors.Is(err, fetcher.ErrNotFound):
+	case !errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("reading signatures of %s: %w", digest, err)
 	}
 	payload, err := signature.NewPayload(p.identity, digest)
@@ -381,8 +381,8 @@ func (p *Publisher) indexEntries(ctx context.Context, version string) ([]v1.Desc
 	if err != nil {
 		return nil, err
 	}
-	raw, err := fetcher.ReadManifest(ctx, p.src, tag)
-	if errors.Is(err, fetcher.ErrNotFound) {
+	raw, err := store.ReadManifest(ctx, p.src, tag)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
@@ -406,8 +406,8 @@ func (p *Publisher) Has(ctx context.Context, key builder.Key) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		raw, err := fetcher.ReadManifest(ctx, p.src, tag)
-		if errors.Is(err, fetcher.ErrNotFound) {
+		raw, err := store.ReadManifest(ctx, p.src, tag)
+		if errors.Is(err, store.ErrNotFound) {
 			return false, nil
 		}
 		if err != nil {
@@ -423,8 +423,8 @@ func (p *Publisher) Has(ctx context.Context, key builder.Key) (bool, error) {
 		if d.Annotations[artifact.AnnotationRelease] != key.Kernel || d.Annotations[artifact.AnnotationArch] != key.Arch {
 			continue
 		}
-		raw, err := fetcher.ReadManifest(ctx, p.src, d.Digest.String())
-		if errors.Is(err, fetcher.ErrNotFound) {
+		raw, err := store.ReadManifest(ctx, p.src, d.Digest.String())
+		if errors.Is(err, store.ErrNotFound) {
 			return false, nil
 		}
 		if err != nil {
@@ -450,8 +450,8 @@ func (p *Publisher) matches(ctx context.Context, raw []byte, key builder.Key) (b
 		return true, nil
 	}
 	digest := artifact.Digest(raw)
-	sraw, err := fetcher.ReadManifest(ctx, p.src, artifact.SignatureTag(digest))
-	if errors.Is(err, fetcher.ErrNotFound) {
+	sraw, err := store.ReadManifest(ctx, p.src, artifact.SignatureTag(digest))
+	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -466,7 +466,7 @@ func (p *Publisher) matches(ctx context.Context, raw []byte, key builder.Key) (b
 // digest by the publisher's key.
 func (p *Publisher) signedByUs(ctx context.Context, raw []byte, digest v1.Hash) error {
 	blob := func(ctx context.Context, d v1.Descriptor) ([]byte, error) {
-		return fetcher.ReadBlob(ctx, p.src, d, signature.MaxPayloadSize)
+		return store.ReadBlob(ctx, p.src, d, signature.MaxPayloadSize)
 	}
 	_, err := signature.VerifyManifest(ctx, raw, blob, signature.Keys{&p.key.PublicKey}, digest)
 	return err

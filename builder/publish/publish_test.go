@@ -14,9 +14,9 @@ import (
 
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/builder/publish"
-	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/dnsmon/dnsmon/matrix"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -40,18 +40,18 @@ func targets(t *testing.T) map[string]string {
 	t.Cleanup(s.Close)
 	return map[string]string{
 		"registry": strings.TrimPrefix(s.URL, "http://") + "/dnsmon/modules",
-		"layout":   fetcher.LayoutPrefix + filepath.Join(t.TempDir(), "layout"),
+		"layout":   store.LayoutPrefix + filepath.Join(t.TempDir(), "layout"),
 	}
 }
 
 func readManifest(t *testing.T, target, ref string) []byte {
 	t.Helper()
-	src, err := fetcher.Open(context.Background(), target)
+	src, err := store.Open(context.Background(), target)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	raw, err := fetcher.ReadManifest(context.Background(), src, ref)
+	raw, err := store.ReadManifest(context.Background(), src, ref)
 	if err != nil {
 		t.Fatalf("reading %s: %v", ref, err)
 	}
@@ -143,7 +143,7 @@ func TestPublisher(t *testing.T) {
 func TestPublishRefuses(t *testing.T) {
 	ctx := context.Background()
 	key, _ := signature.GenerateKey()
-	target := fetcher.LayoutPrefix + t.TempDir()
+	target := store.LayoutPrefix + t.TempDir()
 	if _, err := publish.New(ctx, target); err == nil || !strings.Contains(err.Error(), "needs a signing key") {
 		t.Errorf("New without key: %v", err)
 	}
@@ -184,7 +184,7 @@ func TestPublishDir(t *testing.T) {
 		}
 	}
 	key, _ := signature.GenerateKey()
-	p, err := publish.New(ctx, fetcher.LayoutPrefix+filepath.Join(t.TempDir(), "l"), publish.WithSigningKey(key))
+	p, err := publish.New(ctx, store.LayoutPrefix+filepath.Join(t.TempDir(), "l"), publish.WithSigningKey(key))
 	if err != nil {
 		t.Fatal(err)
 	}

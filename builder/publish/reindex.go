@@ -9,8 +9,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -74,7 +74,7 @@ func (p *Publisher) Reindex(ctx context.Context, o ReindexOptions) (*ReindexStat
 		if !want(version) {
 			continue
 		}
-		raw, err := fetcher.ReadManifest(ctx, p.src, tag)
+		raw, err := store.ReadManifest(ctx, p.src, tag)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s:%s: %w", p.target, tag, err)
 		}
@@ -106,7 +106,7 @@ func (p *Publisher) Reindex(ctx context.Context, o ReindexOptions) (*ReindexStat
 			return nil, fmt.Errorf("reindexing %s: no module tag of version %q", p.target, v)
 		}
 	}
-	sort.Slice(versions, func(i, j int) bool { return fetcher.CompareVersions(versions[i], versions[j]) < 0 })
+	sort.Slice(versions, func(i, j int) bool { return artifact.CompareVersions(versions[i], versions[j]) < 0 })
 	for _, v := range versions {
 		descs := byVersion[v]
 		raw, err := artifact.NewIndex(v, descs)
@@ -117,11 +117,11 @@ func (p *Publisher) Reindex(ctx context.Context, o ReindexOptions) (*ReindexStat
 		if err != nil {
 			return nil, err
 		}
-		old, err := fetcher.ReadManifest(ctx, p.src, vtag)
+		old, err := store.ReadManifest(ctx, p.src, vtag)
 		switch {
 		case err == nil && bytes.Equal(old, raw):
 			st.Unchanged++
-		case err == nil || errors.Is(err, fetcher.ErrNotFound):
+		case err == nil || errors.Is(err, store.ErrNotFound):
 			if err := p.writeIndex(ctx, v, descs); err != nil {
 				return nil, err
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	"golang.org/x/sync/errgroup"
 )
@@ -57,12 +58,12 @@ func TestShardsThenReindex(t *testing.T) {
 			if err := g.Wait(); err != nil {
 				t.Fatal(err)
 			}
-			src, err := fetcher.Open(ctx, target)
+			src, err := store.Open(ctx, target)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer src.Close()
-			if _, err := fetcher.ReadManifest(ctx, src, "0.1.0"); !errors.Is(err, fetcher.ErrNotFound) {
+			if _, err := store.ReadManifest(ctx, src, "0.1.0"); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("index exists after publishing without index: %v", err)
 			}
 

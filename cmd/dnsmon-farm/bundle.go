@@ -5,11 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"io"
 	"strings"
 
 	"github.com/dnsmon/dnsmon/builder/publish"
-	"github.com/dnsmon/dnsmon/fetcher"
 )
 
 // runBundle writes an offline bundle: a zstd-compressed tar of an OCI image
@@ -29,11 +29,11 @@ func runBundle(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		return fmt.Errorf("bundle: %w", err)
 	}
 	opts := publish.BundleOptions{Versions: b.Versions, Only: b.OnlyRE}
-	var fopts []fetcher.Option
+	var sopts []store.Option
 	if b.InsecureRegistry {
-		fopts = append(fopts, fetcher.WithInsecureRegistry())
+		sopts = append(sopts, store.WithInsecureRegistry())
 	}
-	src, err := fetcher.Open(ctx, b.From, fopts...)
+	src, err := store.Open(ctx, b.From, sopts...)
 	if err != nil {
 		return fmt.Errorf("bundle: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/matrix"
 )
 
@@ -34,7 +35,7 @@ func TestKeygenPublishBundle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	layout := fetcher.LayoutPrefix + filepath.Join(dir, "layout")
+	layout := store.LayoutPrefix + filepath.Join(dir, "layout")
 	bundle := filepath.Join(dir, "m.tar.zst")
 	steps := []struct {
 		args    []string

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/dnsmon/dnsmon/builder/publish"
-	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
@@ -78,7 +78,7 @@ func publishLayout(t *testing.T, ms ...module) (layout, keyDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	layout = fetcher.LayoutPrefix + filepath.Join(t.TempDir(), "layout")
+	layout = store.LayoutPrefix + filepath.Join(t.TempDir(), "layout")
 	p, err := publish.New(ctx, layout, publish.WithSigningKey(key))
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package fetcher
+package store
 
 import (
 	"context"
@@ -36,10 +36,6 @@ var ErrNotFound = errors.New("not found")
 // LayoutPrefix marks an OCI image layout directory in a source string.
 const LayoutPrefix = "oci-layout:"
 
-// DefaultSource is the registry repository dnsmon-fetch reads when no
-// source is given.
-const DefaultSource = "ghcr.io/dnsmon/modules"
-
 // Open opens a source string: "oci-layout:DIR", a bundle file (a name
 // ending in .tar.zst, or any existing regular file), or a registry
 // repository "REGISTRY/REPO".
@@ -48,10 +44,6 @@ func Open(ctx context.Context, src string, opts ...Option) (Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openSource(ctx, src, o)
-}
-
-func openSource(ctx context.Context, src string, o *options) (Source, error) {
 	switch {
 	case src == "":
 		return nil, errors.New("empty source: give REGISTRY/REPO, oci-layout:DIR or FILE.tar.zst")
