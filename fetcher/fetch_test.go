@@ -22,9 +22,9 @@ import (
 
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/fetcher"
-	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
+	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/google/go-containerregistry/pkg/crane"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -61,7 +61,7 @@ func ko(m mod) []byte {
 	if m.vermagic != "" {
 		rel = m.vermagic
 	}
-	return fetchertest.KO(fetchertest.Module{Version: m.version, Release: rel, Padding: 4096})
+	return kmodtest.KO(kmodtest.Module{Version: m.version, Release: rel, Padding: 4096})
 }
 
 // publishAll publishes mods to target, signed with key (unsigned when nil),
@@ -87,7 +87,7 @@ func publishAll(t *testing.T, target string, key *ecdsa.PrivateKey, ms []mod) ma
 			vm = m.vermagic
 		}
 		meta := artifact.Meta{Version: m.version, Release: m.release, Arch: "amd64", Distro: m.distro,
-			Vermagic: fetchertest.Vermagic(vm), Srcversion: "0123456789ABCDEF0123456", SourceDigest: "sha256:" + strings.Repeat("ab", 32),
+			Vermagic: kmodtest.Vermagic(vm), Srcversion: "0123456789ABCDEF0123456", SourceDigest: "sha256:" + strings.Repeat("ab", 32),
 			BuilderImage: "dnsmon-headers:test", Recipe: "sha256:" + strings.Repeat("cd", 32), Created: time.Unix(1700000000, 0)}
 		d, err := p.PublishArtifact(ctx, meta, ko(m))
 		if err != nil {
@@ -497,7 +497,7 @@ func TestDockerRegistry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts docker-registry")
 	}
-	addr := fetchertest.StartDockerRegistry(t)
+	addr := kmodtest.StartDockerRegistry(t)
 	repo := addr + "/dnsmon/modules"
 	key := newKey(t)
 	publishAll(t, repo, key, mods)

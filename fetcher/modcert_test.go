@@ -15,9 +15,9 @@ import (
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/fetcher"
-	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
+	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/dnsmon/dnsmon/matrix"
@@ -55,7 +55,7 @@ type signedModule struct {
 
 func (s signedModule) module(t *testing.T) builder.Module {
 	t.Helper()
-	ko := fetchertest.KO(fetchertest.Module{Version: "0.3.0", Release: debianHost.Release, Padding: 4096})
+	ko := kmodtest.KO(kmodtest.Module{Version: "0.3.0", Release: debianHost.Release, Padding: 4096})
 	m := builder.Module{
 		Key: builder.Key{Module: "dnsmon", ModuleVersion: "0.3.0", SourceDigest: "sha256:" + strings.Repeat("ab", 32),
 			Kernel: debianHost.Release, Arch: "amd64", Recipe: "sha256:" + strings.Repeat("cd", 32)},

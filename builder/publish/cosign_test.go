@@ -9,9 +9,8 @@ import (
 	"testing"
 
 	"github.com/dnsmon/dnsmon/builder/publish"
-	"github.com/dnsmon/dnsmon/fetcher"
-	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
+	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
@@ -31,7 +30,7 @@ func TestCosignVerifies(t *testing.T) {
 	}
 	cosign := cosignBinary(t)
 	ctx := context.Background()
-	repo := fetchertest.StartDockerRegistry(t) + "/dnsmon/modules"
+	repo := kmodtest.StartDockerRegistry(t) + "/dnsmon/modules"
 	dir := t.TempDir()
 	if _, _, err := signature.GenerateKeyFiles(dir, false); err != nil {
 		t.Fatal(err)
@@ -58,11 +57,11 @@ func TestCosignVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	res, err := fetcher.Resolve(ctx, src, fetcher.Host{Release: m.Key.Kernel, Arch: "amd64"}, "0.1.0", signature.Keys{&key.PublicKey})
+	digest, err := resolve(ctx, src, "0.1.0", m.Key.Kernel, signature.Keys{&key.PublicKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := repo + "@" + res.Digest.String()
+	ref := repo + "@" + digest.String()
 	for name, c := range map[string]struct {
 		pub  string
 		want bool
@@ -79,8 +78,8 @@ func TestCosignVerifies(t *testing.T) {
 		})
 	}
 
-	// The other way round: what `cosign sign --key` writes, the fetcher
-	// verifies with cosign's public key.
+	// The other way round: what `cosign sign --key` writes, package
+	// signature verifies with cosign's public key.
 	kdir := t.TempDir()
 	if out, err := runCosignIn(t, kdir, cosign, "generate-key-pair"); err != nil {
 		t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
@@ -99,22 +98,21 @@ func TestCosignVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer usrc.Close()
-	host := fetcher.Host{Release: m.Key.Kernel, Arch: "amd64"}
-	ures, err := fetcher.Resolve(ctx, usrc, host, "0.1.0", nil)
+	udigest, err := resolve(ctx, usrc, "0.1.0", m.Key.Kernel, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := runCosignIn(t, kdir, cosign, "sign", "--key", "cosign.key", "--tlog-upload=false", "--yes", urepo+"@"+ures.Digest.String()); err != nil {
+	if out, err := runCosignIn(t, kdir, cosign, "sign", "--key", "cosign.key", "--tlog-upload=false", "--yes", urepo+"@"+udigest.String()); err != nil {
 		t.Fatalf("cosign sign: %v\n%s", err, out)
 	}
 	cpub, err := signature.LoadPublicKey(filepath.Join(kdir, "cosign.pub"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fetcher.Resolve(ctx, usrc, host, "0.1.0", signature.Keys{cpub}); err != nil {
+	if _, err := resolve(ctx, usrc, "0.1.0", m.Key.Kernel, signature.Keys{cpub}); err != nil {
 		t.Errorf("verifying cosign's own signature: %v", err)
 	}
-	if _, err := fetcher.Resolve(ctx, usrc, host, "0.1.0", signature.Keys{&key.PublicKey}); err == nil {
+	if _, err := resolve(ctx, usrc, "0.1.0", m.Key.Kernel, signature.Keys{&key.PublicKey}); err == nil {
 		t.Error("cosign's signature verified with our key")
 	}
 }

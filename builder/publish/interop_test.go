@@ -13,8 +13,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/dnsmon/dnsmon/builder/publish"
-	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
@@ -34,7 +34,7 @@ func TestPlainToolsListAndPull(t *testing.T) {
 	crane := goTool(t, "crane", "github.com/google/go-containerregistry/cmd/crane", craneVersion, "version")
 	oras := goTool(t, "oras", "oras.land/oras/cmd/oras", orasVersion, "version")
 	ctx := context.Background()
-	repo := fetchertest.StartDockerRegistry(t) + "/dnsmon/modules"
+	repo := kmodtest.StartDockerRegistry(t) + "/dnsmon/modules"
 	dir := t.TempDir()
 	if _, _, err := signature.GenerateKeyFiles(dir, false); err != nil {
 		t.Fatal(err)

@@ -14,9 +14,9 @@ import (
 
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/builder/publish"
-	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
+	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/dnsmon/dnsmon/matrix"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -29,7 +29,7 @@ func module(release, recipe string) builder.Module {
 		Key: builder.Key{Module: "dnsmon", ModuleVersion: "0.1.0", SourceDigest: "sha256:" + strings.Repeat("1", 64),
 			Kernel: release, Arch: "amd64", Recipe: recipe},
 		Target:       matrix.Target{Group: "debian-12", Distro: "debian", DistroRelease: "12", Kernel: release, Arch: "amd64"},
-		Data:         fetchertest.KO(fetchertest.Module{Release: release}),
+		Data:         kmodtest.KO(kmodtest.Module{Release: release}),
 		BuilderImage: "dnsmon-headers:x",
 		Created:      time.Unix(1700000000, 0),
 	}
@@ -42,6 +42,56 @@ func targets(t *testing.T) map[string]string {
 		"registry": strings.TrimPrefix(s.URL, "http://") + "/dnsmon/modules",
 		"layout":   store.LayoutPrefix + filepath.Join(t.TempDir(), "layout"),
 	}
+}
+
+// resolve does what a host does before it downloads a layer: it finds
+// release's amd64 module in version's index, reads its manifest (digest
+// checked), checks the metadata against the index entry and, when keys are
+// given, the signature. It returns the module manifest's digest. The host
+// side's own resolver is tested against this package's output in
+// e2e/roundtrip; this keeps the farm's tests on the farm's side.
+func resolve(ctx context.Context, src store.Source, version, release string, keys signature.Keys) (v1.Hash, error) {
+	tag, err := artifact.VersionTag(version)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	raw, err := store.ReadManifest(ctx, src, tag)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	_, descs, err := artifact.ParseIndex(raw)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("%s:%s: %w", src, tag, err)
+	}
+	for _, d := range descs {
+		if d.Annotations[artifact.AnnotationRelease] != release || d.Annotations[artifact.AnnotationArch] != "amd64" {
+			continue
+		}
+		mraw, err := store.ReadManifest(ctx, src, d.Digest.String())
+		if err != nil {
+			return v1.Hash{}, err
+		}
+		if _, meta, err := artifact.ParseManifest(mraw); err != nil {
+			return v1.Hash{}, fmt.Errorf("%s@%s: %w", src, d.Digest, err)
+		} else if meta.Release != release || meta.Version != version {
+			return v1.Hash{}, fmt.Errorf("%s@%s is %s for %s, but the index lists it for %s %s", src, d.Digest, meta.Version, meta.Release, version, release)
+		}
+		if len(keys) == 0 {
+			return d.Digest, nil
+		}
+		sraw, err := store.ReadManifest(ctx, src, artifact.SignatureTag(d.Digest))
+		if err != nil {
+			return v1.Hash{}, fmt.Errorf("reading the signature of %s: %w", d.Digest, err)
+		}
+		blob := func(ctx context.Context, bd v1.Descriptor) ([]byte, error) {
+			return store.ReadBlob(ctx, src, bd, signature.MaxPayloadSize)
+		}
+		if _, err := signature.VerifyManifest(ctx, sraw, blob, keys, d.Digest); err != nil {
+			return v1.Hash{}, fmt.Errorf("verifying the signature of %s: %w", d.Digest, err)
+		}
+		return d.Digest, nil
+	}
+	return v1.Hash{}, fmt.Errorf("%s:%s lists no module for %s/amd64", src, tag, release)
 }
 
 func readManifest(t *testing.T, target, ref string) []byte {
@@ -158,7 +208,7 @@ func TestPublishRefuses(t *testing.T) {
 	}{
 		"wrong vermagic": {func() builder.Module {
 			m := module("6.1.0-56-amd64", "r")
-			m.Data = fetchertest.KO(fetchertest.Module{Release: "6.1.0-55-amd64"})
+			m.Data = kmodtest.KO(kmodtest.Module{Release: "6.1.0-55-amd64"})
 			return m
 		}(), "refusing to publish the module for 6.1.0-56-amd64"},
 		"not ELF": {func() builder.Module { m := module("6.1.0-56-amd64", "r"); m.Data = []byte("MZ"); return m }(), "not an ELF"},

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/dnsmon/dnsmon/builder/publish"
-	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/signature"
@@ -114,9 +113,8 @@ func TestShardsThenReindex(t *testing.T) {
 			if err != nil || len(descs) != shards*perShard {
 				t.Fatalf("index lists %d modules (%v), want %d", len(descs), err, shards*perShard)
 			}
-			// The rebuilt index serves the fetcher: resolve one module.
-			host := fetcher.Host{Release: "6.1.0-5-amd64", Arch: "amd64"}
-			if _, err := fetcher.Resolve(ctx, src, host, "0.1.0", signature.Keys{&key.PublicKey}); err != nil {
+			// The rebuilt index serves hosts: resolve one module.
+			if _, err := resolve(ctx, src, "0.1.0", "6.1.0-5-amd64", signature.Keys{&key.PublicKey}); err != nil {
 				t.Errorf("resolving through the rebuilt index: %v", err)
 			}
 			if _, err := p.Reindex(ctx, publish.ReindexOptions{Versions: []string{"9.9.9"}}); err == nil {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/fetcher"
-	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
+	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 	"github.com/dnsmon/dnsmon/matrix"
 )
 
@@ -30,7 +30,7 @@ func TestKeygenPublishBundle(t *testing.T) {
 	}
 	for _, r := range []string{"6.1.0-56-amd64", "6.12.117+deb12-amd64"} {
 		m := builder.Module{Key: builder.Key{Module: "dnsmon", ModuleVersion: "0.1.0", Kernel: r, Arch: "amd64", Recipe: "r", SourceDigest: "s"},
-			Target: matrix.Target{Group: "debian-12", Distro: "debian"}, Data: fetchertest.KO(fetchertest.Module{Release: r}), Created: time.Unix(0, 0)}
+			Target: matrix.Target{Group: "debian-12", Distro: "debian"}, Data: kmodtest.KO(kmodtest.Module{Release: r}), Created: time.Unix(0, 0)}
 		if err := dp.Publish(ctx, m); err != nil {
 			t.Fatal(err)
 		}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/builder/publish"
-	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
+	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/dnsmon/dnsmon/matrix"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -105,7 +105,7 @@ func TestReindexVerb(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := builder.Module{Key: builder.Key{Module: "dnsmon", ModuleVersion: "0.1.0", Kernel: r, Arch: "amd64", Recipe: "r", SourceDigest: "s"},
-			Target: matrix.Target{Group: "debian-12", Distro: "debian"}, Data: fetchertest.KO(fetchertest.Module{Release: r}), Created: time.Unix(0, 0)}
+			Target: matrix.Target{Group: "debian-12", Distro: "debian"}, Data: kmodtest.KO(kmodtest.Module{Release: r}), Created: time.Unix(0, 0)}
 		if err := p.Publish(ctx, m); err != nil {
 			t.Fatal(err)
 		}

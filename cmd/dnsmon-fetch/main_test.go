@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/dnsmon/dnsmon/builder/publish"
-	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
+	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
@@ -85,8 +85,8 @@ func publishLayout(t *testing.T, ms ...module) (layout, keyDir string) {
 	}
 	defer p.Close()
 	for _, m := range ms {
-		meta := artifact.Meta{Version: "0.1.0", Release: m.release, Arch: "amd64", Distro: m.distro, Vermagic: fetchertest.Vermagic(m.release), Created: time.Unix(0, 0)}
-		if _, err := p.PublishArtifact(ctx, meta, fetchertest.KO(fetchertest.Module{Release: m.release})); err != nil {
+		meta := artifact.Meta{Version: "0.1.0", Release: m.release, Arch: "amd64", Distro: m.distro, Vermagic: kmodtest.Vermagic(m.release), Created: time.Unix(0, 0)}
+		if _, err := p.PublishArtifact(ctx, meta, kmodtest.KO(kmodtest.Module{Release: m.release})); err != nil {
 			t.Fatal(err)
 		}
 	}

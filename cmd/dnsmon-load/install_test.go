@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
 	"github.com/dnsmon/dnsmon/fetcher/install"
 	"github.com/dnsmon/dnsmon/fetcher/loader"
+	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 )
 
 // TestInstallUninstall drives --install and --uninstall into a temporary
@@ -25,7 +25,7 @@ func TestInstallUninstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	ko := filepath.Join(t.TempDir(), "dnsmon.ko")
-	if err := os.WriteFile(ko, fetchertest.KO(fetchertest.Module{Release: release}), 0o644); err != nil {
+	if err := os.WriteFile(ko, kmodtest.KO(kmodtest.Module{Release: release}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	steps := []struct {

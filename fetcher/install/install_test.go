@@ -13,8 +13,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/dnsmon/dnsmon/fetcher/fetchertest"
 	"github.com/dnsmon/dnsmon/fetcher/install"
+	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -121,7 +121,7 @@ func newHost(t *testing.T, kernels ...string) *host {
 }
 
 func module(release string) []byte {
-	return fetchertest.KO(fetchertest.Module{Release: release, Padding: 512})
+	return kmodtest.KO(kmodtest.Module{Release: release, Padding: 512})
 }
 
 func (h *host) opts(extra ...install.Option) []install.Option {
@@ -404,7 +404,7 @@ func TestInstallFailures(t *testing.T) {
 		},
 		"not a dnsmon module": {
 			setup: func(t *testing.T, h *host) []install.Option {
-				writeFile(t, h.ko, fetchertest.KO(fetchertest.Module{Name: "other", Release: krel}), 0o644)
+				writeFile(t, h.ko, kmodtest.KO(kmodtest.Module{Name: "other", Release: krel}), 0o644)
 				return nil
 			},
 			text: `not "dnsmon"`,

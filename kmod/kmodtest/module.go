@@ -1,4 +1,4 @@
-package fetchertest
+package kmodtest
 
 import (
 	"bytes"
