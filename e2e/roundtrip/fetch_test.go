@@ -1,4 +1,4 @@
-package fetcher_test
+package roundtrip_test
 
 import (
 	"archive/tar"
