@@ -338,7 +338,7 @@ func TestClassify(t *testing.T) {
 			t.Errorf("classify(%s) = %v, %v; want %v", tc.path, got, err, tc.want)
 		}
 	}
-	for _, path := range []string{"kmod/loader", "kmodx", "builderx/y", "tools"} {
+	for _, path := range []string{"kmod/newformat", "kmodx", "builderx/y", "tools"} {
 		if got, err := classify(table, module+"/"+path); err == nil {
 			t.Errorf("classify(%s) = %v, want an error", path, got)
 		}
