@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
-// Option configures Open and Fetch.
+// Option configures Fetch, Install, InstallKernels and List.
 type Option func(*options) error
 
 type options struct {
