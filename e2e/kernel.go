@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
@@ -24,20 +26,11 @@ func Vmlinuz(ctx context.Context, c *debian.Client, k debian.Kernel) (string, er
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return "", err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dest), ".vmlinuz-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	err = debian.ExtractFile(deb, k.VmlinuzPath, tmp)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	err = atomicfile.WriteFunc(dest, 0o600, func(w io.Writer) error {
+		return debian.ExtractFile(deb, k.VmlinuzPath, w)
+	})
 	if err != nil {
 		return "", fmt.Errorf("extracting the kernel image of %q: %w", k.Release, err)
-	}
-	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return "", fmt.Errorf("storing the kernel image of %q: %w", k.Release, err)
 	}
 	return dest, nil
 }

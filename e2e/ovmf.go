@@ -7,10 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 )
 
 // Debian's ovmf package: the firmware code and its empty variable store.
@@ -117,19 +118,10 @@ func WriteVarsWithDB(src, dest string, certs [][]byte, now time.Time) error {
 	for i := start + len(body); i < end; i++ {
 		out[i] = 0xff
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dest), ".vars-*")
-	if err != nil {
+	if err := atomicfile.Write(dest, out, 0o600); err != nil {
 		return fmt.Errorf("writing variable store: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(out); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing variable store %q: %w", dest, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing variable store %q: %w", dest, err)
-	}
-	return os.Rename(tmp.Name(), dest)
+	return nil
 }
 
 // varStoreRange finds the variables area of a raw edk2 store: a firmware

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 )
 
@@ -26,7 +27,7 @@ func WriteEnrolment(cert *x509.Certificate, path string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return "", fmt.Errorf("writing the module signing certificate: %w", err)
 	}
-	if err := modsign.WriteFileAtomic(path, cert.Raw, 0o644); err != nil {
+	if err := atomicfile.Write(path, cert.Raw, 0o644); err != nil {
 		return "", fmt.Errorf("writing the module signing certificate: %w", err)
 	}
 	return Guidance(cert, path), nil

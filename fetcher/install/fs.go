@@ -49,42 +49,13 @@ func (osFS) WriteFile(name string, data []byte, perm fs.FileMode) error {
 	return atomicfile.Write(name, data, perm)
 }
 
-func (osFS) Symlink(target, name string) error {
-	dir := filepath.Dir(name)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("linking %q: %w", name, err)
-	}
-	tmpName := tmp.Name()
-	tmp.Close()
-	os.Remove(tmpName)
-	if err := os.Symlink(target, tmpName); err != nil {
-		return fmt.Errorf("linking %q: %w", name, err)
-	}
-	if err := os.Rename(tmpName, name); err != nil {
-		os.Remove(tmpName)
-		return fmt.Errorf("linking %q: %w", name, err)
-	}
-	return syncDir(dir)
-}
+func (osFS) Symlink(target, name string) error { return atomicfile.Symlink(target, name) }
 
 func (osFS) Remove(name string) error {
 	if err := os.Remove(name); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(name))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing %q: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing %q: %w", dir, err)
-	}
-	return nil
+	return atomicfile.SyncDir(filepath.Dir(name))
 }
 
 // Commands finds and runs external programs (depmod).

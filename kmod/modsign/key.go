@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 )
 
 // DefaultSubject is the common name of the certificate NewSigningKey makes.
@@ -233,13 +235,13 @@ func (p *KeyPair) WriteFiles(dir string) (key, certPEM, certDER string, err erro
 		return "", "", "", fmt.Errorf("creating %q: %w", dir, err)
 	}
 	key, certPEM, certDER = filepath.Join(dir, KeyFile), filepath.Join(dir, CertFile), filepath.Join(dir, CertDERFile)
-	if err := WriteFileAtomic(key, kp, 0o600); err != nil {
+	if err := atomicfile.Write(key, kp, 0o600); err != nil {
 		return "", "", "", err
 	}
-	if err := WriteFileAtomic(certPEM, p.CertPEM(), 0o644); err != nil {
+	if err := atomicfile.Write(certPEM, p.CertPEM(), 0o644); err != nil {
 		return "", "", "", err
 	}
-	if err := WriteFileAtomic(certDER, p.Cert.Raw, 0o644); err != nil {
+	if err := atomicfile.Write(certDER, p.Cert.Raw, 0o644); err != nil {
 		return "", "", "", err
 	}
 	return key, certPEM, certDER, nil
@@ -266,43 +268,4 @@ func LoadKeyPair(keyPath, certPath string) (*KeyPair, error) {
 	}
 	p := &KeyPair{Key: k, Cert: c}
 	return p, p.Check()
-}
-
-// WriteFileAtomic writes data to a temporary file beside path with perm,
-// syncs it, renames it over path and syncs the directory: readers see the
-// old file or the whole new one.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := f.Chmod(perm); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing %q: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("renaming into %q: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return nil // the file is in place; the directory sync is best effort
-	}
-	defer d.Close()
-	_ = d.Sync()
-	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 )
 
 // DigestError reports a file whose size or SHA256 is not what the index says.
@@ -97,45 +99,12 @@ func writeVerified(dest string, r io.Reader, size int64, sha string) error {
 	})
 }
 
-// writeAtomic writes dest through a temporary file in its directory: fill
-// writes the content, and only when it succeeds is the file synced,
-// stamped with mtime (unless zero) and renamed over dest, so a reader never
-// sees half a file.
-func writeAtomic(dest string, mtime time.Time, fill func(w io.Writer) error) (err error) {
-	dir := filepath.Dir(dest)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// writeAtomic creates dest's directory and replaces dest with what fill
+// writes, stamped with mtime (unless zero); see atomicfile.WriteFunc. The
+// cache's files stay 0600, as they have always been.
+func writeAtomic(dest string, mtime time.Time, fill func(w io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := fill(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if !mtime.IsZero() {
-		if err := os.Chtimes(tmp.Name(), mtime, mtime); err != nil {
-			return err
-		}
-	}
-	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.WriteFunc(dest, 0o600, fill, atomicfile.WithModTime(mtime))
 }
