@@ -15,6 +15,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/dnsmon/dnsmon/kmod/boundedio"
 )
 
 // Labels on every container the builder creates, so that orphans left by a
@@ -155,7 +157,7 @@ func copyFileOut(ctx context.Context, c Client, id, path string) ([]byte, error)
 		if h.Size > maxModuleSize {
 			return nil, fmt.Errorf("copying %s out of container %s: %d bytes is too large", path, shortID(id), h.Size)
 		}
-		b, err := io.ReadAll(io.LimitReader(tr, maxModuleSize))
+		b, err := boundedio.ReadAll(tr, maxModuleSize)
 		if err != nil {
 			return nil, fmt.Errorf("copying %s out of container %s: %w", path, shortID(id), err)
 		}

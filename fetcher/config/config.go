@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/dnsmon/dnsmon/kmod/atomicfile"
+	"github.com/dnsmon/dnsmon/kmod/boundedio"
 )
 
 // DefaultPath is where the configuration lives.
@@ -40,15 +41,12 @@ type Config struct {
 // ignored silently).
 func Load(path string) (Config, error) {
 	var c Config
-	b, err := os.ReadFile(path)
+	b, err := boundedio.ReadFile(path, maxSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}
 	if err != nil {
 		return c, fmt.Errorf("reading configuration: %w", err)
-	}
-	if len(b) > maxSize {
-		return c, fmt.Errorf("configuration %s is %d bytes, more than %d", path, len(b), maxSize)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

@@ -6,10 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"strings"
 
+	"github.com/dnsmon/dnsmon/kmod/boundedio"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 )
 
@@ -147,8 +147,8 @@ func read(fsys fs.FS, name string) ([]byte, bool) {
 		return nil, false
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxFile+1))
-	if err != nil || len(b) > maxFile {
+	b, err := boundedio.ReadAll(f, maxFile)
+	if err != nil {
 		return nil, false
 	}
 	return b, true

@@ -2,6 +2,7 @@ package loader
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/dnsmon/dnsmon/fetcher/hoststate"
+	"github.com/dnsmon/dnsmon/kmod/boundedio"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 )
 
@@ -80,12 +82,12 @@ func readTrustedCert(path string) (*x509.Certificate, error) {
 	} else if err := writableByOthers(filepath.Dir(path), di); err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxCertSize+1))
+	b, err := boundedio.ReadAll(f, maxCertSize)
+	if errors.Is(err, boundedio.ErrTooLarge) {
+		return nil, fmt.Errorf("%s is more than %d bytes: not a certificate", path, maxCertSize)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if len(b) > maxCertSize {
-		return nil, fmt.Errorf("%s is more than %d bytes: not a certificate", path, maxCertSize)
 	}
 	c, err := modsign.ParseCertificate(b)
 	if err != nil {

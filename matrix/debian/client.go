@@ -15,6 +15,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ulikunitz/xz"
+
+	"github.com/dnsmon/dnsmon/kmod/boundedio"
 )
 
 // Suite names a suite of a Debian archive.
@@ -320,12 +322,9 @@ func (c *Client) inRelease(ctx context.Context, s Suite) (Release, error) {
 	}
 	// Debian's largest InRelease files are a few hundred kilobytes.
 	const maxInRelease = 16 << 20
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxInRelease+1))
+	data, err := boundedio.ReadAll(resp.Body, maxInRelease)
 	if err != nil {
 		return Release{}, fmt.Errorf("fetching index of suite %q: %s: %w", s.Name, url, err)
-	}
-	if len(data) > maxInRelease {
-		return Release{}, fmt.Errorf("fetching index of suite %q: %s is over %d bytes", s.Name, url, maxInRelease)
 	}
 	rel, err := VerifyInRelease(data, c.keyring)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/dnsmon/dnsmon/kmod/atomicfile"
+	"github.com/dnsmon/dnsmon/kmod/boundedio"
 )
 
 // Client reads repositories over HTTP. Primary listings are cached by their
@@ -169,12 +170,9 @@ func (c *Client) get(ctx context.Context, u string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer body.Close()
-	b, err := io.ReadAll(io.LimitReader(body, max+1))
+	b, err := boundedio.ReadAll(body, max)
 	if err != nil {
 		return nil, fmt.Errorf("fetching %q: %w", u, err)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("fetching %q: larger than %d bytes", u, max)
 	}
 	return b, nil
 }

@@ -8,7 +8,8 @@
 //     and watches them; neither side imports the other;
 //  3. kmod: the module, its event ABI, modinfo, module signing, the OCI
 //     artifact format, its stores and its signatures, which both sides read;
-//  4. kmod/atomicfile, the helper every layer may use.
+//  4. the helpers every layer may use: kmod/atomicfile (crash-safe
+//     writes) and kmod/boundedio (capped reads).
 //
 // A package may import its own layer and those below it. The test reads the
 // import graph with one `go list` and builds nothing, so it runs in

@@ -25,7 +25,7 @@ const (
 	top     layer = 1 // cmd, e2e, builder/bench
 	sides   layer = 2 // the farm side and the host side
 	formats layer = 3 // kmod: the module and its formats
-	helpers layer = 4 // kmod/atomicfile
+	helpers layer = 4 // kmod/atomicfile, kmod/boundedio
 )
 
 func (l layer) String() string {
@@ -89,7 +89,8 @@ var table = []rule{
 	{"kmod/signature/...", formats, ""}, // cosign signatures of artifacts
 
 	// 4: helpers that import nothing of ours.
-	{"kmod/atomicfile/...", helpers, ""},
+	{"kmod/atomicfile/...", helpers, ""}, // crash-safe file replacement
+	{"kmod/boundedio/...", helpers, ""},  // reads of small files and bodies, capped
 }
 
 // place is where a package sits.
@@ -331,6 +332,7 @@ func TestClassify(t *testing.T) {
 		{"kmod", place{formats, ""}},
 		{"kmod/artifact/store", place{formats, ""}},
 		{"kmod/atomicfile", place{helpers, ""}},
+		{"kmod/boundedio", place{helpers, ""}},
 	}
 	for _, tc := range tests {
 		got, err := classify(table, module+"/"+tc.path)

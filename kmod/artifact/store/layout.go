@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/dnsmon/dnsmon/kmod/artifact"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/dnsmon/dnsmon/kmod/artifact"
+	"github.com/dnsmon/dnsmon/kmod/boundedio"
 )
 
 // layoutSource reads an OCI image layout directory: index.json names the
@@ -104,14 +106,7 @@ func (l *layoutSource) readAll(ctx context.Context, h v1.Hash, max int64) ([]byt
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("more than %d bytes", max)
-	}
-	return b, nil
+	return boundedio.ReadAll(rc, max)
 }
 
 func (l *layoutSource) Blob(_ context.Context, h v1.Hash) (io.ReadCloser, error) {

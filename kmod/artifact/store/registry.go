@@ -13,6 +13,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/dnsmon/dnsmon/kmod/boundedio"
 )
 
 // registrySource reads a registry repository over the distribution API.
@@ -124,12 +126,9 @@ func (r *registrySource) Manifest(ctx context.Context, ref string, max int64) ([
 	if resp.ContentLength > max {
 		return nil, fmt.Errorf("manifest %s:%s is %d bytes, more than %d", r.repo, ref, resp.ContentLength, max)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	b, err := boundedio.ReadAll(resp.Body, max)
 	if err != nil {
 		return nil, fmt.Errorf("reading manifest %s:%s: %w", r.repo, ref, err)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("manifest %s:%s is more than %d bytes", r.repo, ref, max)
 	}
 	return b, nil
 }

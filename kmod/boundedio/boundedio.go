@@ -1,0 +1,47 @@
+// Package boundedio reads small files and bodies whole, up to a cap: a
+// file or a server that sends more than expected gets an error, not the
+// memory of the process. It imports nothing of ours, so every layer can
+// use it.
+package boundedio
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// ErrTooLarge is wrapped by the errors of ReadAll and ReadFile when there
+// is more to read than the cap.
+var ErrTooLarge = errors.New("too large")
+
+// ReadAll reads r to its end. It reads at most max+1 bytes: when there is
+// more than max, it returns an error wrapping ErrTooLarge and no data.
+func ReadAll(r io.Reader, max int64) ([]byte, error) {
+	if max < 0 {
+		return nil, fmt.Errorf("boundedio: negative cap %d", max)
+	}
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)
+	}
+	return b, nil
+}
+
+// ReadFile reads the file name like os.ReadFile, at most max bytes; see
+// ReadAll. A missing file is an error wrapping fs.ErrNotExist.
+func ReadFile(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := ReadAll(f, max)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return b, nil
+}

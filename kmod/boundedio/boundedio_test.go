@@ -1,0 +1,79 @@
+package boundedio
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func TestReadAll(t *testing.T) {
+	errRead := errors.New("connection reset")
+	tests := map[string]struct {
+		in      string
+		max     int64
+		want    string
+		wantErr error
+	}{
+		"empty":          {in: "", max: 4, want: ""},
+		"under the cap":  {in: "abc", max: 4, want: "abc"},
+		"at the cap":     {in: "abcd", max: 4, want: "abcd"},
+		"one over":       {in: "abcde", max: 4, wantErr: ErrTooLarge},
+		"far over":       {in: strings.Repeat("x", 1<<20), max: 4, wantErr: ErrTooLarge},
+		"zero cap":       {in: "", max: 0, want: ""},
+		"zero cap, over": {in: "a", max: 0, wantErr: ErrTooLarge},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ReadAll(strings.NewReader(tc.in), tc.max)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("ReadAll: %v, want %v", err, tc.wantErr)
+			}
+			if string(got) != tc.want {
+				t.Errorf("ReadAll: %q, want %q", got, tc.want)
+			}
+		})
+	}
+	t.Run("read error", func(t *testing.T) {
+		if _, err := ReadAll(iotest.ErrReader(errRead), 4); !errors.Is(err, errRead) {
+			t.Errorf("ReadAll: %v, want %v", err, errRead)
+		}
+	})
+	t.Run("negative cap", func(t *testing.T) {
+		if _, err := ReadAll(strings.NewReader(""), -1); err == nil {
+			t.Error("ReadAll with a negative cap: no error")
+		}
+	})
+}
+
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small")
+	if err := os.WriteFile(small, []byte("small"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		name    string
+		max     int64
+		want    string
+		wantErr error
+	}{
+		"fits":    {name: small, max: 5, want: "small"},
+		"too big": {name: small, max: 4, wantErr: ErrTooLarge},
+		"missing": {name: filepath.Join(dir, "none"), max: 4, wantErr: fs.ErrNotExist},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ReadFile(tc.name, tc.max)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("ReadFile: %v, want %v", err, tc.wantErr)
+			}
+			if string(got) != tc.want {
+				t.Errorf("ReadFile: %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
