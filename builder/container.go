@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/dnsmon/dnsmon/kmod/boundedio"
+	"github.com/dnsmon/dnsmon/kmod/modinfo"
 )
 
 // Labels on every container the builder creates, so that orphans left by a
@@ -132,10 +133,8 @@ func sourceTar(src fs.FS, dir string) (*bytes.Buffer, error) {
 	return &buf, nil
 }
 
-// maxModuleSize caps what is read back from a container.
-const maxModuleSize = 64 << 20
-
-// copyFileOut reads one regular file out of a container.
+// copyFileOut reads one regular file out of a container: the built module,
+// so it is held to the module format's cap.
 func copyFileOut(ctx context.Context, c Client, id, path string) ([]byte, error) {
 	rc, _, err := c.CopyFromContainer(ctx, id, path)
 	if err != nil {
@@ -154,10 +153,10 @@ func copyFileOut(ctx context.Context, c Client, id, path string) ([]byte, error)
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
-		if h.Size > maxModuleSize {
+		if h.Size > modinfo.DefaultMaxModuleSize {
 			return nil, fmt.Errorf("copying %s out of container %s: %d bytes is too large", path, shortID(id), h.Size)
 		}
-		b, err := boundedio.ReadAll(tr, maxModuleSize)
+		b, err := boundedio.ReadAll(tr, modinfo.DefaultMaxModuleSize)
 		if err != nil {
 			return nil, fmt.Errorf("copying %s out of container %s: %w", path, shortID(id), err)
 		}

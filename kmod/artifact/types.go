@@ -2,6 +2,8 @@ package artifact
 
 import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/dnsmon/dnsmon/kmod/modinfo"
 )
 
 // Media and artifact types.
@@ -55,6 +57,8 @@ const (
 	// MaxManifestSize caps manifests and indexes (the distribution spec
 	// lets registries refuse manifests above 4 MiB).
 	MaxManifestSize = 4 << 20
-	// MaxKoSize caps a decompressed .ko; dnsmon.ko is well under 1 MiB.
-	MaxKoSize = 64 << 20
+	// MaxKoSize caps a decompressed .ko, and so its layer: the module
+	// format's own cap, modinfo.DefaultMaxModuleSize. dnsmon.ko is well
+	// under 1 MiB.
+	MaxKoSize = modinfo.DefaultMaxModuleSize
 )
