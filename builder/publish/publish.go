@@ -49,14 +49,12 @@ var _ builder.Publisher = (*Publisher)(nil)
 type Option func(*options) error
 
 type options struct {
-	key       *ecdsa.PrivateKey
-	keychain  authn.Keychain
-	transport http.RoundTripper
-	backoff   transport.Backoff
-	identity  string
-	log       io.Writer
-	unsigned  bool
-	noIndex   bool
+	key      *ecdsa.PrivateKey
+	store    []store.Option // registry access, checked when New opens the target
+	identity string
+	log      io.Writer
+	unsigned bool
+	noIndex  bool
 }
 
 // WithSigningKey sets the key every manifest is signed with. No default:
@@ -92,38 +90,24 @@ func WithoutIndex() Option {
 	}
 }
 
-// WithKeychain sets where registry credentials come from. Default:
-// authn.DefaultKeychain (the Docker config).
-func WithKeychain(k authn.Keychain) Option {
-	return func(o *options) error {
-		if k == nil {
-			return errors.New("WithKeychain: nil keychain")
-		}
-		o.keychain = k
-		return nil
-	}
-}
+// WithKeychain sets where registry credentials come from, as
+// store.WithKeychain does. Default: authn.DefaultKeychain (the Docker
+// config).
+func WithKeychain(k authn.Keychain) Option { return withStore(store.WithKeychain(k)) }
 
-// WithTransport sets the HTTP transport. Default: http.DefaultTransport
-// (which honours HTTPS_PROXY).
-func WithTransport(rt http.RoundTripper) Option {
-	return func(o *options) error {
-		if rt == nil {
-			return errors.New("WithTransport: nil transport")
-		}
-		o.transport = rt
-		return nil
-	}
-}
+// WithTransport sets the HTTP transport, as store.WithTransport does.
+// Default: http.DefaultTransport (which honours HTTPS_PROXY).
+func WithTransport(rt http.RoundTripper) Option { return withStore(store.WithTransport(rt)) }
 
-// WithRetryBackoff sets the retry schedule of registry requests. Default:
-// 3 tries, 1 s then 3 s apart.
-func WithRetryBackoff(b transport.Backoff) Option {
+// WithRetryBackoff sets the retry schedule of registry requests, as
+// store.WithRetryBackoff does. Default: 3 tries, 1 s then 3 s apart.
+func WithRetryBackoff(b transport.Backoff) Option { return withStore(store.WithRetryBackoff(b)) }
+
+// withStore keeps a store option for the registry transport and the
+// source New opens, which report a bad value.
+func withStore(so store.Option) Option {
 	return func(o *options) error {
-		if b.Steps < 1 || b.Steps > 10 {
-			return fmt.Errorf("WithRetryBackoff: %d steps, want 1..10", b.Steps)
-		}
-		o.backoff = b
+		o.store = append(o.store, so)
 		return nil
 	}
 }
@@ -156,8 +140,7 @@ func WithLogger(w io.Writer) Option {
 // New returns a publisher for target: "oci-layout:DIR" (created when
 // missing) or a registry repository "REGISTRY/REPO".
 func New(ctx context.Context, target string, opts ...Option) (*Publisher, error) {
-	o := &options{keychain: authn.DefaultKeychain, transport: http.DefaultTransport,
-		backoff: transport.Backoff{Duration: 1e9, Factor: 3, Jitter: 0.1, Steps: 3}, log: io.Discard}
+	o := &options{log: io.Discard}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
@@ -170,7 +153,7 @@ func New(ctx context.Context, target string, opts ...Option) (*Publisher, error)
 		return nil, errors.New("WithSigningKey and WithoutSigning exclude each other")
 	}
 	p := &Publisher{target: target, key: o.key, log: o.log, identity: o.identity, noIndex: o.noIndex}
-	sopts := []store.Option{store.WithKeychain(o.keychain), store.WithTransport(o.transport), store.WithRetryBackoff(o.backoff)}
+	sopts := o.store
 	if dir, ok := strings.CutPrefix(target, store.LayoutPrefix); ok {
 		s, err := newLayoutSink(dir)
 		if err != nil {
