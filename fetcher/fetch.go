@@ -75,7 +75,7 @@ func (o *options) fetchFrom(ctx context.Context, src store.Source, keys signatur
 	if err := writeModule(out, m.Ko, rec); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(o.log, "wrote %s (dnsmon %s for %s, %s)\n", out, rec.Version, rec.Kernel, rec.Manifest)
+	fmt.Fprintf(o.Log, "wrote %s (dnsmon %s for %s, %s)\n", out, rec.Version, rec.Kernel, rec.Manifest)
 	return rec, nil
 }
 

@@ -135,14 +135,14 @@ func (o *options) installOne(ctx context.Context, src store.Source, keys signatu
 	// The temporary file is not worth a log line; the install logs the
 	// files it writes.
 	quiet := *o
-	quiet.log = io.Discard
+	quiet.Log = io.Discard
 	rec, err := quiet.fetchFrom(ctx, src, keys, host, filepath.Join(tmp, kmod.Name+".ko"))
 	if err != nil {
 		r.Err = err
 		return r
 	}
 	r.Record = rec
-	iopts := append([]install.Option{install.WithRoot(o.root), install.WithKernel(host.Release), install.WithLogger(o.log)}, o.install...)
+	iopts := append([]install.Option{install.WithRoot(o.root), install.WithKernel(host.Release), install.WithLogger(o.Log)}, o.install...)
 	r.Install, r.Err = install.InstallModule(ctx, rec.Path, iopts...)
 	return r
 }

@@ -133,13 +133,13 @@ func (o *options) checkModuleCert(ctx context.Context, src store.Source, keys si
 		}
 		if !rec.ModuleSigned {
 			// Built without a module signing key: say that, not "older".
-			fmt.Fprintf(o.log, "the module for %s was published unsigned (%s publishes no module signing certificate for dnsmon %s): it loads only where module signatures are not enforced (no Secure Boot, lockdown or module.sig_enforce)\n",
+			fmt.Fprintf(o.Log, "the module for %s was published unsigned (%s publishes no module signing certificate for dnsmon %s): it loads only where module signatures are not enforced (no Secure Boot, lockdown or module.sig_enforce)\n",
 				m.Meta.Release, src, m.Meta.Version)
 			return nil
 		}
 		// A signed module whose manifest names no certificate comes from
 		// a publish older than the certificates published beside modules.
-		fmt.Fprintf(o.log, "%s publishes no module signing certificate for dnsmon %s (a publish older than module signing certificates): the module's signature is not checked here; it loads where the kernel trusts its signer or signatures are not enforced\n", src, m.Meta.Version)
+		fmt.Fprintf(o.Log, "%s publishes no module signing certificate for dnsmon %s (a publish older than module signing certificates): the module's signature is not checked here; it loads where the kernel trusts its signer or signatures are not enforced\n", src, m.Meta.Version)
 		return nil
 	}
 	if err != nil {
@@ -153,14 +153,14 @@ func (o *options) checkModuleCert(ctx context.Context, src store.Source, keys si
 		if m.Meta.SigningCert != "" {
 			return &ModuleSignatureError{Source: src.String(), Release: m.Meta.Release, Cert: mc.Fingerprint, Err: modsign.ErrNotSigned}
 		}
-		fmt.Fprintf(o.log, "the module for %s was published unsigned: it loads only where module signatures are not enforced (no Secure Boot, lockdown or module.sig_enforce)\n", m.Meta.Release)
+		fmt.Fprintf(o.Log, "the module for %s was published unsigned: it loads only where module signatures are not enforced (no Secure Boot, lockdown or module.sig_enforce)\n", m.Meta.Release)
 	} else if _, err := modsign.Verify(m.Ko, mc.Cert); err != nil {
 		return &ModuleSignatureError{Source: src.String(), Release: m.Meta.Release, Cert: mc.Fingerprint, Err: err}
 	}
 	rec.SigningCert = mc.Fingerprint
 	if mc.Signer == "" {
 		// Never offer an unverified certificate for enrolment.
-		fmt.Fprintf(o.log, "not writing the module signing certificate %s: its artifact signature was not verified\n", mc.Fingerprint)
+		fmt.Fprintf(o.Log, "not writing the module signing certificate %s: its artifact signature was not verified\n", mc.Fingerprint)
 		return nil
 	}
 	path := o.certOut()
@@ -173,6 +173,6 @@ func (o *options) checkModuleCert(ctx context.Context, src store.Source, keys si
 		}
 	}
 	rec.SigningCertPath = path
-	fmt.Fprintf(o.log, "wrote %s (module signing certificate %s, %s)\n", path, modsign.KeyDescription(mc.Cert), mc.Fingerprint)
+	fmt.Fprintf(o.Log, "wrote %s (module signing certificate %s, %s)\n", path, modsign.KeyDescription(mc.Cert), mc.Fingerprint)
 	return nil
 }

@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/dnsmon/dnsmon/fetcher/install"
-	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/dnsmon/dnsmon/fetcher/install"
+	"github.com/dnsmon/dnsmon/fetcher/internal/hostopt"
+	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 )
 
 // Option configures Fetch, Install, InstallKernels and List.
@@ -19,6 +21,7 @@ type Option func(*options) error
 
 type options struct {
 	store []store.Option // registry access and bundle limits
+	hostopt.Logger
 
 	source   string
 	release  string
@@ -30,7 +33,6 @@ type options struct {
 	insecure bool
 	host     func() (Host, error)
 	now      func() time.Time
-	log      io.Writer
 	root     string
 	distro   string
 	install  []install.Option
@@ -42,19 +44,13 @@ type options struct {
 const DefaultSource = "ghcr.io/dnsmon/modules"
 
 func makeOptions(opts ...Option) (*options, error) {
-	o := &options{
+	return hostopt.Apply(&options{
 		source: DefaultSource,
 		host:   DetectHost,
 		now:    time.Now,
-		log:    io.Discard,
+		Logger: hostopt.Logger{Log: io.Discard},
 		root:   "/",
-	}
-	for _, opt := range opts {
-		if err := opt(o); err != nil {
-			return nil, err
-		}
-	}
-	return o, nil
+	}, opts)
 }
 
 // WithKeychain sets where registry credentials come from, as
@@ -200,13 +196,7 @@ func WithClock(now func() time.Time) Option {
 
 // WithLogger sets where progress lines go. Default: io.Discard.
 func WithLogger(w io.Writer) Option {
-	return func(o *options) error {
-		if w == nil {
-			w = io.Discard
-		}
-		o.log = w
-		return nil
-	}
+	return func(o *options) error { return o.SetLogger(w) }
 }
 
 // WithRoot makes Install and InstallKernels work on the system under dir:

@@ -137,7 +137,7 @@ func InstallModule(ctx context.Context, module string, opts ...Option) (*Result,
 
 // moduleWrite reads and checks the module file and plans its write.
 func (o *options) moduleWrite(ctx context.Context, module string) (string, write, error) {
-	ko, err := readModule(ctx, module, o.maxSize)
+	ko, err := readModule(ctx, module, o.MaxSize)
 	if err != nil {
 		return "", write{}, err
 	}
@@ -235,7 +235,7 @@ func (o *options) apply(ctx context.Context, res *Result, writes []write, params
 			return fmt.Errorf("writing the install manifest: %w", err)
 		}
 		res.Changes = append(res.Changes, Change{Path: ManifestPath, Action: "wrote"})
-		fmt.Fprintf(o.log, "wrote %s\n", o.path(ManifestPath))
+		fmt.Fprintf(o.Log, "wrote %s\n", o.path(ManifestPath))
 	}
 	for _, w := range writes {
 		if err := o.mkdirs(res, filepath.Dir(w.entry.Path)); err != nil {
@@ -248,7 +248,7 @@ func (o *options) apply(ctx context.Context, res *Result, writes []write, params
 		action := "unchanged"
 		if changed {
 			action = "wrote"
-			fmt.Fprintf(o.log, "wrote %s\n", o.path(w.entry.Path))
+			fmt.Fprintf(o.Log, "wrote %s\n", o.path(w.entry.Path))
 		}
 		res.Changes = append(res.Changes, Change{Path: w.entry.Path, Action: action})
 		// The module index is refreshed before any configuration names
@@ -371,7 +371,7 @@ func Uninstall(ctx context.Context, opts ...Option) (*Result, error) {
 		switch {
 		case err == nil:
 			res.Changes = append(res.Changes, Change{Path: e.Path, Action: "removed"})
-			fmt.Fprintf(o.log, "removed %s\n", full)
+			fmt.Fprintf(o.Log, "removed %s\n", full)
 			if e.Kind == "module" {
 				res.Kernels = append(res.Kernels, e.Kernel)
 			}

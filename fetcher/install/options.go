@@ -6,6 +6,8 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+
+	"github.com/dnsmon/dnsmon/fetcher/internal/hostopt"
 )
 
 // Option configures Install, InstallModule and Uninstall.
@@ -18,18 +20,14 @@ type options struct {
 	loaderBin string
 	fetchBin  string
 	release   string
-	maxSize   int64
-	log       io.Writer
+
+	hostopt.SizeCap // WithMaxSize; 0 is modinfo.DefaultMaxModuleSize
+	hostopt.Logger
 }
 
 func makeOptions(opts []Option) (*options, error) {
-	o := &options{root: "/", fsys: osFS{}, cmds: execCommands{}, log: io.Discard}
-	for _, opt := range opts {
-		if err := opt(o); err != nil {
-			return nil, err
-		}
-	}
-	return o, nil
+	return hostopt.Apply(&options{root: "/", fsys: osFS{}, cmds: execCommands{},
+		Logger: hostopt.Logger{Log: io.Discard}}, opts)
 }
 
 // WithRoot installs into the tree under dir instead of "/" (an image being
@@ -113,24 +111,12 @@ func WithKernel(release string) Option {
 // WithMaxSize caps a decompressed module at n bytes. Default:
 // modinfo.DefaultMaxModuleSize.
 func WithMaxSize(n int64) Option {
-	return func(o *options) error {
-		if n <= 0 {
-			return fmt.Errorf("WithMaxSize: %d is not a positive size", n)
-		}
-		o.maxSize = n
-		return nil
-	}
+	return func(o *options) error { return o.SetMaxSize(n) }
 }
 
 // WithLogger receives one line per change. Default: io.Discard.
 func WithLogger(w io.Writer) Option {
-	return func(o *options) error {
-		if w == nil {
-			w = io.Discard
-		}
-		o.log = w
-		return nil
-	}
+	return func(o *options) error { return o.SetLogger(w) }
 }
 
 // path joins the root and an absolute in-root path.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 	"io/fs"
 	"os"
 	"strings"
@@ -12,6 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/dnsmon/dnsmon/fetcher/hoststate"
+	"github.com/dnsmon/dnsmon/fetcher/internal/hostopt"
 	"github.com/dnsmon/dnsmon/kmod/modinfo"
 )
 
@@ -22,7 +23,7 @@ type options struct {
 	kernel  Kernel
 	release string
 	fsys    fs.FS
-	maxSize int64
+	hostopt.SizeCap
 	// signCheck is set by WithSigningCheck (precheck.go).
 	signCheck *signingCheck
 }
@@ -66,23 +67,12 @@ func WithFS(fsys fs.FS) Option {
 // WithMaxSize caps a decompressed module at n bytes. Default:
 // modinfo.DefaultMaxModuleSize (64 MiB).
 func WithMaxSize(n int64) Option {
-	return func(o *options) error {
-		if n <= 0 {
-			return fmt.Errorf("WithMaxSize: %d is not a positive size", n)
-		}
-		o.maxSize = n
-		return nil
-	}
+	return func(o *options) error { return o.SetMaxSize(n) }
 }
 
 func makeOptions(opts []Option) (*options, error) {
-	o := &options{kernel: sysKernel{}, fsys: os.DirFS("/"), maxSize: modinfo.DefaultMaxModuleSize}
-	for _, opt := range opts {
-		if err := opt(o); err != nil {
-			return nil, err
-		}
-	}
-	return o, nil
+	return hostopt.Apply(&options{kernel: sysKernel{}, fsys: os.DirFS("/"),
+		SizeCap: hostopt.SizeCap{MaxSize: modinfo.DefaultMaxModuleSize}}, opts)
 }
 
 // Load loads the module in path with params (each name=value) through
@@ -129,7 +119,7 @@ func Load(ctx context.Context, path string, params []string, opts ...Option) (*m
 		}
 		size = st.Size()
 	} else {
-		m, _, err := decompressToMemfd(ctx, f, o.maxSize)
+		m, _, err := decompressToMemfd(ctx, f, o.MaxSize)
 		if err != nil {
 			if errors.Is(err, modinfo.ErrTooLarge) {
 				return nil, fail(ErrNotModule, 0, err, "%v; a dnsmon module is far smaller, so the file is not one", err)

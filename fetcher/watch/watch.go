@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/dnsmon/dnsmon/fetcher/internal/hostopt"
 	"github.com/dnsmon/dnsmon/kmod"
 	"github.com/dnsmon/dnsmon/kmod/event"
 )
@@ -108,13 +109,7 @@ func WithOpen(open func(path string) (Device, error)) Option {
 }
 
 func makeOptions(opts []Option) (*options, error) {
-	o := &options{device: DefaultDevice, fsys: os.DirFS("/"), loc: time.Local, open: OpenDevice}
-	for _, opt := range opts {
-		if err := opt(o); err != nil {
-			return nil, err
-		}
-	}
-	return o, nil
+	return hostopt.Apply(&options{device: DefaultDevice, fsys: os.DirFS("/"), loc: time.Local, open: OpenDevice}, opts)
 }
 
 // Sentinels the open errors wrap.
