@@ -6,13 +6,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"sort"
-	"syscall"
+
+	"github.com/dnsmon/dnsmon/cmd/internal/cli"
 )
 
 // verb is one subcommand: run parses its own flags from args.
@@ -33,17 +31,7 @@ func verbs() map[string]verb {
 	}
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Stdout, os.Stderr, os.Args[1:])
-	stop()
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "dnsmon-farm:", err)
-		}
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("dnsmon-farm", 1, run) }
 
 func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	vs := verbs()

@@ -12,15 +12,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
+	"github.com/dnsmon/dnsmon/cmd/internal/cli"
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
 	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 	"github.com/dnsmon/dnsmon/fetcher/loader"
@@ -28,16 +25,9 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Stdout, os.Stderr, os.Args[1:])
-	stop()
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "dnsmon-load:", err)
-		os.Exit(1)
-	}
+	cli.Main("dnsmon-load", 0, func(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+		return run(ctx, stdout, stderr, args)
+	})
 }
 
 // run parses args and makes one library call; opts reach the loader (tests

@@ -5,29 +5,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/dnsmon/dnsmon/cmd/internal/cli"
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
 	"github.com/dnsmon/dnsmon/fetcher/watch"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Stdout, os.Stderr, os.Args[1:])
-	stop()
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "dnsmon-watch:", err)
-		os.Exit(1)
-	}
+	cli.Main("dnsmon-watch", 0, func(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+		return run(ctx, stdout, stderr, args)
+	})
 }
 
 // run parses args and makes one library call; opts are appended to the
