@@ -198,23 +198,32 @@ func (b *bundleWriter) module(ctx context.Context, src store.Source, version str
 		return err
 	}
 	b.st.Modules++
-	stag := artifact.SignatureTag(d.Digest)
+	signed, err := b.copySignature(ctx, src, d.Digest)
+	if err == nil && !signed {
+		b.st.Unsigned++
+	}
+	return err
+}
+
+// copySignature copies the cosign signature of the manifest with digest h,
+// if src has one, and says whether it had.
+func (b *bundleWriter) copySignature(ctx context.Context, src store.Source, h v1.Hash) (bool, error) {
+	stag := artifact.SignatureTag(h)
 	sraw, err := store.ReadManifest(ctx, src, stag)
 	if errors.Is(err, store.ErrNotFound) {
-		b.st.Unsigned++
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading signature %s: %w", stag, err)
+		return false, fmt.Errorf("reading signature %s: %w", stag, err)
 	}
 	var smf v1.Manifest
 	if err := json.Unmarshal(sraw, &smf); err != nil {
-		return fmt.Errorf("parsing signature %s: %w", stag, err)
+		return false, fmt.Errorf("parsing signature %s: %w", stag, err)
 	}
 	if err := b.copyBlobs(ctx, src, append([]v1.Descriptor{smf.Config}, smf.Layers...), 1<<20); err != nil {
-		return err
+		return false, err
 	}
-	return b.tag(stag, sraw, types.OCIManifestSchema1, "")
+	return true, b.tag(stag, sraw, types.OCIManifestSchema1, "")
 }
 
 func (b *bundleWriter) copyBlobs(ctx context.Context, src store.Source, ds []v1.Descriptor, max int64) error {

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // PublishCert writes the module signing certificate (DER) of version as
@@ -96,20 +96,6 @@ func (b *bundleWriter) cert(ctx context.Context, src store.Source, version strin
 	if err := b.tag(tag, raw, artifact.ManifestMediaType, artifact.CertArtifactType); err != nil {
 		return err
 	}
-	stag := artifact.SignatureTag(artifact.Digest(raw))
-	sraw, err := store.ReadManifest(ctx, src, stag)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading signature %s: %w", stag, err)
-	}
-	var smf v1.Manifest
-	if err := json.Unmarshal(sraw, &smf); err != nil {
-		return fmt.Errorf("parsing signature %s: %w", stag, err)
-	}
-	if err := b.copyBlobs(ctx, src, append([]v1.Descriptor{smf.Config}, smf.Layers...), 1<<20); err != nil {
-		return err
-	}
-	return b.tag(stag, sraw, types.OCIManifestSchema1, "")
+	_, err = b.copySignature(ctx, src, artifact.Digest(raw))
+	return err
 }
