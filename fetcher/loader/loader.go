@@ -22,7 +22,7 @@ type Option func(*options) error
 type options struct {
 	kernel  Kernel
 	release string
-	fsys    fs.FS
+	hostopt.RootFS
 	hostopt.SizeCap
 	// signCheck is set by WithSigningCheck (precheck.go).
 	signCheck *signingCheck
@@ -55,13 +55,7 @@ func WithRelease(release string) Option {
 // WithFS reads /proc and /sys (to explain refusals) from fsys, a view of
 // the root directory. Default: os.DirFS("/").
 func WithFS(fsys fs.FS) Option {
-	return func(o *options) error {
-		if fsys == nil {
-			return errors.New("WithFS: nil fs.FS")
-		}
-		o.fsys = fsys
-		return nil
-	}
+	return func(o *options) error { return o.SetFS(fsys) }
 }
 
 // WithMaxSize caps a decompressed module at n bytes. Default:
@@ -71,7 +65,7 @@ func WithMaxSize(n int64) Option {
 }
 
 func makeOptions(opts []Option) (*options, error) {
-	return hostopt.Apply(&options{kernel: sysKernel{}, fsys: os.DirFS("/"),
+	return hostopt.Apply(&options{kernel: sysKernel{}, RootFS: hostopt.RootFS{FS: os.DirFS("/")},
 		SizeCap: hostopt.SizeCap{MaxSize: modinfo.DefaultMaxModuleSize}}, opts)
 }
 
@@ -151,7 +145,7 @@ func Load(ctx context.Context, path string, params []string, opts ...Option) (*m
 		return info, fmt.Errorf("loading %s: %w", path, err)
 	}
 	if o.signCheck != nil {
-		o.signCheck.run(o.fsys, signed)
+		o.signCheck.run(o.FS, signed)
 	}
 	if err := ctx.Err(); err != nil {
 		return info, fmt.Errorf("loading %s: %w", path, err)
@@ -166,7 +160,7 @@ func Load(ctx context.Context, path string, params []string, opts ...Option) (*m
 	if !errors.As(err, &errno) {
 		return info, fmt.Errorf("loading %s: finit_module: %w", path, err)
 	}
-	sys := system{o.fsys}
+	sys := system{o.FS}
 	name := info.Name
 	switch errno {
 	case unix.EEXIST:
@@ -283,7 +277,7 @@ func Unload(ctx context.Context, name string, opts ...Option) error {
 	if !errors.As(err, &errno) {
 		return fmt.Errorf("unloading %s: delete_module: %w", name, err)
 	}
-	sys := system{o.fsys}
+	sys := system{o.FS}
 	switch errno {
 	case unix.ENOENT:
 		return fail(ErrNotLoaded, errno, nil, "not loaded: there is no module %s in the kernel, so there is nothing to unload", name)

@@ -29,9 +29,9 @@ type options struct {
 	json    bool
 	count   int
 	timeout time.Duration
-	fsys    fs.FS
-	loc     *time.Location
-	open    func(path string) (Device, error)
+	hostopt.RootFS
+	loc  *time.Location
+	open func(path string) (Device, error)
 }
 
 // WithDevice reads from path. Default: DefaultDevice (/dev/dnsmon).
@@ -76,13 +76,7 @@ func WithTimeout(d time.Duration) Option {
 // WithFS reads /proc, /sys and /etc/passwd from fsys, a view of the root
 // directory. Default: os.DirFS("/").
 func WithFS(fsys fs.FS) Option {
-	return func(o *options) error {
-		if fsys == nil {
-			return errors.New("WithFS: nil fs.FS")
-		}
-		o.fsys = fsys
-		return nil
-	}
+	return func(o *options) error { return o.SetFS(fsys) }
 }
 
 // WithLocation prints readable times in loc. Default: time.Local. JSON
@@ -109,7 +103,7 @@ func WithOpen(open func(path string) (Device, error)) Option {
 }
 
 func makeOptions(opts []Option) (*options, error) {
-	return hostopt.Apply(&options{device: DefaultDevice, fsys: os.DirFS("/"), loc: time.Local, open: OpenDevice}, opts)
+	return hostopt.Apply(&options{device: DefaultDevice, RootFS: hostopt.RootFS{FS: os.DirFS("/")}, loc: time.Local, open: OpenDevice}, opts)
 }
 
 // Sentinels the open errors wrap.
@@ -126,7 +120,7 @@ func openDevice(o *options) (Device, error) {
 	if err == nil {
 		return dev, nil
 	}
-	sys := system{o.fsys}
+	sys := system{o.FS}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if !sys.moduleLoaded() {
@@ -177,7 +171,7 @@ func Watch(ctx context.Context, stdout, stderr io.Writer, opts ...Option) error 
 		defer cancel()
 	}
 
-	w := &watcher{o: o, stdout: stdout, stderr: stderr, enrich: newEnricher(o.fsys)}
+	w := &watcher{o: o, stdout: stdout, stderr: stderr, enrich: newEnricher(o.FS)}
 	before, statsErr := dev.Stats()
 	r := event.NewReader(deviceReader{ctx: ctx, dev: dev}, event.DefaultBatch)
 	var readErr error

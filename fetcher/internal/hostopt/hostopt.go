@@ -6,8 +6,10 @@
 package hostopt
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 )
 
 // Apply calls each of opts on o, in order, and returns o, or the first
@@ -51,5 +53,21 @@ func (c *SizeCap) SetMaxSize(n int64) error {
 		return fmt.Errorf("WithMaxSize: %d is not a positive size", n)
 	}
 	c.MaxSize = n
+	return nil
+}
+
+// RootFS is embedded by the options of the packages that read /proc and
+// /sys to explain what they see.
+type RootFS struct {
+	// FS is a view of the root directory; os.DirFS("/") unless set.
+	FS fs.FS
+}
+
+// SetFS sets FS to fsys, which must not be nil: the argument of WithFS.
+func (r *RootFS) SetFS(fsys fs.FS) error {
+	if fsys == nil {
+		return errors.New("WithFS: nil fs.FS")
+	}
+	r.FS = fsys
 	return nil
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"io/fs"
 	"testing"
+	"testing/fstest"
 )
 
 type testOptions struct {
@@ -100,6 +102,29 @@ func TestSetMaxSize(t *testing.T) {
 			}
 			if c.MaxSize != want {
 				t.Errorf("MaxSize = %d, want %d", c.MaxSize, want)
+			}
+		})
+	}
+}
+
+func TestSetFS(t *testing.T) {
+	root := fstest.MapFS{"proc/modules": {Data: []byte("")}}
+	tests := map[string]struct {
+		fsys    fs.FS
+		wantErr bool
+	}{
+		"a view": {fsys: root},
+		"nil":    {fsys: nil, wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var r RootFS
+			err := r.SetFS(tc.fsys)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("SetFS: %v, want error %v", err, tc.wantErr)
+			}
+			if !tc.wantErr && r.FS == nil {
+				t.Error("FS not set")
 			}
 		})
 	}
