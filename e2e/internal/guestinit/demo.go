@@ -45,6 +45,21 @@ func bootParam(param string) bool {
 	return false
 }
 
+// bootValue returns the value of the kernel command line's name=value
+// parameter.
+func bootValue(name string) (string, bool) {
+	b, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		return "", false
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if v, ok := strings.CutPrefix(f, name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
 // demoRunner runs the demo: what a customer host does with the product,
 // printed as demo lines, with a verdict per step.
 type demoRunner struct {

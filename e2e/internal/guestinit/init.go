@@ -140,6 +140,7 @@ func (r *runner) boot(nsErr error) error {
 	if err := loUp(); err != nil {
 		return err
 	}
+	announceSanitizers()
 	cmd := exec.Command("/init", "responder", "-port", "53", "-port", "5353", "-port", "5354")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -315,6 +316,27 @@ func (r *runner) unloadAgain() error {
 		return fmt.Errorf("unloading an absent module does not say \"not loaded\": %q", out)
 	}
 	return nil
+}
+
+// sanitizerBanners are what a kernel prints at boot when KASAN, KFENCE or
+// lockdep is on, below the console's log level.
+var sanitizerBanners = []string{"KernelAddressSanitizer initialized", "kfence: initialized", "Lock dependency validator"}
+
+// announceSanitizers copies the kernel log's sanitizer banners to the
+// console, so that the host sees which sanitizers the guest runs under.
+func announceSanitizers() {
+	log, err := kernelLog()
+	if err != nil {
+		return
+	}
+	for _, l := range strings.Split(log, "\n") {
+		for _, b := range sanitizerBanners {
+			if strings.Contains(l, b) {
+				fmt.Println("guestinit: kernel:", strings.TrimSpace(l))
+				break
+			}
+		}
+	}
 }
 
 // badKernelLog are the markers of a kernel in trouble.

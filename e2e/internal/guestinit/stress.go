@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,8 +19,8 @@ import (
 )
 
 // Bounds of the unload-under-load scenario: it stops after stressCycles
-// loads and unloads or after stressTime, whichever comes first, and needs
-// at least stressMinCycles.
+// loads and unloads or after stressTime (proto.StressSeconds overrides
+// it), whichever comes first, and needs at least stressMinCycles.
 const (
 	stressCycles    = 200
 	stressTime      = 45 * time.Second
@@ -51,6 +52,14 @@ func (r *runner) unloadUnderLoad() error {
 	if runtime.NumCPU() < 2 {
 		return fmt.Errorf("%w: one CPU: boot the guest with -smp 2 or more", errSkip)
 	}
+	limit := stressTime
+	if v, ok := bootValue(proto.StressSeconds); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%s=%q: want a number of seconds", proto.StressSeconds, v)
+		}
+		limit = time.Duration(n) * time.Second
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var sent, opened, namespaces atomic.Int64
@@ -65,7 +74,7 @@ func (r *runner) unloadUnderLoad() error {
 
 	var cycles, busy int
 	var err error
-	deadline := time.Now().Add(stressTime)
+	deadline := time.Now().Add(limit)
 	for cycles < stressCycles && time.Now().Before(deadline) {
 		if _, err = loader.Load(ctx, "/dnsmon.ko", []string{"ports=53"}); err != nil {
 			err = fmt.Errorf("load %d: %w", cycles+1, err)
