@@ -11,7 +11,7 @@ CMDS     := dnsmon-farm dnsmon-fetch dnsmon-load dnsmon-watch
 TEST_TIMEOUT ?= 80m
 FUZZTIME     ?= 30s
 
-.PHONY: all deps deps-demo build lint test test-short fuzz kmod kmod-check demo bench clean
+.PHONY: all deps deps-demo build lint test test-short fuzz sanitizer kmod kmod-check demo bench clean
 
 # The kernel `make kmod` builds for: the running one unless named.
 KREL ?= $(shell uname -r)
@@ -34,17 +34,28 @@ lint: deps
 	CGO_ENABLED=0 $(GO) vet ./...
 	$(DNSMON_CACHE)/bin/actionlint .github/workflows/*.yml
 
-# Everything, including the container builds, the qemu guests and the
-# compile check against every kernel tree in KTREES.
+# Everything, including the container builds, the qemu guests, the
+# sanitizer kernel tier and the compile check against every kernel tree in
+# KTREES.
 test: deps lint build
-	.ci/with-dockerd $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	.ci/with-dockerd $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -skip '^TestSanitizer$$' ./...
 	@echo; echo "qemu guests, kernel x scenario:"; cat $(DNSMON_CACHE)/guest-logs/summary.txt
+	$(MAKE) --no-print-directory sanitizer
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory kmod-check
 
 # The quick loop: no containers, no guests, no downloads.
 test-short:
 	$(GO) test -short ./...
+
+# The sanitizer kernel tier: a kernel built once from Debian's linux-source
+# with KASAN, KFENCE, lockdep, PROVE_RCU, DEBUG_ATOMIC_SLEEP and DEBUG_LIST
+# (e2e/sanitizer.config; about 15 minutes on two cores, cached under
+# $(DNSMON_CACHE)/sanitizer by its inputs' hash), booted with two CPUs and
+# panic_on_warn through every guest scenario and the unload stress. It runs
+# alone, after the other tests: the kernel build takes every core.
+sanitizer:
+	$(GO) test -count=1 -v -timeout 60m -run '^TestSanitizer$$' ./e2e
 
 # The C DNS parser against golang.org/x/net/dns/dnsmessage, under ASan and
 # UBSan, and the Go record decoder.
