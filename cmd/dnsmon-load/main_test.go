@@ -59,8 +59,8 @@ func TestRun(t *testing.T) {
 					t.Skip("a module is installed at the default path on this machine")
 				}
 			}
-			k := &loadertest.Kernel{FinitErr: tc.finitErr, DeleteErr: tc.deleteErr}
-			opts := []loader.Option{loader.WithKernel(k)}
+			k := &loadertest.Syscalls{FinitErr: tc.finitErr, DeleteErr: tc.deleteErr}
+			opts := []loader.Option{loader.WithSyscalls(k)}
 			if tc.release != "" {
 				opts = append(opts, loader.WithRelease(tc.release))
 			}

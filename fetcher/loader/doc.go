@@ -7,6 +7,6 @@
 // *Error whose message says what happened and what to do; callers branch on
 // its Kind with errors.Is (ErrAlreadyLoaded, ErrNeedsSignature, ...).
 //
-// The syscalls sit behind the Kernel interface so tests run without root;
+// The syscalls sit behind the Syscalls interface so tests run without root;
 // package loadertest has a fake that records calls.
 package loader

@@ -11,24 +11,24 @@ import (
 	"github.com/dnsmon/dnsmon/kmod/modinfo"
 )
 
-// Kernel is the module syscalls Load and Unload make.
-type Kernel interface {
+// Syscalls are the module syscalls Load and Unload make.
+type Syscalls interface {
 	// FinitModule is finit_module(2): load the module in file fd.
 	FinitModule(fd int, params string, flags int) error
 	// DeleteModule is delete_module(2): unload the module called name.
 	DeleteModule(name string, flags int) error
 }
 
-// sysKernel makes the real syscalls.
-type sysKernel struct{}
+// sysSyscalls makes the real syscalls.
+type sysSyscalls struct{}
 
-var _ Kernel = sysKernel{}
+var _ Syscalls = sysSyscalls{}
 
-func (sysKernel) FinitModule(fd int, params string, flags int) error {
+func (sysSyscalls) FinitModule(fd int, params string, flags int) error {
 	return unix.FinitModule(fd, params, flags)
 }
 
-func (sysKernel) DeleteModule(name string, flags int) error {
+func (sysSyscalls) DeleteModule(name string, flags int) error {
 	return unix.DeleteModule(name, flags)
 }
 

@@ -20,7 +20,7 @@ import (
 type Option func(*options) error
 
 type options struct {
-	kernel  Kernel
+	sys     Syscalls
 	release string
 	hostopt.RootFS
 	hostopt.SizeCap
@@ -28,14 +28,14 @@ type options struct {
 	signCheck *signingCheck
 }
 
-// WithKernel makes the module syscalls through k. Default: the real
-// finit_module(2) and delete_module(2).
-func WithKernel(k Kernel) Option {
+// WithSyscalls makes the module syscalls through s (a fake, in tests).
+// Default: the real finit_module(2) and delete_module(2).
+func WithSyscalls(s Syscalls) Option {
 	return func(o *options) error {
-		if k == nil {
-			return errors.New("WithKernel: nil Kernel")
+		if s == nil {
+			return errors.New("WithSyscalls: nil Syscalls")
 		}
-		o.kernel = k
+		o.sys = s
 		return nil
 	}
 }
@@ -65,7 +65,7 @@ func WithMaxSize(n int64) Option {
 }
 
 func makeOptions(opts []Option) (*options, error) {
-	return hostopt.Apply(&options{kernel: sysKernel{}, RootFS: hostopt.RootFS{FS: os.DirFS("/")},
+	return hostopt.Apply(&options{sys: sysSyscalls{}, RootFS: hostopt.RootFS{FS: os.DirFS("/")},
 		SizeCap: hostopt.SizeCap{MaxSize: modinfo.DefaultMaxModuleSize}}, opts)
 }
 
@@ -152,7 +152,7 @@ func Load(ctx context.Context, path string, params []string, opts ...Option) (*m
 	}
 
 	// flags 0: never MODULE_INIT_IGNORE_MODVERSIONS or _VERMAGIC.
-	err = o.kernel.FinitModule(int(mod.Fd()), strings.Join(params, " "), 0)
+	err = o.sys.FinitModule(int(mod.Fd()), strings.Join(params, " "), 0)
 	if err == nil {
 		return info, nil
 	}
@@ -266,7 +266,7 @@ func Unload(ctx context.Context, name string, opts ...Option) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("unloading %s: %w", name, err)
 	}
-	err = o.kernel.DeleteModule(name, unix.O_NONBLOCK)
+	err = o.sys.DeleteModule(name, unix.O_NONBLOCK)
 	if err == nil {
 		return nil
 	}

@@ -171,7 +171,7 @@ func TestLoad(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			k := &loadertest.Kernel{FinitErr: tc.errno}
+			k := &loadertest.Syscalls{FinitErr: tc.errno}
 			fsys := tc.fsys
 			if fsys == nil {
 				fsys = rootFS
@@ -180,7 +180,7 @@ func TestLoad(t *testing.T) {
 			if tc.release != "" {
 				rel = tc.release
 			}
-			opts := []loader.Option{loader.WithKernel(k), loader.WithRelease(rel), loader.WithFS(fsys)}
+			opts := []loader.Option{loader.WithSyscalls(k), loader.WithRelease(rel), loader.WithFS(fsys)}
 			if tc.maxSize > 0 {
 				opts = append(opts, loader.WithMaxSize(tc.maxSize))
 			}
@@ -247,9 +247,9 @@ func TestLoad(t *testing.T) {
 
 func TestLoadParamsListed(t *testing.T) {
 	fx := makeFixtures(t)
-	k := &loadertest.Kernel{FinitErr: unix.EINVAL}
+	k := &loadertest.Syscalls{FinitErr: unix.EINVAL}
 	_, err := loader.Load(t.Context(), fx.plain, []string{"ring_size=10"},
-		loader.WithKernel(k), loader.WithRelease(release), loader.WithFS(hostFS(true, false, "", false)))
+		loader.WithSyscalls(k), loader.WithRelease(release), loader.WithFS(hostFS(true, false, "", false)))
 	for _, want := range []string{"ports (array of ushort): UDP/TCP destination ports to watch (default 53)", "ring_size (uint): ring capacity in records (64..65536)", "log (bool)"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not list %q", err, want)
@@ -259,10 +259,10 @@ func TestLoadParamsListed(t *testing.T) {
 
 func TestLoadCanceled(t *testing.T) {
 	fx := makeFixtures(t)
-	k := &loadertest.Kernel{}
+	k := &loadertest.Syscalls{}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err := loader.Load(ctx, fx.plain, nil, loader.WithKernel(k), loader.WithRelease(release))
+	_, err := loader.Load(ctx, fx.plain, nil, loader.WithSyscalls(k), loader.WithRelease(release))
 	if !errors.Is(err, context.Canceled) || len(k.Calls()) != 0 {
 		t.Errorf("Load(canceled) = %v after %d calls", err, len(k.Calls()))
 	}
@@ -290,12 +290,12 @@ func TestUnload(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			k := &loadertest.Kernel{DeleteErr: tc.errno}
+			k := &loadertest.Syscalls{DeleteErr: tc.errno}
 			fsys := tc.fsys
 			if fsys == nil {
 				fsys = hostFS(true, false, "", false)
 			}
-			err := loader.Unload(t.Context(), "dnsmon", loader.WithKernel(k), loader.WithFS(fsys))
+			err := loader.Unload(t.Context(), "dnsmon", loader.WithSyscalls(k), loader.WithFS(fsys))
 			calls := k.Calls()
 			if len(calls) != 1 || calls[0].Op != "delete_module" || calls[0].Name != "dnsmon" || calls[0].Flags != unix.O_NONBLOCK {
 				t.Fatalf("calls = %+v, want delete_module(dnsmon, O_NONBLOCK)", calls)
@@ -318,7 +318,7 @@ func TestUnload(t *testing.T) {
 			}
 		})
 	}
-	if err := loader.Unload(t.Context(), "../x", loader.WithKernel(&loadertest.Kernel{})); err == nil {
+	if err := loader.Unload(t.Context(), "../x", loader.WithSyscalls(&loadertest.Syscalls{})); err == nil {
 		t.Error("Unload accepted a bad name")
 	}
 }
@@ -355,7 +355,7 @@ func TestValidateParams(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	for name, opt := range map[string]loader.Option{
-		"nil kernel":   loader.WithKernel(nil),
+		"nil syscalls": loader.WithSyscalls(nil),
 		"empty rel":    loader.WithRelease(""),
 		"spaced rel":   loader.WithRelease("6.1 x"),
 		"nil fs":       loader.WithFS(nil),

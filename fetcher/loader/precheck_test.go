@@ -143,8 +143,8 @@ func TestLoadWithSigningCheck(t *testing.T) {
 				}
 			}
 			var out bytes.Buffer
-			k := &loadertest.Kernel{}
-			_, err = loader.Load(t.Context(), ko, nil, loader.WithKernel(k), loader.WithRelease(release),
+			k := &loadertest.Syscalls{}
+			_, err = loader.Load(t.Context(), ko, nil, loader.WithSyscalls(k), loader.WithRelease(release),
 				loader.WithFS(os.DirFS(filepath.Join(hostStates, tc.host))), loader.WithSigningCheck(&out, stable))
 			if err != nil {
 				t.Fatalf("Load: %v", err)

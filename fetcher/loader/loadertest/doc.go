@@ -1,3 +1,3 @@
-// Package loadertest provides a fake loader.Kernel that records the module
+// Package loadertest provides a fake loader.Syscalls that records the module
 // syscalls instead of making them, for tests that must not load modules.
 package loadertest

@@ -19,9 +19,9 @@ type Call struct {
 	Flags  int
 }
 
-// Kernel records calls and answers them with FinitErr and DeleteErr
+// Syscalls records calls and answers them with FinitErr and DeleteErr
 // (nil: success). Safe for concurrent use.
-type Kernel struct {
+type Syscalls struct {
 	FinitErr  syscall.Errno
 	DeleteErr syscall.Errno
 
@@ -29,11 +29,11 @@ type Kernel struct {
 	calls []Call
 }
 
-var _ loader.Kernel = (*Kernel)(nil)
+var _ loader.Syscalls = (*Syscalls)(nil)
 
 // FinitModule records the module's bytes (read through fd without moving
 // its offset), params and flags.
-func (k *Kernel) FinitModule(fd int, params string, flags int) error {
+func (k *Syscalls) FinitModule(fd int, params string, flags int) error {
 	dup, err := syscall.Dup(fd)
 	if err != nil {
 		return fmt.Errorf("fake finit_module: dup: %w", err)
@@ -56,7 +56,7 @@ func (k *Kernel) FinitModule(fd int, params string, flags int) error {
 }
 
 // DeleteModule records name and flags.
-func (k *Kernel) DeleteModule(name string, flags int) error {
+func (k *Syscalls) DeleteModule(name string, flags int) error {
 	k.record(Call{Op: "delete_module", Name: name, Flags: flags})
 	if k.DeleteErr != 0 {
 		return k.DeleteErr
@@ -64,14 +64,14 @@ func (k *Kernel) DeleteModule(name string, flags int) error {
 	return nil
 }
 
-func (k *Kernel) record(c Call) {
+func (k *Syscalls) record(c Call) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.calls = append(k.calls, c)
 }
 
 // Calls returns the calls so far.
-func (k *Kernel) Calls() []Call {
+func (k *Syscalls) Calls() []Call {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return append([]Call(nil), k.calls...)
