@@ -57,7 +57,7 @@ func (e *KernelsError) Error() string {
 	return "dnsmon module " + strings.Join(parts, "; ")
 }
 
-// Install fetches and verifies the module for the target kernel (WithKernel,
+// Install fetches and verifies the module for the target kernel (WithRelease,
 // default the running one) and installs it into /lib/modules/KREL/updates
 // under the root (WithRoot) with depmod, recording it in the install
 // manifest. It is what the kernel post-install hook runs.
@@ -142,7 +142,7 @@ func (o *options) installOne(ctx context.Context, src store.Source, keys signatu
 		return r
 	}
 	r.Record = rec
-	iopts := append([]install.Option{install.WithRoot(o.root), install.WithKernel(host.Release), install.WithLogger(o.Log)}, o.install...)
+	iopts := append([]install.Option{install.WithRoot(o.root), install.WithRelease(host.Release), install.WithLogger(o.Log)}, o.install...)
 	r.Install, r.Err = install.InstallModule(ctx, rec.Path, iopts...)
 	return r
 }

@@ -94,12 +94,12 @@ func WithSource(src string) Option {
 	}
 }
 
-// WithKernel sets the target kernel release. Default: the running
+// WithRelease sets the target kernel release. Default: the running
 // kernel's (`uname -r`).
-func WithKernel(release string) Option {
+func WithRelease(release string) Option {
 	return func(o *options) error {
 		if release == "" || len(release) > 200 {
-			return fmt.Errorf("WithKernel: bad release %q", release)
+			return fmt.Errorf("WithRelease: bad release %q", release)
 		}
 		o.release = release
 		return nil

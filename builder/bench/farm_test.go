@@ -372,7 +372,7 @@ func (f *farm) distribution(ctx context.Context, b *testing.B, root string, res 
 		var ds []time.Duration
 		for i := range runs {
 			t0 := time.Now()
-			_, err := fetcher.Fetch(ctx, fetcher.WithSource(from), fetcher.WithKernel(release), fetcher.WithArch(one.Target.Arch),
+			_, err := fetcher.Fetch(ctx, fetcher.WithSource(from), fetcher.WithRelease(release), fetcher.WithArch(one.Target.Arch),
 				fetcher.WithPublicKey(pub), fetcher.WithOutput(filepath.Join(dir, fmt.Sprintf("fetch-%d", i), "dnsmon.ko")))
 			if err != nil {
 				return 0, fmt.Errorf("fetching %s from %s: %w", release, from, err)

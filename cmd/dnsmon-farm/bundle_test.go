@@ -72,7 +72,7 @@ func TestKeygenPublishBundle(t *testing.T) {
 		t.Errorf("dnsmon.key mode %v, %v", fi.Mode(), err)
 	}
 	out := filepath.Join(dir, "out", "dnsmon.ko")
-	if _, err := fetcher.Fetch(ctx, fetcher.WithSource(bundle), fetcher.WithKernel("6.12.117+deb12-amd64"), fetcher.WithArch("amd64"),
+	if _, err := fetcher.Fetch(ctx, fetcher.WithSource(bundle), fetcher.WithRelease("6.12.117+deb12-amd64"), fetcher.WithArch("amd64"),
 		fetcher.WithPublicKeyFile(filepath.Join(dir, "dnsmon.pub")), fetcher.WithOutput(out)); err != nil {
 		t.Fatalf("fetch from the bundle: %v", err)
 	}

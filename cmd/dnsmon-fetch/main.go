@@ -111,7 +111,7 @@ func fetcherOptions(f *options.Fetch, log io.Writer) []fetcher.Option {
 		opts = append(opts, fetcher.WithInsecureSkipVerify())
 	}
 	if f.Kernel != "" {
-		opts = append(opts, fetcher.WithKernel(f.Kernel))
+		opts = append(opts, fetcher.WithRelease(f.Kernel))
 	}
 	if f.Arch != "" {
 		opts = append(opts, fetcher.WithArch(f.Arch))

@@ -300,12 +300,12 @@ func TestFetch(t *testing.T) {
 					t.Errorf("record %+v: want 0.1.0 %s", rec, digests["0.1.0/6.1.0-56-amd64"])
 				}
 			}},
-		"registry release with plus": {setup: shared(regRepo), opts: []fetcher.Option{fetcher.WithKernel("6.12.117+deb12-amd64")}},
+		"registry release with plus": {setup: shared(regRepo), opts: []fetcher.Option{fetcher.WithRelease("6.12.117+deb12-amd64")}},
 		"layout":                     {setup: shared(store.LayoutPrefix + layoutDir)},
 		"bundle":                     {setup: shared(bundle)},
 		"insecure skip verify":       {setup: shared(bundle), noKey: true, opts: []fetcher.Option{fetcher.WithInsecureSkipVerify()}},
 		"no key":                     {setup: shared(bundle), noKey: true, wantIs: fetcher.ErrNoKey},
-		"no module for release": {setup: shared(regRepo), opts: []fetcher.Option{fetcher.WithKernel("6.1.0-58-amd64"), fetcher.WithVersion("0.1.0")},
+		"no module for release": {setup: shared(regRepo), opts: []fetcher.Option{fetcher.WithRelease("6.1.0-58-amd64"), fetcher.WithVersion("0.1.0")},
 			wantAs:  new(*fetcher.NoModuleError),
 			wantErr: "no dnsmon 0.1.0 module for kernel 6.1.0-58-amd64 (amd64) in " + regRepo + "; nearest available for debian-12: 6.1.0-57-amd64, 6.1.0-56-amd64, 6.1.0-56-cloud-amd64, 6.12.117+deb12-amd64; to have it built, add this line to the kernels: list of the debian-12 group in kernels.yaml:\n      - 6.1.0-58-amd64"},
 		"unknown version": {setup: shared(regRepo), opts: []fetcher.Option{fetcher.WithVersion("9.9.9")}, wantIs: store.ErrNotFound,
@@ -328,7 +328,7 @@ func TestFetch(t *testing.T) {
 			publishAll(t, addr+"/unsigned", nil, mods[:1])
 			return addr + "/unsigned"
 		}, opts: []fetcher.Option{fetcher.WithVersion("0.1.0")}, wantIs: fetcher.ErrUnsigned, wantErr: "has no signature tag sha256-"},
-		"vermagic mismatch": {setup: shared(regRepo), opts: []fetcher.Option{fetcher.WithKernel("6.1.0-99-amd64")},
+		"vermagic mismatch": {setup: shared(regRepo), opts: []fetcher.Option{fetcher.WithRelease("6.1.0-99-amd64")},
 			wantAs: new(*fetcher.VermagicError), wantErr: `is for kernel "6.1.0-98-amd64", not "6.1.0-99-amd64"`},
 		"tampered blob in registry": {setup: func(t *testing.T) string {
 			addr, tp := startRegistry(t)
@@ -482,7 +482,7 @@ func TestBundleOnly(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "dnsmon.ko")
-			_, err := fetcher.Fetch(ctx, fetcher.WithSource(file), fetcher.WithKernel(c.release), fetcher.WithArch("amd64"),
+			_, err := fetcher.Fetch(ctx, fetcher.WithSource(file), fetcher.WithRelease(c.release), fetcher.WithArch("amd64"),
 				fetcher.WithHost(debianHost), fetcher.WithPublicKey(&key.PublicKey), fetcher.WithOutput(out))
 			if (err != nil) != c.wantErr {
 				t.Fatalf("Fetch %s: %v, want error %v", c.release, err, c.wantErr)
@@ -531,7 +531,7 @@ func TestDockerRegistry(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out", "dnsmon.ko")
-			_, err := fetcher.Fetch(ctx, fetcher.WithSource(repo), fetcher.WithKernel(c.release), fetcher.WithHost(debianHost),
+			_, err := fetcher.Fetch(ctx, fetcher.WithSource(repo), fetcher.WithRelease(c.release), fetcher.WithHost(debianHost),
 				fetcher.WithPublicKey(&c.key.PublicKey), fetcher.WithOutput(out))
 			if c.wantErr == "" {
 				if err != nil {

@@ -79,7 +79,7 @@ func TestInstallKernels(t *testing.T) {
 	}
 	// The hook's path: one kernel, then again (nothing changes).
 	for range 2 {
-		r, err := fetcher.Install(t.Context(), append(opts, fetcher.WithKernel("6.1.0-56-amd64"))...)
+		r, err := fetcher.Install(t.Context(), append(opts, fetcher.WithRelease("6.1.0-56-amd64"))...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +88,7 @@ func TestInstallKernels(t *testing.T) {
 		}
 	}
 	// A kernel with no directory: the module is verified but has nowhere to go.
-	_, err = fetcher.Install(t.Context(), append(opts, fetcher.WithKernel("6.1.0-57-amd64"), fetcher.WithVersion("0.1.0"))...)
+	_, err = fetcher.Install(t.Context(), append(opts, fetcher.WithRelease("6.1.0-57-amd64"), fetcher.WithVersion("0.1.0"))...)
 	if !errors.Is(err, install.ErrKernelNotInstalled) {
 		t.Errorf("install for a kernel without /lib/modules: %v", err)
 	}

@@ -20,7 +20,7 @@ import (
 // no /lib/modules directory under the root.
 var ErrKernelNotInstalled = errors.New("kernel not installed")
 
-// ErrWrongKernel means the module is not for the release WithKernel named.
+// ErrWrongKernel means the module is not for the release WithRelease named.
 var ErrWrongKernel = errors.New("module built for another kernel")
 
 // Change is what happened to one path.

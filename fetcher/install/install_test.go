@@ -398,7 +398,7 @@ func TestInstallFailures(t *testing.T) {
 		},
 		"module for another kernel than asked": {
 			setup: func(t *testing.T, h *host) []install.Option {
-				return []install.Option{install.WithKernel(krel2)}
+				return []install.Option{install.WithRelease(krel2)}
 			},
 			want: install.ErrWrongKernel,
 		},
@@ -521,7 +521,7 @@ func TestOptions(t *testing.T) {
 	for name, opt := range map[string]install.Option{
 		"empty root": install.WithRoot(""), "nil fs": install.WithFS(nil), "nil commands": install.WithCommands(nil),
 		"empty loader": install.WithLoaderBinary(""), "empty fetch": install.WithFetchBinary(""),
-		"bad kernel": install.WithKernel("../x"), "bad size": install.WithMaxSize(0),
+		"bad kernel": install.WithRelease("../x"), "bad size": install.WithMaxSize(0),
 	} {
 		if _, err := install.Uninstall(context.Background(), opt); err == nil {
 			t.Errorf("%s: accepted", name)

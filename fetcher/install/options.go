@@ -96,12 +96,12 @@ func WithFetchBinary(path string) Option {
 	}
 }
 
-// WithKernel requires the module to be built for release. Default: any
+// WithRelease requires the module to be built for release. Default: any
 // release whose /lib/modules directory exists under the root.
-func WithKernel(release string) Option {
+func WithRelease(release string) Option {
 	return func(o *options) error {
 		if release == "" || strings.ContainsAny(release, "/ \t\n") || release == "." || release == ".." {
-			return fmt.Errorf("WithKernel: bad release %q", release)
+			return fmt.Errorf("WithRelease: bad release %q", release)
 		}
 		o.release = release
 		return nil
