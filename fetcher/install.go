@@ -17,7 +17,8 @@ import (
 	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
-// KernelResult is the outcome for one kernel of Install or InstallKernels.
+// KernelResult is the outcome for one kernel of FetchAndInstall or
+// FetchAndInstallKernels.
 type KernelResult struct {
 	// Kernel is the release.
 	Kernel string
@@ -57,11 +58,14 @@ func (e *KernelsError) Error() string {
 	return "dnsmon module " + strings.Join(parts, "; ")
 }
 
-// Install fetches and verifies the module for the target kernel (WithRelease,
-// default the running one) and installs it into /lib/modules/KREL/updates
-// under the root (WithRoot) with depmod, recording it in the install
-// manifest. It is what the kernel post-install hook runs.
-func Install(ctx context.Context, opts ...Option) (*KernelResult, error) {
+// FetchAndInstall fetches and verifies the module for the target kernel
+// (WithRelease, default the running one) and installs it into
+// /lib/modules/KREL/updates under the root (WithRoot) with depmod,
+// recording it in the install manifest: install.Module after Fetch. It
+// installs the module file only; the boot configuration is
+// install.ModuleAndBoot's, which takes a module file already on disk. It
+// is what the kernel post-install hook runs.
+func FetchAndInstall(ctx context.Context, opts ...Option) (*KernelResult, error) {
 	o, err := makeOptions(opts...)
 	if err != nil {
 		return nil, err
@@ -75,11 +79,11 @@ func Install(ctx context.Context, opts ...Option) (*KernelResult, error) {
 	return &r, r.Err
 }
 
-// InstallKernels runs Install for every kernel installed under the root's
-// /lib/modules (see InstalledKernels), reading the source once. It returns
-// one result per kernel and, when any kernel got no module, a
-// *KernelsError.
-func InstallKernels(ctx context.Context, opts ...Option) ([]KernelResult, error) {
+// FetchAndInstallKernels runs FetchAndInstall for every kernel installed
+// under the root's /lib/modules (see InstalledKernels), reading the source
+// once. It returns one result per kernel and, when any kernel got no
+// module, a *KernelsError.
+func FetchAndInstallKernels(ctx context.Context, opts ...Option) ([]KernelResult, error) {
 	o, err := makeOptions(opts...)
 	if err != nil {
 		return nil, err
@@ -143,7 +147,7 @@ func (o *options) installOne(ctx context.Context, src store.Source, keys signatu
 	}
 	r.Record = rec
 	iopts := append([]install.Option{install.WithRoot(o.root), install.WithRelease(host.Release), install.WithLogger(o.Log)}, o.install...)
-	r.Install, r.Err = install.InstallModule(ctx, rec.Path, iopts...)
+	r.Install, r.Err = install.Module(ctx, rec.Path, iopts...)
 	return r
 }
 

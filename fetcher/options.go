@@ -16,7 +16,7 @@ import (
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 )
 
-// Option configures Fetch, Install, InstallKernels and List.
+// Option configures Fetch, FetchAndInstall, FetchAndInstallKernels and List.
 type Option func(*options) error
 
 type options struct {
@@ -199,7 +199,7 @@ func WithLogger(w io.Writer) Option {
 	return func(o *options) error { return o.SetLogger(w) }
 }
 
-// WithRoot makes Install and InstallKernels work on the system under dir:
+// WithRoot makes FetchAndInstall and FetchAndInstallKernels work on the system under dir:
 // its /lib/modules and the install manifest. Default: "/".
 func WithRoot(dir string) Option {
 	return func(o *options) error {

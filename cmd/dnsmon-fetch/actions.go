@@ -94,7 +94,7 @@ func orDash(s string) string {
 
 // runInstall is --install: fetch and install for one kernel.
 func runInstall(ctx context.Context, stdout io.Writer, f *options.Fetch, log io.Writer) error {
-	r, err := fetcher.Install(ctx, fetcherOptions(f, log)...)
+	r, err := fetcher.FetchAndInstall(ctx, fetcherOptions(f, log)...)
 	if r == nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func runInstall(ctx context.Context, stdout io.Writer, f *options.Fetch, log io.
 
 // runInstalledKernels is --installed-kernels.
 func runInstalledKernels(ctx context.Context, stdout io.Writer, f *options.Fetch, log io.Writer) error {
-	rs, err := fetcher.InstallKernels(ctx, fetcherOptions(f, log)...)
+	rs, err := fetcher.FetchAndInstallKernels(ctx, fetcherOptions(f, log)...)
 	for _, r := range rs {
 		printKernel(stdout, r, f.From)
 	}

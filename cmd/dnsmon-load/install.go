@@ -15,7 +15,7 @@ import (
 	"github.com/dnsmon/dnsmon/kmod"
 )
 
-// runInstall is --install: one install.Install call.
+// runInstall is --install: one install.ModuleAndBoot call.
 func runInstall(ctx context.Context, stdout io.Writer, o *options.Load) error {
 	root := o.Root
 	if root == "" {
@@ -44,7 +44,7 @@ func runInstall(ctx context.Context, stdout io.Writer, o *options.Load) error {
 	if fetch := findFetch(self); fetch != "" {
 		opts = append(opts, install.WithFetchBinary(fetch))
 	}
-	res, err := install.Install(ctx, path, o.Params, opts...)
+	res, err := install.ModuleAndBoot(ctx, path, o.Params, opts...)
 	if err != nil {
 		return err
 	}

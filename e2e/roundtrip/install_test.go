@@ -37,7 +37,7 @@ func fakeRoot(t *testing.T, kernels ...string) string {
 	return root
 }
 
-func TestInstallKernels(t *testing.T) {
+func TestFetchAndInstallKernels(t *testing.T) {
 	key := newKey(t)
 	layout := store.LayoutPrefix + t.TempDir()
 	publishAll(t, layout, key, mods)
@@ -48,10 +48,10 @@ func TestInstallKernels(t *testing.T) {
 	if got, err := fetcher.InstalledKernels(root); err != nil || strings.Join(got, " ") != "6.1.0-56-amd64 6.1.0-58-amd64 6.12.117+deb12-amd64" {
 		t.Fatalf("InstalledKernels = %q, %v", got, err)
 	}
-	rs, err := fetcher.InstallKernels(t.Context(), opts...)
+	rs, err := fetcher.FetchAndInstallKernels(t.Context(), opts...)
 	var kerr *fetcher.KernelsError
 	if !errors.As(err, &kerr) || strings.Join(kerr.Missing, " ") != "6.1.0-58-amd64" || len(kerr.Failed) != 0 {
-		t.Fatalf("InstallKernels error %v, want 6.1.0-58-amd64 missing", err)
+		t.Fatalf("FetchAndInstallKernels error %v, want 6.1.0-58-amd64 missing", err)
 	}
 	if len(rs) != 3 {
 		t.Fatalf("%d results", len(rs))
@@ -79,7 +79,7 @@ func TestInstallKernels(t *testing.T) {
 	}
 	// The hook's path: one kernel, then again (nothing changes).
 	for range 2 {
-		r, err := fetcher.Install(t.Context(), append(opts, fetcher.WithRelease("6.1.0-56-amd64"))...)
+		r, err := fetcher.FetchAndInstall(t.Context(), append(opts, fetcher.WithRelease("6.1.0-56-amd64"))...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +88,7 @@ func TestInstallKernels(t *testing.T) {
 		}
 	}
 	// A kernel with no directory: the module is verified but has nowhere to go.
-	_, err = fetcher.Install(t.Context(), append(opts, fetcher.WithRelease("6.1.0-57-amd64"), fetcher.WithVersion("0.1.0"))...)
+	_, err = fetcher.FetchAndInstall(t.Context(), append(opts, fetcher.WithRelease("6.1.0-57-amd64"), fetcher.WithVersion("0.1.0"))...)
 	if !errors.Is(err, install.ErrKernelNotInstalled) {
 		t.Errorf("install for a kernel without /lib/modules: %v", err)
 	}
@@ -100,7 +100,7 @@ func TestInstallKernels(t *testing.T) {
 	}
 }
 
-func TestInstallKernelsFailures(t *testing.T) {
+func TestFetchAndInstallKernelsFailures(t *testing.T) {
 	key := newKey(t)
 	layout := store.LayoutPrefix + t.TempDir()
 	publishAll(t, layout, key, mods)
@@ -120,7 +120,7 @@ func TestInstallKernelsFailures(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := fetcher.InstallKernels(t.Context(), append(base, c.opts...)...)
+			_, err := fetcher.FetchAndInstallKernels(t.Context(), append(base, c.opts...)...)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %v, want %q", err, c.want)
 			}

@@ -7,9 +7,9 @@ import (
 	"github.com/dnsmon/dnsmon/kmod"
 )
 
-// The files Install writes, as paths inside the root.
+// The files ModuleAndBoot writes, as paths inside the root.
 const (
-	// ManifestPath lists every file and directory Install created.
+	// ManifestPath lists every file and directory ModuleAndBoot and Module created.
 	ManifestPath = "/var/lib/dnsmon/installed.json"
 	// ModulesLoadPath makes systemd-modules-load (or any modules-load.d
 	// reader) run `modprobe dnsmon` at boot.
@@ -26,7 +26,7 @@ const (
 	HookPath = "/etc/kernel/postinst.d/dnsmon"
 	// LoaderPath is where the unit finds dnsmon-load.
 	LoaderPath = "/usr/local/sbin/dnsmon-load"
-	// FetchPath is where the hook finds dnsmon-fetch when Install copied it.
+	// FetchPath is where the hook finds dnsmon-fetch when ModuleAndBoot copied it.
 	FetchPath = "/usr/local/sbin/dnsmon-fetch"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 )
 
-// FS is the filesystem Install and Uninstall change. Paths are host paths
+// FS is the filesystem ModuleAndBoot, Module and Uninstall change. Paths are host paths
 // (the root directory already joined). Tests wrap the real one to fail on
 // chosen paths.
 type FS interface {

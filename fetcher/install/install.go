@@ -32,7 +32,7 @@ type Change struct {
 	Action string
 }
 
-// Result is what Install, InstallModule or Uninstall did.
+// Result is what ModuleAndBoot, Module or Uninstall did.
 type Result struct {
 	// Kernels are the releases whose module was installed or removed.
 	Kernels []string
@@ -60,13 +60,16 @@ type write struct {
 	perm  fs.FileMode
 }
 
-// Install installs the module file (a .ko, or a .ko.zst/.xz/.gz, stored
-// decompressed) for the kernel release its vermagic names, runs depmod,
-// and arranges loading at boot with params (each name=value, checked like
-// dnsmon-load does): modprobe.d options, the systemd unit and its
-// enablement link, the kernel post-install hook, and the modules-load.d
-// entry, last. A second Install with the same inputs changes nothing.
-func Install(ctx context.Context, module string, params []string, opts ...Option) (*Result, error) {
+// ModuleAndBoot installs the module file (a .ko, or a .ko.zst/.xz/.gz,
+// stored decompressed) for the kernel release its vermagic names, runs
+// depmod, and arranges loading at boot with params (each name=value,
+// checked like loader.Load does): modprobe.d options, the systemd unit and
+// its enablement link, the kernel post-install hook, and the modules-load.d
+// entry, last. Unlike Module, which adds one kernel's module file to a host
+// set up this way, it configures the whole host. The module file must be
+// on disk already; it fetches nothing (fetcher.FetchAndInstall does). A
+// second ModuleAndBoot with the same inputs changes nothing.
+func ModuleAndBoot(ctx context.Context, module string, params []string, opts ...Option) (*Result, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
@@ -115,11 +118,12 @@ func Install(ctx context.Context, module string, params []string, opts ...Option
 	return res, nil
 }
 
-// InstallModule installs only the module file for its kernel release and
-// runs depmod; it is what the kernel post-install hook and
-// `dnsmon-fetch --install` do for a kernel other than the one Install
-// configured. The file is recorded in the manifest.
-func InstallModule(ctx context.Context, module string, opts ...Option) (*Result, error) {
+// Module installs only the module file for its kernel release and runs
+// depmod, leaving the boot configuration alone; it is what
+// fetcher.FetchAndInstall (and so the kernel post-install hook) does for a
+// kernel other than the one ModuleAndBoot configured. The file is recorded
+// in the manifest, so Uninstall removes it too.
+func Module(ctx context.Context, module string, opts ...Option) (*Result, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
@@ -339,7 +343,7 @@ func (o *options) depmod(ctx context.Context, res *Result, release string) error
 }
 
 // Uninstall removes every file and directory the manifest lists, in the
-// reverse order of Install, runs depmod for each kernel whose module it
+// reverse order of ModuleAndBoot, runs depmod for each kernel whose module it
 // removed, and removes the manifest last. Directories that are no longer
 // empty (something else was put there) are kept. Without a manifest it
 // returns an error wrapping ErrNotInstalled. It does not unload a loaded

@@ -189,7 +189,7 @@ func read(t *testing.T, h *host, p string) string {
 func TestInstallWritesEveryFile(t *testing.T) {
 	h := newHost(t, krel)
 	params := []string{"ports=53,5353", "ring_size=128"}
-	res, err := install.Install(t.Context(), h.ko, params, h.opts()...)
+	res, err := install.ModuleAndBoot(t.Context(), h.ko, params, h.opts()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,11 +259,11 @@ func TestInstallWritesEveryFile(t *testing.T) {
 func TestInstallIsIdempotent(t *testing.T) {
 	h := newHost(t, krel)
 	params := []string{"ring_size=128"}
-	if _, err := install.Install(t.Context(), h.ko, params, h.opts()...); err != nil {
+	if _, err := install.ModuleAndBoot(t.Context(), h.ko, params, h.opts()...); err != nil {
 		t.Fatal(err)
 	}
 	before := tree(t, h.root)
-	res, err := install.Install(t.Context(), h.ko, params, h.opts()...)
+	res, err := install.ModuleAndBoot(t.Context(), h.ko, params, h.opts()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestInstallIsIdempotent(t *testing.T) {
 		t.Error("second install changed the tree")
 	}
 	// New parameters rewrite only the files that hold them.
-	res, err = install.Install(t.Context(), h.ko, []string{"ring_size=256"}, h.opts()...)
+	res, err = install.ModuleAndBoot(t.Context(), h.ko, []string{"ring_size=256"}, h.opts()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,11 +296,11 @@ func TestUninstallRestoresTheTree(t *testing.T) {
 	h := newHost(t, krel, krel2)
 	writeFile(t, filepath.Join(h.root, "etc/modprobe.d/other.conf"), []byte("options other x=1\n"), 0o644)
 	before := tree(t, h.root)
-	if _, err := install.Install(t.Context(), h.ko, []string{"ports=53"}, h.opts()...); err != nil {
+	if _, err := install.ModuleAndBoot(t.Context(), h.ko, []string{"ports=53"}, h.opts()...); err != nil {
 		t.Fatal(err)
 	}
 	ko2 := writeFile(t, filepath.Join(t.TempDir(), "dnsmon.ko"), module(krel2), 0o644)
-	if _, err := install.InstallModule(t.Context(), ko2, install.WithRoot(h.root), install.WithCommands(h.cmds)); err != nil {
+	if _, err := install.Module(t.Context(), ko2, install.WithRoot(h.root), install.WithCommands(h.cmds)); err != nil {
 		t.Fatal(err)
 	}
 	h.cmds.runs = nil
@@ -325,7 +325,7 @@ func TestUninstallRestoresTheTree(t *testing.T) {
 
 func TestUninstallKeepsDirectoriesInUse(t *testing.T) {
 	h := newHost(t, krel)
-	if _, err := install.Install(t.Context(), h.ko, nil, h.opts()...); err != nil {
+	if _, err := install.ModuleAndBoot(t.Context(), h.ko, nil, h.opts()...); err != nil {
 		t.Fatal(err)
 	}
 	other := writeFile(t, filepath.Join(h.root, "etc/modules-load.d/other.conf"), []byte("other\n"), 0o644)
@@ -349,7 +349,7 @@ func TestCrashHalfwayThenUninstall(t *testing.T) {
 	h := newHost(t, krel)
 	before := tree(t, h.root)
 	fsys := failFS{FS: osFS{}, bad: filepath.Join(h.root, "etc/systemd")}
-	_, err := install.Install(t.Context(), h.ko, nil, h.opts(install.WithFS(fsys))...)
+	_, err := install.ModuleAndBoot(t.Context(), h.ko, nil, h.opts(install.WithFS(fsys))...)
 	if !errors.Is(err, syscall.EROFS) {
 		t.Fatalf("install with read-only /etc/systemd: %v", err)
 	}
@@ -440,7 +440,7 @@ func TestInstallFailures(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := newHost(t, krel, krel2)
 			opts := c.setup(t, h)
-			_, err := install.Install(t.Context(), h.ko, c.params, h.opts(opts...)...)
+			_, err := install.ModuleAndBoot(t.Context(), h.ko, c.params, h.opts(opts...)...)
 			if err == nil {
 				t.Fatal("install succeeded")
 			}
@@ -461,7 +461,7 @@ func TestInstallFailures(t *testing.T) {
 func TestMissingDepmod(t *testing.T) {
 	h := newHost(t, krel)
 	h.cmds.missing = true
-	res, err := install.Install(t.Context(), h.ko, nil, h.opts()...)
+	res, err := install.ModuleAndBoot(t.Context(), h.ko, nil, h.opts()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,7 +480,7 @@ func TestCompressedModuleIsStoredDecompressed(t *testing.T) {
 	zw.Write(module(krel))
 	zw.Close()
 	zst := writeFile(t, filepath.Join(t.TempDir(), "dnsmon.ko.zst"), buf.Bytes(), 0o644)
-	if _, err := install.InstallModule(t.Context(), zst, install.WithRoot(h.root), install.WithCommands(h.cmds)); err != nil {
+	if _, err := install.Module(t.Context(), zst, install.WithRoot(h.root), install.WithCommands(h.cmds)); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, h, install.ModulePath(krel)); got != string(module(krel)) {
@@ -491,7 +491,7 @@ func TestCompressedModuleIsStoredDecompressed(t *testing.T) {
 func TestLoaderAlreadyInPlaceIsNotRecorded(t *testing.T) {
 	h := newHost(t, krel)
 	inPlace := writeFile(t, filepath.Join(h.root, install.LoaderPath), []byte("#!loader\n"), 0o755)
-	res, err := install.Install(t.Context(), h.ko, nil, install.WithRoot(h.root), install.WithCommands(h.cmds), install.WithLoaderBinary(inPlace))
+	res, err := install.ModuleAndBoot(t.Context(), h.ko, nil, install.WithRoot(h.root), install.WithCommands(h.cmds), install.WithLoaderBinary(inPlace))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,7 +527,7 @@ func TestOptions(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, err := install.Install(context.Background(), "x", nil, install.WithRoot(t.TempDir())); err == nil {
+	if _, err := install.ModuleAndBoot(context.Background(), "x", nil, install.WithRoot(t.TempDir())); err == nil {
 		t.Error("Install without a loader binary succeeded")
 	}
 }
@@ -539,7 +539,7 @@ func TestOptions(t *testing.T) {
 // never run.
 func TestHook(t *testing.T) {
 	h := newHost(t, krel)
-	if _, err := install.Install(t.Context(), h.ko, nil, install.WithRoot(h.root), install.WithCommands(h.cmds), install.WithLoaderBinary(h.loader)); err != nil {
+	if _, err := install.ModuleAndBoot(t.Context(), h.ko, nil, install.WithRoot(h.root), install.WithCommands(h.cmds), install.WithLoaderBinary(h.loader)); err != nil {
 		t.Fatal(err)
 	}
 	// The hook names install.FetchPath of the host it runs on; point it

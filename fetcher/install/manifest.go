@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Manifest records what Install created, so that Uninstall removes exactly
+// Manifest records what ModuleAndBoot and Module created, so that Uninstall removes exactly
 // that. It is written as JSON to ManifestPath.
 type Manifest struct {
 	// Files are the files and symlinks written, in the order written.
@@ -17,11 +17,11 @@ type Manifest struct {
 	// Dirs are the directories created (they did not exist before), parents
 	// first.
 	Dirs []string `json:"dirs,omitempty"`
-	// Params are the module parameters of the last Install.
+	// Params are the module parameters of the last ModuleAndBoot.
 	Params []string `json:"params,omitempty"`
 }
 
-// Entry is one file Install wrote.
+// Entry is one file ModuleAndBoot or Module wrote.
 type Entry struct {
 	// Path inside the root.
 	Path string `json:"path"`

@@ -10,7 +10,7 @@ import (
 	"github.com/dnsmon/dnsmon/fetcher/internal/hostopt"
 )
 
-// Option configures Install, InstallModule and Uninstall.
+// Option configures ModuleAndBoot, Module and Uninstall.
 type Option func(*options) error
 
 type options struct {
@@ -71,7 +71,7 @@ func WithCommands(c Commands) Option {
 
 // WithLoaderBinary copies the dnsmon-load binary at path to
 // /usr/local/sbin/dnsmon-load for the systemd unit, unless it is that file
-// already. Default: none; Install then fails, since the unit needs it.
+// already. Default: none; ModuleAndBoot then fails, since the unit needs it.
 func WithLoaderBinary(path string) Option {
 	return func(o *options) error {
 		if path == "" {
