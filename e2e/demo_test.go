@@ -202,7 +202,7 @@ func demoBundle(ctx context.Context, t *testing.T, root string, k debian.Kernel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := publish.PublishDir(ctx, filepath.Join(dir, "built"), p)
+	st, err := publish.Dir(ctx, filepath.Join(dir, "built"), p)
 	p.Close()
 	if err != nil {
 		t.Fatalf("publishing the module for %s: %v", k.Release, err)

@@ -13,16 +13,16 @@ import (
 	"github.com/dnsmon/dnsmon/matrix"
 )
 
-// DirStats counts what PublishDir did.
+// DirStats counts what Dir did.
 type DirStats struct {
 	Published, Skipped int
 }
 
-// PublishDir publishes every module a builder.DirPublisher wrote under dir
+// Dir publishes every module a builder.DirPublisher wrote under dir
 // (ARCH/KERNEL/MODULE.ko with MODULE.json beside it), skipping those the
 // publisher already has. A module whose .ko does not match its record's
 // digest is an error.
-func PublishDir(ctx context.Context, dir string, p builder.Publisher) (DirStats, error) {
+func Dir(ctx context.Context, dir string, p builder.Publisher) (DirStats, error) {
 	var st DirStats
 	recs, err := filepath.Glob(filepath.Join(dir, "*", "*", "*.json"))
 	if err != nil {

@@ -90,9 +90,9 @@ func TestPublishCert(t *testing.T) {
 	}
 }
 
-// TestPublishDirCert takes a signed module through dnsmon-farm build --to
+// TestDirCert takes a signed module through dnsmon-farm build --to
 // dir: and dnsmon-farm publish.
-func TestPublishDirCert(t *testing.T) {
+func TestDirCert(t *testing.T) {
 	ctx := context.Background()
 	pair, err := modsign.NewSigningKey("", modsign.WithBits(2048))
 	if err != nil {
@@ -113,8 +113,8 @@ func TestPublishDirCert(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if st, err := publish.PublishDir(ctx, dir, p); err != nil || st.Published != 1 {
-		t.Fatalf("PublishDir: %+v, %v", st, err)
+	if st, err := publish.Dir(ctx, dir, p); err != nil || st.Published != 1 {
+		t.Fatalf("Dir: %+v, %v", st, err)
 	}
 	ctag, _ := artifact.CertTag("0.1.0")
 	readManifest(t, target, ctag)
@@ -132,7 +132,7 @@ func TestPublishDirCert(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p2.Close()
-	if _, err := publish.PublishDir(ctx, dir, p2); err == nil || !strings.Contains(err.Error(), "is signed with certificate") {
-		t.Errorf("PublishDir with a foreign certificate: %v", err)
+	if _, err := publish.Dir(ctx, dir, p2); err == nil || !strings.Contains(err.Error(), "is signed with certificate") {
+		t.Errorf("Dir with a foreign certificate: %v", err)
 	}
 }

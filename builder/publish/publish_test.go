@@ -221,7 +221,7 @@ func TestPublishRefuses(t *testing.T) {
 	}
 }
 
-func TestPublishDir(t *testing.T) {
+func TestDir(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	dp, err := builder.NewDirPublisher(dir)
@@ -240,9 +240,9 @@ func TestPublishDir(t *testing.T) {
 	}
 	defer p.Close()
 	for i, want := range []publish.DirStats{{Published: 2}, {Skipped: 2}} {
-		st, err := publish.PublishDir(ctx, dir, p)
+		st, err := publish.Dir(ctx, dir, p)
 		if err != nil || st != want {
-			t.Errorf("run %d: PublishDir = %+v, %v; want %+v", i, st, err, want)
+			t.Errorf("run %d: Dir = %+v, %v; want %+v", i, st, err, want)
 		}
 	}
 }

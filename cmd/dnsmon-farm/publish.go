@@ -36,7 +36,7 @@ func runPublish(ctx context.Context, stdout, stderr io.Writer, args []string) er
 		return fmt.Errorf("publish: %w", err)
 	}
 	defer p.Close()
-	st, err := publish.PublishDir(ctx, o.From, p)
+	st, err := publish.Dir(ctx, o.From, p)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
