@@ -19,7 +19,11 @@ import (
 )
 
 // ErrNoKey means neither a public key nor WithInsecureSkipVerify was given.
-var ErrNoKey = errors.New("no public key to verify signatures with: pass --key FILE (the publisher's dnsmon.pub) or, to skip signature checks, --insecure-skip-verify")
+var ErrNoKey = errors.New("no public key to verify signatures with")
+
+// ErrKeyAndSkipVerify means public keys and WithInsecureSkipVerify were
+// both given: one asks for signatures to be checked, the other not.
+var ErrKeyAndSkipVerify = errors.New("public keys given with WithInsecureSkipVerify")
 
 // ErrUnsigned means the manifest has no signature at all.
 var ErrUnsigned = errors.New("module is not signed")
@@ -104,7 +108,7 @@ func (o *options) publicKeys() (signature.Keys, error) {
 	given := len(o.keys) > 0 || len(o.keyFiles) > 0
 	switch {
 	case o.insecure && given:
-		return nil, errors.New("--key and --insecure-skip-verify exclude each other")
+		return nil, ErrKeyAndSkipVerify
 	case o.insecure:
 		return nil, nil
 	case !given:
@@ -224,7 +228,7 @@ func Resolve(ctx context.Context, src store.Source, host Host, version string, k
 func verifySignature(ctx context.Context, src store.Source, digest v1.Hash, keys signature.Keys) (string, error) {
 	sraw, err := store.ReadManifest(ctx, src, artifact.SignatureTag(digest))
 	if errors.Is(err, store.ErrNotFound) {
-		return "", fmt.Errorf("%w: %s has no signature tag %s (publish with a signing key, or pass --insecure-skip-verify)",
+		return "", fmt.Errorf("%w: %s has no signature tag %s",
 			ErrUnsigned, digest, artifact.SignatureTag(digest))
 	}
 	if err != nil {

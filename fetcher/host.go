@@ -3,6 +3,7 @@ package fetcher
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -30,12 +31,16 @@ var machineArch = map[string]string{
 	"loongarch64": "loong64", "mips64": "mips64",
 }
 
+// ErrDetectKernel means uname(2) failed, so the running kernel's release is
+// unknown; WithRelease and WithArch name the target instead.
+var ErrDetectKernel = errors.New("detecting the running kernel")
+
 // DetectHost reads the running kernel's release and machine from uname(2)
 // and the distribution from /etc/os-release (or /usr/lib/os-release).
 func DetectHost() (Host, error) {
 	rel, mach, err := uname()
 	if err != nil {
-		return Host{}, fmt.Errorf("detecting the running kernel: %w (pass --kernel)", err)
+		return Host{}, fmt.Errorf("%w: %w", ErrDetectKernel, err)
 	}
 	h := Host{Release: rel, Arch: machineArch[mach]}
 	if h.Arch == "" {

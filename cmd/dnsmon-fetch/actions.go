@@ -120,7 +120,7 @@ func printKernel(w io.Writer, r fetcher.KernelResult, src string) {
 	case r.NoModuleYet():
 		fmt.Fprintf(w, "%s: NO MODULE YET at %s\n", r.Kernel, src)
 	case r.Err != nil:
-		fmt.Fprintf(w, "%s: FAILED: %v\n", r.Kernel, r.Err)
+		fmt.Fprintf(w, "%s: FAILED: %v\n", r.Kernel, explain(r.Err))
 	default:
 		state := "installed"
 		if !r.Install.Changed() {

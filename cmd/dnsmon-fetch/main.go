@@ -27,7 +27,8 @@ import (
 
 func main() { cli.Main("dnsmon-fetch", 1, run) }
 
-func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+func run(ctx context.Context, stdout, stderr io.Writer, args []string) (err error) {
+	defer func() { err = explain(err) }()
 	fs := flag.NewFlagSet("dnsmon-fetch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f options.Fetch

@@ -32,7 +32,8 @@ func main() {
 
 // run parses args and makes one library call; opts reach the loader (tests
 // pass a fake kernel).
-func run(ctx context.Context, stdout, stderr io.Writer, args []string, opts ...loader.Option) error {
+func run(ctx context.Context, stdout, stderr io.Writer, args []string, opts ...loader.Option) (err error) {
+	defer func() { err = explain(err) }()
 	var o options.Load
 	fs := flag.NewFlagSet("dnsmon-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)

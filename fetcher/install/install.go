@@ -166,7 +166,7 @@ func (o *options) moduleWrite(ctx context.Context, module string) (string, write
 	kdir := o.path("/lib/modules/" + release)
 	fi, err := o.fsys.Lstat(kdir)
 	if err != nil || !fi.IsDir() {
-		return "", write{}, fmt.Errorf("installing %s: %w: the module is for kernel %s, but %s does not exist (fetch the module for an installed kernel; see dnsmon-fetch --installed-kernels)",
+		return "", write{}, fmt.Errorf("installing %s: %w: the module is for kernel %s, but %s does not exist",
 			module, ErrKernelNotInstalled, release, kdir)
 	}
 	return release, write{entry: Entry{Path: ModulePath(release), Kind: "module", Kernel: release}, data: ko, perm: 0o644}, nil

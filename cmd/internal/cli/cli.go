@@ -40,3 +40,25 @@ func status(name string, helpStatus int, run Run, stdout, stderr io.Writer, args
 	fmt.Fprintln(stderr, name+":", err)
 	return 1
 }
+
+// Advise returns err with advice appended to its text: the libraries say
+// what went wrong, and only the command knows the flags and commands that
+// fix it. errors.Is and errors.As still see err.
+func Advise(err error, advice string) error {
+	return &advised{err: err, text: err.Error() + advice}
+}
+
+// Reword returns err with text as its whole message, for a library error
+// whose facts the command says better in its own flags' terms.
+func Reword(err error, text string) error {
+	return &advised{err: err, text: text}
+}
+
+// advised is an error with the command's wording.
+type advised struct {
+	err  error
+	text string
+}
+
+func (a *advised) Error() string { return a.text }
+func (a *advised) Unwrap() error { return a.err }

@@ -48,3 +48,26 @@ func TestStatus(t *testing.T) {
 		})
 	}
 }
+
+func TestAdvise(t *testing.T) {
+	base := errors.New("no key")
+	wrapped := fmt.Errorf("fetching: %w", base)
+	for name, tc := range map[string]struct {
+		err  error
+		want string
+	}{
+		"advise":         {err: Advise(wrapped, ": pass --key"), want: "fetching: no key: pass --key"},
+		"reword":         {err: Reword(wrapped, "--key is missing"), want: "--key is missing"},
+		"advise twice":   {err: Advise(Advise(base, "; a"), "; b"), want: "no key; a; b"},
+		"reword advised": {err: Reword(Advise(base, "; a"), "b"), want: "b"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := tc.err.Error(); got != tc.want {
+				t.Errorf("Error() = %q, want %q", got, tc.want)
+			}
+			if !errors.Is(tc.err, base) {
+				t.Errorf("%v does not wrap the library's error", tc.err)
+			}
+		})
+	}
+}
