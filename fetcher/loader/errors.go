@@ -28,12 +28,14 @@ var (
 
 // Error is a refused load or unload.
 type Error struct {
-	Op     string        // "loading" or "unloading"
-	Target string        // the module file (loading) or name (unloading)
-	Kind   error         // one of the Err* kinds above
-	Errno  syscall.Errno // the syscall's errno; 0 when refused before the call
-	Reason string        // what happened and what to do about it
-	Err    error         // the underlying cause, if any (e.g. *modinfo.MismatchError)
+	Op      string        // "loading" or "unloading"
+	Target  string        // the module file (loading) or name (unloading)
+	Release string        // loading: the kernel release the module must be built for
+	Kind    error         // one of the Err* kinds above
+	Errno   syscall.Errno // the syscall's errno; 0 when refused before the call
+	Users   int           // ErrInUse: the module's reference count; 0 when unknown
+	Reason  string        // what happened and, where nothing but the host can help, what to do
+	Err     error         // the underlying cause, if any (e.g. *modinfo.MismatchError)
 }
 
 func (e *Error) Error() string {

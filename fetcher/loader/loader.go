@@ -81,22 +81,22 @@ func Load(ctx context.Context, path string, params []string, opts ...Option) (*m
 		return nil, err
 	}
 	fail := func(kind error, errno syscall.Errno, cause error, format string, args ...any) error {
-		return &Error{Op: "loading", Target: path, Kind: kind, Errno: errno, Err: cause, Reason: fmt.Sprintf(format, args...)}
+		return &Error{Op: "loading", Target: path, Release: o.release, Kind: kind, Errno: errno, Err: cause, Reason: fmt.Sprintf(format, args...)}
 	}
 	if err := ValidateParams(params); err != nil {
 		return nil, fail(ErrBadParam, 0, err, "%v", strings.TrimPrefix(err.Error(), ErrBadParam.Error()+": "))
 	}
-	release := o.release
-	if release == "" {
-		if release, err = RunningRelease(); err != nil {
+	if o.release == "" {
+		if o.release, err = RunningRelease(); err != nil {
 			return nil, err
 		}
 	}
+	release := o.release
 
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fail(ErrNoFile, 0, err, "no such file; run dnsmon-fetch to download the module for kernel %s, or name the module file", release)
+			return nil, fail(ErrNoFile, 0, err, "no such file")
 		}
 		return nil, fmt.Errorf("loading %s: %w", path, err)
 	}
@@ -132,8 +132,8 @@ func Load(ctx context.Context, path string, params []string, opts ...Option) (*m
 		var me *modinfo.MismatchError
 		if errors.As(err, &me) {
 			return info, fail(ErrWrongKernel, 0, err,
-				"built for another kernel: the module is for %s (vermagic %q) but this host runs %s; run dnsmon-fetch to get the module built for %s",
-				me.ModuleRelease, strings.TrimSpace(me.Vermagic), release, release)
+				"built for another kernel: the module is for %s (vermagic %q) but this host runs %s",
+				me.ModuleRelease, strings.TrimSpace(me.Vermagic), release)
 		}
 		return info, fail(ErrNotModule, 0, err, "not a loadable module: %v", err)
 	}
@@ -165,35 +165,35 @@ func Load(ctx context.Context, path string, params []string, opts ...Option) (*m
 	switch errno {
 	case unix.EEXIST:
 		return info, fail(ErrAlreadyLoaded, errno, nil,
-			"already loaded: module %s is in the kernel (/sys/module/%s); to replace it, stop dnsmon-watch, run dnsmon-load --unload, then load again", name, name)
+			"already loaded: module %s is in the kernel (/sys/module/%s)", name, name)
 	case unix.ENOEXEC:
 		return info, fail(ErrWrongKernel, errno, nil,
-			"built for another kernel: the kernel refused the module's format (vermagic %q, or its symbol versions or ELF layout); dmesg says which (\"version magic ... should be ...\" or \"disagrees about version of symbol\"); run dnsmon-fetch to get the module built for exactly %s",
-			strings.TrimSpace(info.Vermagic), release)
+			"built for another kernel: the kernel refused the module's format (vermagic %q, or its symbol versions or ELF layout); dmesg says which (\"version magic ... should be ...\" or \"disagrees about version of symbol\")",
+			strings.TrimSpace(info.Vermagic))
 	case unix.EKEYREJECTED, unix.EBADMSG, unix.ENOKEY, unix.ENOPKG, unix.ELIBBAD, unix.EMSGSIZE:
 		return info, fail(ErrNeedsSignature, errno, nil, "%s", signatureReason(sys, errno, signed))
 	case unix.EPERM:
 		return info, permission(sys, errno, "loading", signed, fail)
 	case unix.EBUSY:
 		return info, fail(ErrBusy, errno, nil,
-			"a module named %s is being loaded or unloaded right now; wait a moment and run dnsmon-load again", name)
+			"a module named %s is being loaded or unloaded right now", name)
 	case unix.ENOENT:
 		return info, fail(ErrUnknownSymbol, errno, nil,
-			"unknown symbol: the module needs a kernel symbol that this kernel does not export (dmesg: \"Unknown symbol\"); it was built against other headers: run dnsmon-fetch to get the module built for %s", release)
+			"unknown symbol: the module needs a kernel symbol that this kernel does not export (dmesg: \"Unknown symbol\"); it was built against other headers")
 	case unix.EINVAL:
 		if len(params) == 0 {
 			return info, fail(ErrNotModule, errno, nil,
-				"invalid argument with no parameters passed: the file is damaged or not a module for this architecture; see dmesg, and fetch it again with dnsmon-fetch")
+				"invalid argument with no parameters passed: the file is damaged or not a module for this architecture; see dmesg")
 		}
 		return info, fail(ErrBadParam, errno, nil,
 			"bad parameter: the kernel rejected the parameters %s (dmesg names the bad one); %s takes %s",
 			strings.Join(params, " "), name, describeParams(info))
 	case unix.ETXTBSY:
 		return info, fail(ErrFileBusy, errno, nil,
-			"the module file is open for writing by another process (a download still running?); wait for it to finish and run dnsmon-load again")
+			"the module file is open for writing by another process (a download still running?)")
 	case unix.ENOSYS:
 		return info, fail(ErrUnsupported, errno, nil,
-			"this kernel has no finit_module(2) (it is older than 3.8) or a seccomp filter blocks it; dnsmon-load cannot load modules here")
+			"this kernel has no finit_module(2) (it is older than 3.8) or a seccomp filter blocks it")
 	case unix.EFAULT, unix.ENOMEM, unix.EFBIG, unix.ENOSPC:
 		return info, fail(ErrFailed, errno, nil, "finit_module: %v; see dmesg", errno)
 	}
@@ -233,7 +233,7 @@ func signatureReason(sys system, errno syscall.Errno, signed bool) string {
 func permission(sys system, errno syscall.Errno, op string, signed bool, fail func(error, syscall.Errno, error, string, ...any) error) error {
 	if capable, known := sys.canLoad(); known && !capable {
 		return fail(ErrNotRoot, errno, nil,
-			"not permitted: %s kernel modules needs root (CAP_SYS_MODULE); run dnsmon-load as root, e.g. with sudo", op)
+			"not permitted: %s kernel modules needs root (CAP_SYS_MODULE)", op)
 	}
 	if sys.modulesDisabled() {
 		return fail(ErrModulesDisabled, errno, nil,
@@ -283,11 +283,12 @@ func Unload(ctx context.Context, name string, opts ...Option) error {
 		return fail(ErrNotLoaded, errno, nil, "not loaded: there is no module %s in the kernel, so there is nothing to unload", name)
 	case unix.EBUSY, unix.EWOULDBLOCK:
 		users := ""
-		if n := sys.refcnt(name); n > 0 {
-			users = fmt.Sprintf(", %d users", n)
+		n := sys.refcnt(name)
+		if n > 0 {
+			users = fmt.Sprintf(" (%d users)", n)
 		}
-		return fail(ErrInUse, errno, nil,
-			"in use (dnsmon-watch running?%s): stop the programs that hold /dev/dnsmon open (fuser -v /dev/dnsmon lists them) and run dnsmon-load --unload again", users)
+		return &Error{Op: "unloading", Target: name, Kind: ErrInUse, Errno: errno, Users: max(n, 0),
+			Reason: fmt.Sprintf("in use%s: programs hold /dev/dnsmon open (fuser -v /dev/dnsmon lists them)", users)}
 	case unix.EPERM:
 		return permission(sys, errno, "unloading", true, fail)
 	}
