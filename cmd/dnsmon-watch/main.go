@@ -22,7 +22,8 @@ func main() {
 
 // run parses args and makes one library call; opts are appended to the
 // flags' options (tests pass a fake device).
-func run(ctx context.Context, stdout, stderr io.Writer, args []string, opts ...watch.Option) error {
+func run(ctx context.Context, stdout, stderr io.Writer, args []string, opts ...watch.Option) (err error) {
+	defer func() { err = explain(err) }()
 	var o options.Watch
 	fs := flag.NewFlagSet("dnsmon-watch", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -114,30 +114,51 @@ var (
 	ErrDeviceAccess = errors.New("cannot open the dnsmon device")
 )
 
-// openDevice opens the device, turning failures into advice.
+// DeviceError is a failure to open the device: what was tried and what the
+// host says about the module, for the caller to say what to do.
+type DeviceError struct {
+	Kind   error  // ErrNoDevice or ErrDeviceAccess
+	Device string // the device path
+	// ModuleLoaded reports whether /sys/module shows the dnsmon module.
+	ModuleLoaded bool
+	Reason       string // what happened
+	Err          error  // the open's error
+}
+
+func (e *DeviceError) Error() string { return e.Kind.Error() + ": " + e.Reason }
+
+// Unwrap returns the kind and the open's error, for errors.Is and
+// errors.As.
+func (e *DeviceError) Unwrap() []error { return []error{e.Kind, e.Err} }
+
+// openDevice opens the device, turning failures into a *DeviceError that
+// says why.
 func openDevice(o *options) (Device, error) {
 	dev, err := o.open(o.device)
 	if err == nil {
 		return dev, nil
 	}
 	sys := system{o.FS}
+	loaded := sys.moduleLoaded()
+	fail := func(kind error, format string, args ...any) error {
+		return &DeviceError{Kind: kind, Device: o.device, ModuleLoaded: loaded, Reason: fmt.Sprintf(format, args...), Err: err}
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if !sys.moduleLoaded() {
-			return nil, fmt.Errorf("%w: %s does not exist because the %s module is not loaded (no /sys/module/%s): load it with dnsmon-load (as root), then run dnsmon-watch again",
-				ErrNoDevice, o.device, kmod.Name, kmod.Name)
+		if !loaded {
+			return nil, fail(ErrNoDevice, "%s does not exist because the %s module is not loaded (no /sys/module/%s)",
+				o.device, kmod.Name, kmod.Name)
 		}
 		how := "create it with mknod " + o.device + " c 10 MINOR, MINOR being dnsmon's number in /proc/misc"
 		if minor, ok := sys.miscMinor(kmod.Name); ok {
 			how = fmt.Sprintf("create it with mknod %s c 10 %d (dnsmon's minor in /proc/misc)", o.device, minor)
 		}
-		return nil, fmt.Errorf("%w: %s does not exist although the %s module is loaded (no devtmpfs or udev made the node): %s",
-			ErrNoDevice, o.device, kmod.Name, how)
+		return nil, fail(ErrNoDevice, "%s does not exist although the %s module is loaded (no devtmpfs or udev made the node): %s",
+			o.device, kmod.Name, how)
 	case errors.Is(err, fs.ErrPermission):
-		return nil, fmt.Errorf("%w: permission denied opening %s: run dnsmon-watch as root", ErrDeviceAccess, o.device)
+		return nil, fail(ErrDeviceAccess, "permission denied opening %s", o.device)
 	case errors.Is(err, unix.ENODEV), errors.Is(err, unix.ENXIO):
-		return nil, fmt.Errorf("%w: %s exists but no driver answers (the %s module is not loaded): load it with dnsmon-load, then run dnsmon-watch again",
-			ErrNoDevice, o.device, kmod.Name)
+		return nil, fail(ErrNoDevice, "%s exists but no driver answers (the %s module is not loaded)", o.device, kmod.Name)
 	}
 	return nil, fmt.Errorf("%w: %w", ErrDeviceAccess, err)
 }

@@ -251,15 +251,15 @@ func TestOpenErrors(t *testing.T) {
 		want    string
 	}{
 		"not loaded": {fsys: noModule, wantErr: ErrNoDevice,
-			want: "no dnsmon device: " + absent + " does not exist because the dnsmon module is not loaded (no /sys/module/dnsmon): load it with dnsmon-load (as root), then run dnsmon-watch again"},
+			want: "no dnsmon device: " + absent + " does not exist because the dnsmon module is not loaded (no /sys/module/dnsmon)"},
 		"loaded, no node": {fsys: hostFS(), wantErr: ErrNoDevice,
 			want: "no dnsmon device: " + absent + " does not exist although the dnsmon module is loaded (no devtmpfs or udev made the node): create it with mknod " + absent + " c 10 57 (dnsmon's minor in /proc/misc)"},
 		"loaded, no node, no /proc/misc": {fsys: noMisc, wantErr: ErrNoDevice,
 			want: "no dnsmon device: " + absent + " does not exist although the dnsmon module is loaded (no devtmpfs or udev made the node): create it with mknod " + absent + " c 10 MINOR, MINOR being dnsmon's number in /proc/misc"},
 		"permission": {fsys: hostFS(), open: func(p string) (Device, error) { return nil, &openError{path: p, err: unix.EACCES} }, wantErr: ErrDeviceAccess,
-			want: "cannot open the dnsmon device: permission denied opening " + absent + ": run dnsmon-watch as root"},
+			want: "cannot open the dnsmon device: permission denied opening " + absent},
 		"no driver": {fsys: noModule, open: func(p string) (Device, error) { return nil, &openError{path: p, err: unix.ENXIO} }, wantErr: ErrNoDevice,
-			want: "no dnsmon device: " + absent + " exists but no driver answers (the dnsmon module is not loaded): load it with dnsmon-load, then run dnsmon-watch again"},
+			want: "no dnsmon device: " + absent + " exists but no driver answers (the dnsmon module is not loaded)"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -274,6 +274,10 @@ func TestOpenErrors(t *testing.T) {
 				err := call()
 				if !errors.Is(err, tc.wantErr) || err.Error() != tc.want {
 					t.Errorf("%s:\n got %v\nwant %s", fn, err, tc.want)
+				}
+				var de *DeviceError
+				if !errors.As(err, &de) || de.Device != absent || de.ModuleLoaded != (tc.fsys["sys/module/dnsmon"] != nil) {
+					t.Errorf("%s: %#v, want a *DeviceError for %s", fn, de, absent)
 				}
 			}
 		})
