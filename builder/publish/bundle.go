@@ -123,7 +123,11 @@ func WriteBundle(ctx context.Context, src store.Source, w io.Writer, opts Bundle
 		}
 	}
 	if b.st.Modules == 0 {
-		return nil, fmt.Errorf("bundle of %s would hold no module (versions %v, --only %v)", src, versions, opts.Only)
+		only := ""
+		if opts.Only != nil {
+			only = fmt.Sprintf(", kernels matching %v", opts.Only)
+		}
+		return nil, fmt.Errorf("bundle of %s would hold no module (versions %v%s)", src, versions, only)
 	}
 	idx, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: b.index})
 	if err != nil {

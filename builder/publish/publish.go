@@ -137,6 +137,10 @@ func WithLogger(w io.Writer) Option {
 	}
 }
 
+// ErrNoSigningKey means New got neither WithSigningKey nor WithoutSigning:
+// modules are not published unsigned by accident.
+var ErrNoSigningKey = errors.New("publishing needs a signing key")
+
 // New returns a publisher for target: "oci-layout:DIR" (created when
 // missing) or a registry repository "REGISTRY/REPO".
 func New(ctx context.Context, target string, opts ...Option) (*Publisher, error) {
@@ -148,7 +152,7 @@ func New(ctx context.Context, target string, opts ...Option) (*Publisher, error)
 	}
 	switch {
 	case o.key == nil && !o.unsigned:
-		return nil, errors.New("publishing needs a signing key (dnsmon-farm keygen makes one)")
+		return nil, ErrNoSigningKey
 	case o.key != nil && o.unsigned:
 		return nil, errors.New("WithSigningKey and WithoutSigning exclude each other")
 	}

@@ -3,6 +3,7 @@ package publish_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -194,7 +195,7 @@ func TestPublishRefuses(t *testing.T) {
 	ctx := context.Background()
 	key, _ := signature.GenerateKey()
 	target := store.LayoutPrefix + t.TempDir()
-	if _, err := publish.New(ctx, target); err == nil || !strings.Contains(err.Error(), "needs a signing key") {
+	if _, err := publish.New(ctx, target); !errors.Is(err, publish.ErrNoSigningKey) {
 		t.Errorf("New without key: %v", err)
 	}
 	p, err := publish.New(ctx, target, publish.WithSigningKey(key))

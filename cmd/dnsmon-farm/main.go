@@ -33,7 +33,8 @@ func verbs() map[string]verb {
 
 func main() { cli.Main("dnsmon-farm", 1, run) }
 
-func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+func run(ctx context.Context, stdout, stderr io.Writer, args []string) (err error) {
+	defer func() { err = explain(err) }()
 	vs := verbs()
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr, vs)

@@ -134,6 +134,10 @@ func Fingerprint(k *ecdsa.PublicKey) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
+// ErrKeyExists means GenerateKeyFiles found a key file already there and
+// was not told to overwrite it.
+var ErrKeyExists = errors.New("refusing to replace a signing key")
+
 // GenerateKeyFiles makes a key pair and writes dir/dnsmon.key (mode 0600)
 // and dir/dnsmon.pub (0644), each atomically. It refuses to replace an
 // existing file unless overwrite is set.
@@ -143,7 +147,7 @@ func GenerateKeyFiles(dir string, overwrite bool) (privPath, pubPath string, err
 	if !overwrite {
 		for _, p := range []string{privPath, pubPath} {
 			if _, err := os.Lstat(p); err == nil {
-				return "", "", fmt.Errorf("%s exists: refusing to replace a signing key (pass --force)", p)
+				return "", "", fmt.Errorf("%s exists: %w", p, ErrKeyExists)
 			}
 		}
 	}

@@ -124,7 +124,7 @@ func TestKeyFiles(t *testing.T) {
 	if err != nil || !p.Equal(&k.PublicKey) {
 		t.Fatalf("public key does not match: %v", err)
 	}
-	if _, _, err := GenerateKeyFiles(dir, false); err == nil || !strings.Contains(err.Error(), "refusing to replace") {
+	if _, _, err := GenerateKeyFiles(dir, false); !errors.Is(err, ErrKeyExists) {
 		t.Errorf("second keygen: %v, want refusal", err)
 	}
 	for name, c := range map[string]struct {
