@@ -6,12 +6,18 @@ import (
 
 	"github.com/dnsmon/dnsmon/cmd/internal/cli"
 	"github.com/dnsmon/dnsmon/fetcher/watch"
+	"github.com/dnsmon/dnsmon/kmod/event"
 )
 
-// explain adds to an error of the watch library what a dnsmon-watch user
-// does about it: load the module with dnsmon-load, or run as root. The
-// library reports what it found and names no command.
+// explain adds to an error of the watch and event libraries what a
+// dnsmon-watch user does about it: load the module with dnsmon-load, run
+// as root, or use the dnsmon-watch of the module's release. The libraries
+// report what they found and name no command.
 func explain(err error) error {
+	if errors.Is(err, event.ErrVersion) {
+		// The module and this command come from different releases.
+		return cli.Advise(err, ": use the dnsmon-watch of the module's release")
+	}
 	var de *watch.DeviceError
 	if err == nil || !errors.As(err, &de) {
 		return err

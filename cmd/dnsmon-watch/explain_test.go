@@ -2,12 +2,14 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/dnsmon/dnsmon/fetcher/watch"
+	"github.com/dnsmon/dnsmon/kmod/event"
 )
 
 // TestExplain checks the advice dnsmon-watch adds to the watch library's
@@ -35,6 +37,8 @@ func TestExplain(t *testing.T) {
 		"permission": {err: devErr(watch.ErrDeviceAccess, true, "permission denied opening "+dev, unix.EACCES),
 			wantIs: watch.ErrDeviceAccess,
 			want:   "cannot open the dnsmon device: permission denied opening /dev/dnsmon: run dnsmon-watch as root"},
+		"record version": {err: fmt.Errorf("reading %s: %w", dev, &event.VersionError{Version: 3}), wantIs: event.ErrVersion,
+			want: "reading /dev/dnsmon: record version 3, but this program reads versions 1 to 2: use the dnsmon-watch of the module's release"},
 		"other": {err: other, wantIs: other, want: other.Error()},
 	} {
 		t.Run(name, func(t *testing.T) {

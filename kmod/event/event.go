@@ -151,7 +151,7 @@ var (
 type VersionError struct{ Version uint16 }
 
 func (e *VersionError) Error() string {
-	return fmt.Sprintf("record version %d, but this dnsmon-watch reads versions %d to %d: use the dnsmon-watch of the module's release", e.Version, VersionQueriesOnly, Version)
+	return fmt.Sprintf("record version %d, but this program reads versions %d to %d", e.Version, VersionQueriesOnly, Version)
 }
 
 // Is makes errors.Is(err, ErrVersion) true.

@@ -121,7 +121,7 @@ func TestErrorSentences(t *testing.T) {
 		err  error
 		want string
 	}{
-		"version": {&VersionError{Version: 3}, "record version 3, but this dnsmon-watch reads versions 1 to 2: use the dnsmon-watch of the module's release"},
+		"version": {&VersionError{Version: 3}, "record version 3, but this program reads versions 1 to 2"},
 		"size":    {&SizeError{Size: 1000}, "record size 1000, but version 2 records are 1112 bytes"},
 	}
 	for name, tc := range tests {
