@@ -50,7 +50,7 @@ test-short:
 
 # The sanitizer kernel tier: a kernel built once from Debian's linux-source
 # with KASAN, KFENCE, lockdep, PROVE_RCU, DEBUG_ATOMIC_SLEEP and DEBUG_LIST
-# (e2e/sanitizer.config; about 15 minutes on two cores, cached under
+# (e2e/sanitizer.config; about 10 minutes on two cores, cached under
 # $(DNSMON_CACHE)/sanitizer by its inputs' hash), booted with two CPUs and
 # panic_on_warn through every guest scenario and the unload stress. It runs
 # alone, after the other tests: the kernel build takes every core.

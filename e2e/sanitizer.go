@@ -54,9 +54,10 @@ const SanitizerBootArgs = "panic_on_warn=1 kasan.fault=panic"
 // BuildSanitizerKernel returns the sanitizer kernel, building it the first
 // time into CACHE/sanitizer/VERSION-HASH, where HASH covers the source
 // package's digest, sanitizer.config, the compiler and the recipe. A build
-// takes about 15 minutes on two cores; progress goes to log, the compiler's
+// takes about 10 minutes on two cores; progress goes to log, the compiler's
 // output to build.log in that directory. A directory without its .done
-// marker (an interrupted build) is removed and built again. One test run
+// marker (an interrupted build) is removed and built again, and a new
+// build removes the kernels of other hashes. One test run
 // at a time may use a cache directory, as for the rest of the suite.
 func BuildSanitizerKernel(ctx context.Context, c *debian.Client, log io.Writer) (SanitizerKernel, error) {
 	pkgs, err := c.Packages(ctx, debian.SuiteFor(sanitizerSuite))
@@ -97,13 +98,21 @@ func BuildSanitizerKernel(ctx context.Context, c *debian.Client, log io.Writer) 
 		return SanitizerKernel{}, fmt.Errorf("sanitizer kernel: removing an interrupted build: %w", err)
 	}
 	start := time.Now()
-	fmt.Fprintf(log, "sanitizer kernel: building %s (KASAN, KFENCE, lockdep) into %s; this takes about 15 minutes on two cores, once\n", k.Package, dir)
+	fmt.Fprintf(log, "sanitizer kernel: building %s (KASAN, KFENCE, lockdep) into %s; this takes about 10 minutes on two cores, once\n", k.Package, dir)
 	rel, err := buildSanitizer(ctx, c, src, dir)
 	if err != nil {
 		return SanitizerKernel{}, fmt.Errorf("sanitizer kernel %s: %w", k.Package, err)
 	}
 	k.Release = rel
 	fmt.Fprintf(log, "sanitizer kernel: %s built in %v\n", rel, time.Since(start).Round(time.Second))
+	// Kernels of older sources or configs are never asked for again.
+	if ents, err := os.ReadDir(filepath.Dir(dir)); err == nil {
+		for _, e := range ents {
+			if old := filepath.Join(filepath.Dir(dir), e.Name()); old != dir {
+				os.RemoveAll(old)
+			}
+		}
+	}
 	return k, nil
 }
 
