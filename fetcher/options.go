@@ -69,7 +69,7 @@ func WithRetryBackoff(b transport.Backoff) Option { return withStore(store.WithR
 // store.WithInsecureRegistry does. Default: HTTPS, except for localhost.
 func WithInsecureRegistry() Option { return withStore(store.WithInsecureRegistry()) }
 
-// WithMaxBundleSize caps the unpacked size of a bundle, as
+// WithMaxBundleSize caps the decompressed size of a bundle, as
 // store.WithMaxBundleSize does. Default: store.DefaultMaxBundleSize.
 func WithMaxBundleSize(n int64) Option { return withStore(store.WithMaxBundleSize(n)) }
 

@@ -3,10 +3,11 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -14,48 +15,82 @@ import (
 	"github.com/dnsmon/dnsmon/kmod/boundedio"
 )
 
-// layoutSource reads an OCI image layout directory: index.json names the
-// tags (org.opencontainers.image.ref.name), blobs/sha256/HEX holds content.
+// layoutSource reads an OCI image layout: index.json names the tags
+// (org.opencontainers.image.ref.name), blobs/sha256/HEX holds content. The
+// layout is read through an fs.FS, so one code path reads a directory
+// (os.DirFS) and a bundle (bundleFS) alike.
 type layoutSource struct {
-	dir  string
+	fsys fs.FS
 	name string
-	// cleanup, when set, removes a bundle's temporary directory.
-	cleanup func() error
 }
 
 var _ Source = (*layoutSource)(nil)
 
-// maxIndexJSON caps a layout's index.json (one descriptor per tag).
-const maxIndexJSON = 64 << 20
+// contextFS is an fs.FS whose Open may take long (a bundle streams its tar
+// to a large entry) and so honours a context.
+type contextFS interface {
+	fs.FS
+	OpenContext(ctx context.Context, name string) (fs.File, error)
+}
 
+// Layout limits.
+const (
+	// maxIndexJSON caps a layout's index.json (one descriptor per tag).
+	maxIndexJSON = 64 << 20
+	// maxOCILayout caps the oci-layout file ({"imageLayoutVersion":…}).
+	maxOCILayout = 4 << 10
+)
+
+// openLayout opens the OCI image layout directory dir.
 func openLayout(dir string) (*layoutSource, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("empty %sDIR", LayoutPrefix)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "oci-layout"))
-	if err != nil {
+	if err := checkOCILayout(os.DirFS(dir)); err != nil {
 		return nil, fmt.Errorf("opening OCI image layout %q: %w", dir, err)
+	}
+	return &layoutSource{fsys: os.DirFS(dir), name: LayoutPrefix + dir}, nil
+}
+
+// checkOCILayout checks that fsys holds an oci-layout file with a version.
+func checkOCILayout(fsys fs.FS) error {
+	f, err := fsys.Open("oci-layout")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b, err := boundedio.ReadAll(f, maxOCILayout)
+	if err != nil {
+		return fmt.Errorf("reading oci-layout: %w", err)
 	}
 	var ol struct {
 		Version string `json:"imageLayoutVersion"`
 	}
 	if err := json.Unmarshal(b, &ol); err != nil || ol.Version == "" {
-		return nil, fmt.Errorf("opening OCI image layout %q: bad oci-layout file", dir)
-	}
-	return &layoutSource{dir: dir, name: LayoutPrefix + dir}, nil
-}
-
-func (l *layoutSource) String() string { return l.name }
-
-func (l *layoutSource) Close() error {
-	if l.cleanup != nil {
-		return l.cleanup()
+		return errors.New("bad oci-layout file")
 	}
 	return nil
 }
 
-func (l *layoutSource) index() (*v1.IndexManifest, error) {
-	f, err := os.Open(filepath.Join(l.dir, "index.json"))
+func (l *layoutSource) String() string { return l.name }
+
+// Close releases what the file system holds: a bundle's open file.
+func (l *layoutSource) Close() error {
+	if c, ok := l.fsys.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+func (l *layoutSource) open(ctx context.Context, name string) (fs.File, error) {
+	if cf, ok := l.fsys.(contextFS); ok {
+		return cf.OpenContext(ctx, name)
+	}
+	return l.fsys.Open(name)
+}
+
+func (l *layoutSource) index(ctx context.Context) (*v1.IndexManifest, error) {
+	f, err := l.open(ctx, "index.json")
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", l.name, err)
 	}
@@ -75,7 +110,7 @@ func (l *layoutSource) Manifest(ctx context.Context, ref string, max int64) ([]b
 		}
 		return b, nil
 	}
-	im, err := l.index()
+	im, err := l.index(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -109,12 +144,13 @@ func (l *layoutSource) readAll(ctx context.Context, h v1.Hash, max int64) ([]byt
 	return boundedio.ReadAll(rc, max)
 }
 
-func (l *layoutSource) Blob(_ context.Context, h v1.Hash) (io.ReadCloser, error) {
-	if h.Algorithm != "sha256" || len(h.Hex) != 64 {
+func (l *layoutSource) Blob(ctx context.Context, h v1.Hash) (io.ReadCloser, error) {
+	name := "blobs/" + h.Algorithm + "/" + h.Hex
+	if !blobPathRE.MatchString(name) {
 		return nil, fmt.Errorf("blob %s: only sha256 digests are supported", h)
 	}
-	f, err := os.Open(filepath.Join(l.dir, "blobs", h.Algorithm, h.Hex))
-	if os.IsNotExist(err) {
+	f, err := l.open(ctx, name)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("blob %s in %s: %w", h, l.name, ErrNotFound)
 	}
 	if err != nil {
@@ -123,8 +159,8 @@ func (l *layoutSource) Blob(_ context.Context, h v1.Hash) (io.ReadCloser, error)
 	return f, nil
 }
 
-func (l *layoutSource) Tags(context.Context) ([]string, error) {
-	im, err := l.index()
+func (l *layoutSource) Tags(ctx context.Context) ([]string, error) {
+	im, err := l.index(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -86,7 +86,9 @@ func WithInsecureRegistry() Option {
 	}
 }
 
-// WithMaxBundleSize caps the unpacked size of a bundle. Default: 8 GiB.
+// WithMaxBundleSize caps the decompressed bytes that one pass over a bundle
+// reads: the pass that opens it, and each that streams a large blob from
+// it. Default: 8 GiB.
 func WithMaxBundleSize(n int64) Option {
 	return func(o *options) error {
 		if n <= 0 {

@@ -26,7 +26,7 @@ type Source interface {
 	Tags(ctx context.Context) ([]string, error)
 	// String names the source for messages and records.
 	String() string
-	// Close releases what the source holds (a bundle's temporary directory).
+	// Close releases what the source holds (a bundle's open file).
 	Close() error
 }
 
