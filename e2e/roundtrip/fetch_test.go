@@ -491,6 +491,29 @@ func TestBundleOnly(t *testing.T) {
 	}
 }
 
+// TestBundleWritesNoTempFiles fetches from a bundle that dnsmon-farm
+// bundle wrote and checks that nothing was extracted to $TMPDIR.
+func TestBundleWritesNoTempFiles(t *testing.T) {
+	key := newKey(t)
+	dir := filepath.Join(t.TempDir(), "layout")
+	publishAll(t, store.LayoutPrefix+dir, key, mods[:1])
+	file := writeBundle(t, store.LayoutPrefix+dir, publish.BundleOptions{})
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	out := filepath.Join(t.TempDir(), "dnsmon.ko")
+	rec, err := fetcher.Fetch(context.Background(), fetcher.WithSource(file), fetcher.WithHost(debianHost),
+		fetcher.WithPublicKey(&key.PublicKey), fetcher.WithOutput(out))
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if !rec.Verified {
+		t.Errorf("record %+v: want verified", rec)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("fetching from a bundle left %v in $TMPDIR", left)
+	}
+}
+
 // TestDockerRegistry proves publish, list and fetch against the real
 // registry server (Debian's docker-registry).
 func TestDockerRegistry(t *testing.T) {
