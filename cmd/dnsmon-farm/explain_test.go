@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dnsmon/dnsmon/builder/publish"
+	"github.com/dnsmon/dnsmon/cmd/internal/cli/clitest"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
@@ -19,28 +20,11 @@ func TestExplain(t *testing.T) {
 	}
 	_, _, exists := signature.GenerateKeyFiles(dir, false)
 	other := errors.New("with-dockerd: dockerd exited")
-	for name, tc := range map[string]struct {
-		err    error
-		want   string
-		wantIs error
-	}{
-		"no signing key": {err: noKey, wantIs: publish.ErrNoSigningKey,
-			want: "publishing needs a signing key (dnsmon-farm keygen makes one)"},
-		"key exists": {err: exists, wantIs: signature.ErrKeyExists,
-			want: filepath.Join(dir, signature.PrivateKeyFile) + " exists: refusing to replace a signing key (pass --force)"},
-		"other": {err: other, wantIs: other, want: other.Error()},
-	} {
-		t.Run(name, func(t *testing.T) {
-			got := explain(tc.err)
-			if got == nil || got.Error() != tc.want {
-				t.Fatalf("explain(%v) = %v, want %s", tc.err, got, tc.want)
-			}
-			if !errors.Is(got, tc.wantIs) {
-				t.Errorf("explain(%v) does not wrap %v", tc.err, tc.wantIs)
-			}
-		})
-	}
-	if explain(nil) != nil {
-		t.Error("explain(nil) is not nil")
-	}
+	clitest.CheckExplain(t, explain, map[string]clitest.Case{
+		"no signing key": {Err: noKey, WantIs: publish.ErrNoSigningKey,
+			Want: "publishing needs a signing key (dnsmon-farm keygen makes one)"},
+		"key exists": {Err: exists, WantIs: signature.ErrKeyExists,
+			Want: filepath.Join(dir, signature.PrivateKeyFile) + " exists: refusing to replace a signing key (pass --force)"},
+		"other": {Err: other, WantIs: other, Want: other.Error()},
+	})
 }

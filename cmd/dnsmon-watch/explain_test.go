@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/dnsmon/dnsmon/cmd/internal/cli/clitest"
 	"github.com/dnsmon/dnsmon/fetcher/watch"
 	"github.com/dnsmon/dnsmon/kmod/event"
 )
@@ -20,38 +21,21 @@ func TestExplain(t *testing.T) {
 		return &watch.DeviceError{Kind: kind, Device: dev, ModuleLoaded: loaded, Reason: reason, Err: err}
 	}
 	other := errors.New("reading /dev/dnsmon: input/output error")
-	for name, tc := range map[string]struct {
-		err    error
-		want   string
-		wantIs error
-	}{
-		"not loaded": {err: devErr(watch.ErrNoDevice, false, dev+" does not exist because the dnsmon module is not loaded (no /sys/module/dnsmon)", fs.ErrNotExist),
-			wantIs: watch.ErrNoDevice,
-			want:   "no dnsmon device: /dev/dnsmon does not exist because the dnsmon module is not loaded (no /sys/module/dnsmon): load it with dnsmon-load (as root), then run dnsmon-watch again"},
-		"no driver": {err: devErr(watch.ErrNoDevice, false, dev+" exists but no driver answers (the dnsmon module is not loaded)", unix.ENXIO),
-			wantIs: unix.ENXIO,
-			want:   "no dnsmon device: /dev/dnsmon exists but no driver answers (the dnsmon module is not loaded): load it with dnsmon-load, then run dnsmon-watch again"},
-		"loaded, no node": {err: devErr(watch.ErrNoDevice, true, dev+" does not exist although the dnsmon module is loaded (…): create it with mknod /dev/dnsmon c 10 57 (…)", fs.ErrNotExist),
-			wantIs: watch.ErrNoDevice,
-			want:   "no dnsmon device: /dev/dnsmon does not exist although the dnsmon module is loaded (…): create it with mknod /dev/dnsmon c 10 57 (…)"},
-		"permission": {err: devErr(watch.ErrDeviceAccess, true, "permission denied opening "+dev, unix.EACCES),
-			wantIs: watch.ErrDeviceAccess,
-			want:   "cannot open the dnsmon device: permission denied opening /dev/dnsmon: run dnsmon-watch as root"},
-		"record version": {err: fmt.Errorf("reading %s: %w", dev, &event.VersionError{Version: 3}), wantIs: event.ErrVersion,
-			want: "reading /dev/dnsmon: record version 3, but this program reads versions 1 to 2: use the dnsmon-watch of the module's release"},
-		"other": {err: other, wantIs: other, want: other.Error()},
-	} {
-		t.Run(name, func(t *testing.T) {
-			got := explain(tc.err)
-			if got == nil || got.Error() != tc.want {
-				t.Fatalf("explain(%v) = %v, want %s", tc.err, got, tc.want)
-			}
-			if !errors.Is(got, tc.wantIs) {
-				t.Errorf("explain(%v) does not wrap %v", tc.err, tc.wantIs)
-			}
-		})
-	}
-	if explain(nil) != nil {
-		t.Error("explain(nil) is not nil")
-	}
+	clitest.CheckExplain(t, explain, map[string]clitest.Case{
+		"not loaded": {Err: devErr(watch.ErrNoDevice, false, dev+" does not exist because the dnsmon module is not loaded (no /sys/module/dnsmon)", fs.ErrNotExist),
+			WantIs: watch.ErrNoDevice,
+			Want:   "no dnsmon device: /dev/dnsmon does not exist because the dnsmon module is not loaded (no /sys/module/dnsmon): load it with dnsmon-load (as root), then run dnsmon-watch again"},
+		"no driver": {Err: devErr(watch.ErrNoDevice, false, dev+" exists but no driver answers (the dnsmon module is not loaded)", unix.ENXIO),
+			WantIs: unix.ENXIO,
+			Want:   "no dnsmon device: /dev/dnsmon exists but no driver answers (the dnsmon module is not loaded): load it with dnsmon-load, then run dnsmon-watch again"},
+		"loaded, no node": {Err: devErr(watch.ErrNoDevice, true, dev+" does not exist although the dnsmon module is loaded (…): create it with mknod /dev/dnsmon c 10 57 (…)", fs.ErrNotExist),
+			WantIs: watch.ErrNoDevice,
+			Want:   "no dnsmon device: /dev/dnsmon does not exist although the dnsmon module is loaded (…): create it with mknod /dev/dnsmon c 10 57 (…)"},
+		"permission": {Err: devErr(watch.ErrDeviceAccess, true, "permission denied opening "+dev, unix.EACCES),
+			WantIs: watch.ErrDeviceAccess,
+			Want:   "cannot open the dnsmon device: permission denied opening /dev/dnsmon: run dnsmon-watch as root"},
+		"record version": {Err: fmt.Errorf("reading %s: %w", dev, &event.VersionError{Version: 3}), WantIs: event.ErrVersion,
+			Want: "reading /dev/dnsmon: record version 3, but this program reads versions 1 to 2: use the dnsmon-watch of the module's release"},
+		"other": {Err: other, WantIs: other, Want: other.Error()},
+	})
 }
