@@ -24,8 +24,9 @@ type verdict struct {
 // the module reports as \046, so the oracle first swaps every such octet
 // of the first question's name for an octet the message does not use, and
 // swaps it back in the name dnsmessage returns.  ok is false when it cannot
-// (a '.' octet also read as a length or pointer, or a message using all
-// 256 octets); the caller then compares nothing.
+// (a '.' octet also read as a length or pointer, or as part of the header
+// or the question's type and class, or a message using all 256 octets);
+// the caller then compares nothing.
 func oracle(msg []byte) (v verdict, ok bool) {
 	msg, spare, ok := hideDots(msg)
 	if !ok {
@@ -81,15 +82,20 @@ func hideDots(msg []byte) (out []byte, spare byte, ok bool) {
 			spare, found = byte(c), true
 		}
 	}
-	const headerLen, maxPointers = 12, 10
+	const headerLen, maxPointers, typeClassLen = 12, 10, 4
 	structural := map[int]bool{}
 	var dots []int
-	cur, pointers := headerLen, 0
+	// end is where the name ends in place (after its terminator or its
+	// first pointer): the question's type and class follow it.
+	cur, pointers, end := headerLen, 0, -1
 	for cur < len(msg) {
 		c := int(msg[cur])
 		structural[cur] = true
 		cur++
 		if c == 0 {
+			if end < 0 {
+				end = cur
+			}
 			break
 		}
 		if c&0xc0 == 0xc0 {
@@ -97,6 +103,9 @@ func hideDots(msg []byte) (out []byte, spare byte, ok bool) {
 				break
 			}
 			structural[cur] = true
+			if end < 0 {
+				end = cur + 1
+			}
 			pointers++
 			cur = (c&0x3f)<<8 | int(msg[cur])
 			continue
@@ -119,7 +128,10 @@ func hideDots(msg []byte) (out []byte, spare byte, ok bool) {
 	}
 	out = append([]byte(nil), msg...)
 	for _, i := range dots {
-		if structural[i] {
+		// A pointer can make a label of the header or of the type and
+		// class, which dnsmessage also reads as such: that octet cannot
+		// be swapped without changing what it means there.
+		if structural[i] || i < headerLen || (end >= 0 && i >= end && i < end+typeClassLen) {
 			return nil, 0, false
 		}
 		out[i] = spare
