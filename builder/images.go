@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/pkg/jsonmessage"
 
+	"github.com/dnsmon/dnsmon/builder/internal/flock"
 	"github.com/dnsmon/dnsmon/matrix"
 )
 
@@ -47,7 +48,7 @@ func (e *engine) ensureBase(ctx context.Context, t matrix.Target) error {
 		if err != nil || ok {
 			return err
 		}
-		unlock, err := lockFile(ctx, e.lockPath(ref))
+		unlock, err := flock.Exclusive(ctx, e.lockPath(ref))
 		if err != nil {
 			return err
 		}
@@ -215,7 +216,7 @@ func (e *engine) ensureHeaders(ctx context.Context, t matrix.Target) (string, er
 		if err := e.ensureBase(ctx, t); err != nil {
 			return err
 		}
-		unlock, err := lockFile(ctx, e.lockPath(tag))
+		unlock, err := flock.Exclusive(ctx, e.lockPath(tag))
 		if err != nil {
 			return err
 		}
@@ -230,19 +231,37 @@ func (e *engine) ensureHeaders(ctx context.Context, t matrix.Target) (string, er
 
 // makeHeaders runs the headers script in a container from the base image,
 // with host networking, and commits the result as tag.
-func (e *engine) makeHeaders(ctx context.Context, t matrix.Target, tag string) (err error) {
+func (e *engine) makeHeaders(ctx context.Context, t matrix.Target, tag string) error {
+	return e.commitImage(ctx, imageJob{from: BaseImage(t), tag: tag, script: headersScript(t),
+		env: headersEnv(t), what: "headers " + t.Name(),
+		labels: map[string]string{"dev.dnsmon.kernel": t.Kernel, "dev.dnsmon.recipe": imageHash(t)}})
+}
+
+// imageJob is one image the builder makes by running a script in a
+// container of another image and committing it.
+type imageJob struct {
+	from, tag, script string
+	env               []string
+	what              string            // for messages and the container's label
+	labels            map[string]string // added to the committed image's
+}
+
+// commitImage runs j.script in a container of j.from, with host networking
+// (preparing an image is the one step that reaches package mirrors), and
+// commits the result as j.tag.
+func (e *engine) commitImage(ctx context.Context, j imageJob) (err error) {
 	start := time.Now()
-	fmt.Fprintf(e.o.log, "making %s\n", tag)
+	fmt.Fprintf(e.o.log, "making %s\n", j.tag)
 	cfg := &container.Config{
-		Image:  BaseImage(t),
-		Cmd:    []string{"/bin/sh", "-c", headersScript(t)},
-		Env:    append([]string{imagePath}, headersEnv(t)...),
-		Labels: labels("headers " + t.Name()),
+		Image:  j.from,
+		Cmd:    []string{"/bin/sh", "-c", j.script},
+		Env:    append([]string{imagePath}, j.env...),
+		Labels: labels(j.what),
 	}
 	host := &container.HostConfig{NetworkMode: "host"}
 	created, err := e.c.ContainerCreate(ctx, cfg, host, nil, nil, "")
 	if err != nil {
-		return fmt.Errorf("making headers image for %q: creating container: %w", t.Name(), err)
+		return fmt.Errorf("making %s: creating container: %w", j.what, err)
 	}
 	defer func() {
 		if rerr := removeContainer(ctx, e.c, created.ID); rerr != nil && err == nil {
@@ -251,23 +270,23 @@ func (e *engine) makeHeaders(ctx context.Context, t matrix.Target, tag string) (
 	}()
 	status, logs, err := runContainer(ctx, e.c, created.ID)
 	if err != nil {
-		return fmt.Errorf("making headers image for %q: %w", t.Name(), err)
+		return fmt.Errorf("making %s: %w", j.what, err)
 	}
 	if status != 0 {
-		return fmt.Errorf("making headers image for %q: headers script exited with status %d:\n%s", t.Name(), status, tail(logs, 25))
+		return fmt.Errorf("making %s: the script exited with status %d:\n%s", j.what, status, tail(logs, 25))
+	}
+	imgLabels := map[string]string{LabelFarm: "1"}
+	for k, v := range j.labels {
+		imgLabels[k] = v
 	}
 	_, err = e.c.ContainerCommit(ctx, created.ID, container.CommitOptions{
-		Reference: tag,
-		Comment:   "dnsmon headers for " + t.Kernel,
-		Config: &container.Config{
-			Cmd:    []string{"/bin/sh"},
-			Env:    []string{imagePath},
-			Labels: map[string]string{LabelFarm: "1", "dev.dnsmon.kernel": t.Kernel, "dev.dnsmon.recipe": imageHash(t)},
-		},
+		Reference: j.tag,
+		Comment:   "dnsmon " + j.what,
+		Config:    &container.Config{Cmd: []string{"/bin/sh"}, Env: []string{imagePath}, Labels: imgLabels},
 	})
 	if err != nil {
-		return fmt.Errorf("making headers image for %q: committing: %w", t.Name(), err)
+		return fmt.Errorf("making %s: committing: %w", j.what, err)
 	}
-	fmt.Fprintf(e.o.log, "headers image %s ready in %s\n", tag, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(e.o.log, "%s ready in %s\n", j.tag, time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
