@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -161,29 +163,52 @@ func ExtractFile(path, name string, w io.Writer) error {
 }
 
 // ExtractAll unpacks the .deb's data archive below dir, refusing entries
-// that would land outside it (through ".." or absolute symlinks followed by
-// later entries). Symlinks are created as they are; only directories,
+// that would land outside it (through a symlink, the package's own or one
+// already in dir). Symlinks are created as they are; only directories,
 // regular files and symlinks are extracted.
 func ExtractAll(path, dir string) error {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return fmt.Errorf("opening %q: %w", dir, err)
-	}
-	defer root.Close()
+	return NewExtractor(dir).Extract(path)
+}
+
+// ErrUnsafePath is returned for an entry that would be written through a
+// symlink or replace a directory by one.
+var ErrUnsafePath = errors.New("path leaves the extraction directory")
+
+// An Extractor unpacks several packages into one directory; Extract may be
+// called from several goroutines. Every directory on an entry's path is
+// checked once to be a real directory (never a symlink) and files are opened
+// without following a symlink, so no entry can be written outside the
+// directory. It makes one check per directory rather than one per path
+// component of every file, as os.Root does, which matters for the ten
+// thousand files of a kernel's headers.
+type Extractor struct {
+	dir string
+
+	mu   sync.Mutex
+	dirs map[string]bool // checked real directories, relative to dir
+}
+
+// NewExtractor returns an Extractor into dir, which must exist.
+func NewExtractor(dir string) *Extractor {
+	return &Extractor{dir: dir, dirs: map[string]bool{".": true}}
+}
+
+// Extract unpacks the data archive of the .deb at path.
+func (x *Extractor) Extract(path string) error {
 	return WalkData(path, func(h *tar.Header, r io.Reader) error {
 		if h.Name == "" || h.Name == "." {
 			return nil
 		}
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if err := root.MkdirAll(h.Name, 0o755); err != nil {
+			x.mu.Lock()
+			err := x.mkdirs(h.Name)
+			x.mu.Unlock()
+			if err != nil {
 				return fmt.Errorf("extracting %q: %w", h.Name, err)
 			}
 		case tar.TypeReg:
-			if err := root.MkdirAll(filepath.Dir(h.Name), 0o755); err != nil {
-				return fmt.Errorf("extracting %q: %w", h.Name, err)
-			}
-			f, err := root.OpenFile(h.Name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, os.FileMode(h.Mode)&0o755|0o644)
+			f, err := x.create(h.Name, os.FileMode(h.Mode)&0o755|0o644)
 			if err != nil {
 				return fmt.Errorf("extracting %q: %w", h.Name, err)
 			}
@@ -195,14 +220,76 @@ func ExtractAll(path, dir string) error {
 				return fmt.Errorf("extracting %q: %w", h.Name, err)
 			}
 		case tar.TypeSymlink:
-			if err := root.MkdirAll(filepath.Dir(h.Name), 0o755); err != nil {
-				return fmt.Errorf("extracting %q: %w", h.Name, err)
-			}
-			_ = root.Remove(h.Name)
-			if err := root.Symlink(h.Linkname, h.Name); err != nil {
+			if err := x.symlink(h.Linkname, h.Name); err != nil {
 				return fmt.Errorf("extracting symlink %q: %w", h.Name, err)
 			}
 		}
 		return nil
 	})
+}
+
+// mkdirs makes name and its parents, each checked to be a directory and
+// not a symlink. x.mu is held.
+func (x *Extractor) mkdirs(name string) error {
+	if x.dirs[name] {
+		return nil
+	}
+	if err := x.mkdirs(filepath.Dir(name)); err != nil {
+		return err
+	}
+	full := filepath.Join(x.dir, name)
+	fi, err := os.Lstat(full)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.Mkdir(full, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		if fi, err = os.Lstat(full); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%q is not a directory: %w", name, ErrUnsafePath)
+	}
+	x.dirs[name] = true
+	return nil
+}
+
+// create opens name for writing below checked directories, never following
+// a symlink in its place.
+func (x *Extractor) create(name string, mode os.FileMode) (*os.File, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := x.mkdirs(filepath.Dir(name)); err != nil {
+		return nil, err
+	}
+	if x.dirs[name] {
+		return nil, fmt.Errorf("a file in the place of directory %q: %w", name, ErrUnsafePath)
+	}
+	f, err := os.OpenFile(filepath.Join(x.dir, name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, mode)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%q is a symlink: %w", name, ErrUnsafePath)
+	}
+	return f, err
+}
+
+// symlink makes name a symlink to target, replacing a file or symlink but
+// never a directory.
+func (x *Extractor) symlink(target, name string) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := x.mkdirs(filepath.Dir(name)); err != nil {
+		return err
+	}
+	if x.dirs[name] {
+		return fmt.Errorf("a symlink in the place of directory %q: %w", name, ErrUnsafePath)
+	}
+	full := filepath.Join(x.dir, name)
+	if fi, err := os.Lstat(full); err == nil && fi.IsDir() {
+		return fmt.Errorf("a symlink in the place of directory %q: %w", name, ErrUnsafePath)
+	}
+	_ = os.Remove(full)
+	return os.Symlink(target, full)
 }

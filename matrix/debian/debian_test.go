@@ -1,11 +1,13 @@
 package debian
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -611,6 +613,81 @@ func TestLiveNewestKernel(t *testing.T) {
 					t.Errorf("%s %s: release %q headers %d", suite, fl, k.Release, len(k.Headers))
 				}
 				t.Logf("%s %s: %s (%s)", suite, fl, k.Release, k.Version)
+			}
+		})
+	}
+}
+
+// writeDeb writes a .deb whose data.tar holds entries.
+func writeDeb(t *testing.T, entries []tar.Header, bodies map[string]string) string {
+	t.Helper()
+	var data bytes.Buffer
+	tw := tar.NewWriter(&data)
+	for _, h := range entries {
+		h.Size = int64(len(bodies[h.Name]))
+		if h.Mode == 0 {
+			h.Mode = 0o644
+		}
+		if err := tw.WriteHeader(&h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(bodies[h.Name])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var ar bytes.Buffer
+	ar.WriteString("!<arch>\n")
+	for _, m := range []struct {
+		name string
+		body []byte
+	}{{"debian-binary", []byte("2.0\n")}, {"data.tar", data.Bytes()}} {
+		fmt.Fprintf(&ar, "%-16s%-12d%-6d%-6d%-8o%-10d`\n", m.name, 0, 0, 0, 0o644, len(m.body))
+		ar.Write(m.body)
+		if len(m.body)%2 == 1 {
+			ar.WriteByte('\n')
+		}
+	}
+	path := filepath.Join(t.TempDir(), "test.deb")
+	if err := os.WriteFile(path, ar.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestExtractRefusesEscapes(t *testing.T) {
+	dir := func(name string) tar.Header { return tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: 0o755} }
+	reg := func(name string) tar.Header { return tar.Header{Typeflag: tar.TypeReg, Name: name} }
+	link := func(name, to string) tar.Header { return tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: to} }
+	for _, tc := range []struct {
+		name    string
+		entries []tar.Header
+		wantErr bool
+	}{
+		{"plain tree", []tar.Header{dir("./usr/"), reg("./usr/a"), link("./usr/l", "a"), reg("./usr/src/b")}, false},
+		{"file through an absolute symlink", []tar.Header{link("./usr/evil", "OUTSIDE"), reg("./usr/evil/x")}, true},
+		{"dir through a relative symlink", []tar.Header{link("./usr/evil", "../.."), dir("./usr/evil/etc/")}, true},
+		{"symlink over a directory", []tar.Header{dir("./usr/d/"), link("./usr/d", "OUTSIDE")}, true},
+		{"file over a symlink", []tar.Header{link("./usr/f", "OUTSIDE/f"), reg("./usr/f")}, true},
+		{"dotdot is cleaned below the root", []tar.Header{reg("../../x")}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			outside := t.TempDir()
+			for i := range tc.entries {
+				tc.entries[i].Linkname = strings.ReplaceAll(tc.entries[i].Linkname, "OUTSIDE", outside)
+			}
+			deb := writeDeb(t, tc.entries, map[string]string{})
+			err := ExtractAll(deb, t.TempDir())
+			if gotErr := err != nil; gotErr != tc.wantErr {
+				t.Fatalf("ExtractAll: err = %v, want error %v", err, tc.wantErr)
+			}
+			if tc.wantErr && !errors.Is(err, ErrUnsafePath) {
+				t.Errorf("err = %v, want ErrUnsafePath", err)
+			}
+			if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+				t.Errorf("%d entries written outside the extraction directory", len(ents))
 			}
 		})
 	}
