@@ -27,7 +27,7 @@ var testSource = fstest.MapFS{
 func debTarget(kernel string) matrix.Target {
 	return matrix.Target{Group: "debian-12", Distro: "debian", DistroRelease: "12", Family: matrix.FamilyDeb,
 		Kernel: kernel, Arch: "amd64", Debootstrap: &matrix.Debootstrap{Suite: "bookworm", Mirror: matrix.DefaultDebianMirror},
-		Method: matrix.MethodAptExtract, Packages: []string{"linux-headers-" + kernel}, KernelDir: "/usr/src/linux-headers-" + kernel}
+		Method: matrix.MethodApt, Packages: []string{"linux-headers-" + kernel}, KernelDir: "/usr/src/linux-headers-" + kernel}
 }
 
 func imageTarget(kernel string) matrix.Target {
@@ -74,7 +74,7 @@ func TestBuildWithFake(t *testing.T) {
 			pullErrs: []error{errors.New("stream: manifest unknown")}, wantPulls: 1, wantErr: "image not found"},
 		"pull gives up": {target: imageTarget("5.14.0-427.13.1.el9_4.x86_64"), run: okRun,
 			pullErrs: []error{errors.New("a"), errors.New("b"), errors.New("c")}, wantPulls: 3, wantErr: "pulling"},
-		"headers fail": {target: debTarget("6.1.0-999-amd64"), wantErr: "headers script exited with status 100",
+		"headers fail": {target: debTarget("6.1.0-999-amd64"), wantErr: "the script exited with status 100",
 			run: func(c *fakeContainer) (int, string, map[string][]byte) {
 				return 100, "E: No packages found\n", map[string][]byte{}
 			}},

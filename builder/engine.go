@@ -7,9 +7,12 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 
+	"github.com/dnsmon/dnsmon/builder/headertree"
 	"github.com/dnsmon/dnsmon/matrix"
+	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
 // Builder builds the module for one target. The engine implements it;
@@ -41,6 +44,8 @@ type engine struct {
 	o            *options
 	c            Client
 	sourceDigest string
+	pkgs         *debian.Client    // package indexes and downloads
+	trees        *headertree.Store // unpacked header trees
 
 	mu      sync.Mutex
 	flights map[string]*flight
@@ -63,7 +68,14 @@ func New(opts ...Option) (Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &engine{o: o, c: o.client, sourceDigest: sd, flights: map[string]*flight{}}, nil
+	pkgs := o.packages
+	if pkgs == nil {
+		if pkgs, err = debian.NewClient(debian.WithCacheDir(o.cacheDir)); err != nil {
+			return nil, err
+		}
+	}
+	return &engine{o: o, c: o.client, sourceDigest: sd, pkgs: pkgs, trees: headertree.NewStore(o.cacheDir, pkgs),
+		flights: map[string]*flight{}}, nil
 }
 
 // flight runs fn once per key at a time: concurrent callers wait for the
@@ -98,25 +110,34 @@ func (e *engine) Key(t matrix.Target) (Key, error) {
 		Kernel: t.Kernel, Arch: t.Arch, Recipe: RecipeHash(t), SigningCert: e.o.signingCert()}, nil
 }
 
-func (e *engine) Build(ctx context.Context, t matrix.Target) (m Module, err error) {
-	key, _ := e.Key(t)
+func (e *engine) Build(ctx context.Context, t matrix.Target) (Module, error) {
+	if usesTree(t) {
+		return e.buildFromTree(ctx, t)
+	}
 	tag, err := e.ensureHeaders(ctx, t)
 	if err != nil {
 		return Module{}, err
 	}
+	return e.run(ctx, t, tag, nil)
+}
+
+// run builds t's module in a container of image, with mounts, and signs it
+// when the builder has a module signer.
+func (e *engine) run(ctx context.Context, t matrix.Target, image string, mounts []mount.Mount) (m Module, err error) {
+	key, _ := e.Key(t)
 	src, err := sourceTar(e.o.src, "src")
 	if err != nil {
 		return Module{}, err
 	}
 	cfg := &container.Config{
-		Image:           tag,
+		Image:           image,
 		Cmd:             []string{"/bin/sh", "-c", buildScript},
 		Env:             []string{imagePath, "DNSMON_KDIR=" + t.KernelDir, "DNSMON_MODULE=" + e.o.module},
 		WorkingDir:      "/",
 		NetworkDisabled: true,
 		Labels:          labels(t.Name()),
 	}
-	host := &container.HostConfig{NetworkMode: network.NetworkNone}
+	host := &container.HostConfig{NetworkMode: network.NetworkNone, Mounts: mounts}
 	created, err := e.c.ContainerCreate(ctx, cfg, host, nil, nil, "")
 	if err != nil {
 		return Module{}, targetError(t, "building", fmt.Errorf("creating container: %w", err))
@@ -147,5 +168,5 @@ func (e *engine) Build(ctx context.Context, t matrix.Target) (m Module, err erro
 		}
 		cert = e.o.signer.Cert.Raw
 	}
-	return Module{Key: key, Target: t, Data: data, SigningCert: cert, BuilderImage: tag, Created: time.Now().UTC(), Log: logs}, nil
+	return Module{Key: key, Target: t, Data: data, SigningCert: cert, BuilderImage: image, Created: time.Now().UTC(), Log: logs}, nil
 }

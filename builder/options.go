@@ -23,6 +23,7 @@ type options struct {
 	pullAttempts  int
 	pullBackoff   time.Duration
 	signer        *modsign.KeyPair // WithModuleSigner; nil: unsigned
+	packages      *debian.Client   // WithPackageClient; nil: one on cacheDir
 }
 
 // Option configures New.
@@ -73,6 +74,20 @@ func WithCacheDir(dir string) Option {
 			return errors.New("empty cache directory")
 		}
 		o.cacheDir = dir
+		return nil
+	}
+}
+
+// WithPackageClient sets the client that reads package indexes and
+// downloads the header packages of the apt-extract targets. Default: a
+// client of matrix/debian on the cache directory, trusting Debian's archive
+// keys.
+func WithPackageClient(c *debian.Client) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("nil package client")
+		}
+		o.packages = c
 		return nil
 	}
 }

@@ -223,3 +223,26 @@ func yumIndexes(g Group, parch string) []PackageIndex {
 	}
 	return out
 }
+
+// HeaderIndexes are the deb indexes that hold an apt-extract target's
+// header packages: its base suite and its apt sources, as the builder image
+// would list them.
+func (t Target) HeaderIndexes() ([]PackageIndex, error) {
+	if t.Debootstrap == nil {
+		return nil, fmt.Errorf("target %q has no debootstrap suite: %w", t.Name(), ErrNoIndex)
+	}
+	parch, err := debArch(t.Arch)
+	if err != nil {
+		return nil, err
+	}
+	mirror := t.Debootstrap.Mirror
+	if mirror == "" {
+		mirror = DefaultDebianMirror
+	}
+	base := PackageIndex{Kind: IndexDeb, URL: mirror, Suite: t.Debootstrap.Suite, Components: []string{"main"}, Arch: parch}
+	extra, err := sourceIndexes(aptSources(t.Sources), parch)
+	if err != nil {
+		return nil, err
+	}
+	return append([]PackageIndex{base}, extra...), nil
+}

@@ -72,11 +72,13 @@ type Debootstrap struct {
 type Headers struct {
 	// Method is one of:
 	//   apt          apt-get install Packages (Ubuntu);
-	//   apt-extract  apt-get download Packages and their linux-headers-* and
-	//                linux-kbuild-* dependencies, unpack them with dpkg -x into
-	//                a staging directory and copy it into /usr; install the
-	//                compiler they depend on with apt (Debian: avoids the
-	//                linux-image dependency of 6.12 headers);
+	//   apt-extract  resolve Packages and their linux-headers-* and
+	//                linux-kbuild-* dependencies in the debootstrap suite's
+	//                signed index, download and unpack them once on the farm
+	//                host into a tree shared by every build of that kernel,
+	//                and bind-mount it read-only into the base image, with
+	//                the compiler they depend on added once per suite; no
+	//                image per kernel (needs debootstrap);
 	//   yum, dnf     yum/dnf install Packages;
 	//   urls         download URLs and install them with the image's package
 	//                tool (rpm or dpkg), for kernels no repository serves;

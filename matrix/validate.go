@@ -123,6 +123,9 @@ func (f *File) validate() []error {
 				gat("headers: %v", err)
 			}
 		}
+		if h.Method == MethodAptExtract && g.Image != "" {
+			gat("headers: method apt-extract unpacks the packages of the debootstrap suite's index and needs a debootstrap base (use method apt with an image)")
+		}
 		if h.Method == MethodURLs {
 			if len(h.URLs) == 0 {
 				gat("headers: method urls needs urls")
