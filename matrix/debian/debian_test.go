@@ -660,7 +660,9 @@ func writeDeb(t *testing.T, entries []tar.Header, bodies map[string]string) stri
 func TestExtractRefusesEscapes(t *testing.T) {
 	dir := func(name string) tar.Header { return tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: 0o755} }
 	reg := func(name string) tar.Header { return tar.Header{Typeflag: tar.TypeReg, Name: name} }
-	link := func(name, to string) tar.Header { return tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: to} }
+	link := func(name, to string) tar.Header {
+		return tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: to}
+	}
 	for _, tc := range []struct {
 		name    string
 		entries []tar.Header
