@@ -24,18 +24,7 @@ import (
 func TestKeygenPublishBundle(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	builds := filepath.Join(dir, "builds")
-	dp, err := builder.NewDirPublisher(builds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range []string{"6.1.0-56-amd64", "6.12.117+deb12-amd64"} {
-		m := builder.Module{Key: builder.Key{Module: "dnsmon", ModuleVersion: "0.1.0", Kernel: r, Arch: "amd64", Recipe: "r", SourceDigest: "s"},
-			Target: matrix.Target{Group: "debian-12", Distro: "debian"}, Data: kmodtest.KO(kmodtest.Module{Release: r}), Created: time.Unix(0, 0)}
-		if err := dp.Publish(ctx, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	builds := writeBuilds(t, dir, map[string]string{"6.1.0-56-amd64": "amd64", "6.12.117+deb12-amd64": "amd64"})
 	layout := store.LayoutPrefix + filepath.Join(dir, "layout")
 	bundle := filepath.Join(dir, "m.tar.zst")
 	steps := []struct {
@@ -79,6 +68,26 @@ func TestKeygenPublishBundle(t *testing.T) {
 	}
 }
 
+// writeBuilds writes fake modules of version 0.1.0 for kernels (release to
+// GOARCH) into dir/builds, as dnsmon-farm build --to dir: does, and returns
+// that directory.
+func writeBuilds(t *testing.T, dir string, kernels map[string]string) string {
+	t.Helper()
+	builds := filepath.Join(dir, "builds")
+	dp, err := builder.NewDirPublisher(builds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, arch := range kernels {
+		m := builder.Module{Key: builder.Key{Module: "dnsmon", ModuleVersion: "0.1.0", Kernel: r, Arch: arch, Recipe: "r", SourceDigest: "s"},
+			Target: matrix.Target{Group: "debian-12", Distro: "debian"}, Data: kmodtest.KO(kmodtest.Module{Release: r}), Created: time.Unix(0, 0)}
+		if err := dp.Publish(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return builds
+}
+
 // distVerbs are the dist worker's verbs, called directly so the test does
 // not depend on the verb table in main.go.
 var distVerbs = map[string]func(context.Context, io.Writer, io.Writer, []string) error{
@@ -91,19 +100,8 @@ var distVerbs = map[string]func(context.Context, io.Writer, io.Writer, []string)
 func TestBundleArch(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	builds := filepath.Join(dir, "builds")
-	dp, err := builder.NewDirPublisher(builds)
-	if err != nil {
-		t.Fatal(err)
-	}
 	releases := map[string]string{"amd64": "6.1.0-56-amd64", "arm64": "6.1.0-56-arm64"}
-	for arch, r := range releases {
-		m := builder.Module{Key: builder.Key{Module: "dnsmon", ModuleVersion: "0.1.0", Kernel: r, Arch: arch, Recipe: "r", SourceDigest: "s"},
-			Target: matrix.Target{Group: "debian-12", Distro: "debian"}, Data: kmodtest.KO(kmodtest.Module{Release: r}), Created: time.Unix(0, 0)}
-		if err := dp.Publish(ctx, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	builds := writeBuilds(t, dir, map[string]string{releases["amd64"]: "amd64", releases["arm64"]: "arm64"})
 	layout := store.LayoutPrefix + filepath.Join(dir, "layout")
 	for _, args := range [][]string{{"keygen", "-dir", dir}, {"publish", "--from", builds, "--to", layout, "--key", filepath.Join(dir, "dnsmon.key")}} {
 		if err := distVerbs[args[0]](ctx, io.Discard, io.Discard, args[1:]); err != nil {
