@@ -11,7 +11,7 @@ CMDS     := dnsmon-farm dnsmon-fetch dnsmon-load dnsmon-watch
 TEST_TIMEOUT ?= 80m
 FUZZTIME     ?= 30s
 
-.PHONY: all deps deps-demo build lint test test-short fuzz sanitizer kmod kmod-check demo bench clean
+.PHONY: all deps deps-demo build lint test test-short fuzz sanitizer kmod kmod-check demo bench clean release-local
 
 # The kernel `make kmod` builds for: the running one unless named.
 KREL ?= $(shell uname -r)
@@ -105,6 +105,14 @@ bench: deps build
 	@$(GO) run ./builder/bench/internal/benchtable -rows $(BENCH_OUT)/rows.jsonl -gobench $(BENCH_OUT)/gobench.txt \
 		-gocmd "go test $(GOBENCH_ARGS)" -o out/bench.md
 	@echo; echo "bench: table written to out/bench.md"
+
+# The customer binaries of a release, as the release workflow makes them
+# (.ci/release): dnsmon-fetch, dnsmon-load and dnsmon-watch for linux/amd64
+# and linux/arm64 in out/release/, with SHA256SUMS, SHA256SUMS.sig and
+# dnsmon.pub, the signature verified. Signed with DNSMON_RELEASE_KEY, or
+# with a throwaway key made once under $(DNSMON_CACHE)/release-key.
+release-local:
+	.ci/release --local out/release
 
 # The module for one kernel: with the host's headers when they are
 # installed (/lib/modules/KREL/build), otherwise in the farm's builder image

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 
@@ -36,6 +37,19 @@ type BundleOptions struct {
 	// Versions are the module versions to copy; empty means every version
 	// tagged in the source.
 	Versions []string
+	// Arches keeps modules of these architectures (GOARCH spelling, as
+	// the artifacts' arch annotation); empty keeps every architecture, so
+	// one bundle serves amd64 and arm64 hosts alike.
+	Arches []string
+}
+
+// keeps says whether a module of the index, by its annotations, belongs in
+// the bundle.
+func (o BundleOptions) keeps(d v1.Descriptor) bool {
+	if o.Only != nil && !o.Only.MatchString(d.Annotations[artifact.AnnotationRelease]) {
+		return false
+	}
+	return len(o.Arches) == 0 || slices.Contains(o.Arches, d.Annotations[artifact.AnnotationArch])
 }
 
 // WriteBundleFile writes a bundle of src to file atomically.
@@ -114,7 +128,7 @@ func WriteBundle(ctx context.Context, src store.Source, w io.Writer, opts Bundle
 		return nil, fmt.Errorf("writing bundle: %w", err)
 	}
 	for _, v := range versions {
-		n, err := b.version(ctx, src, v, opts.Only)
+		n, err := b.version(ctx, src, v, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -126,6 +140,9 @@ func WriteBundle(ctx context.Context, src store.Source, w io.Writer, opts Bundle
 		only := ""
 		if opts.Only != nil {
 			only = fmt.Sprintf(", kernels matching %v", opts.Only)
+		}
+		if len(opts.Arches) > 0 {
+			only += fmt.Sprintf(", architectures %v", opts.Arches)
 		}
 		return nil, fmt.Errorf("bundle of %s would hold no module (versions %v%s)", src, versions, only)
 	}
@@ -145,7 +162,7 @@ func WriteBundle(ctx context.Context, src store.Source, w io.Writer, opts Bundle
 	return b.st, nil
 }
 
-func (b *bundleWriter) version(ctx context.Context, src store.Source, version string, only *regexp.Regexp) (int, error) {
+func (b *bundleWriter) version(ctx context.Context, src store.Source, version string, opts BundleOptions) (int, error) {
 	vtag, err := artifact.VersionTag(version)
 	if err != nil {
 		return 0, err
@@ -160,8 +177,7 @@ func (b *bundleWriter) version(ctx context.Context, src store.Source, version st
 	}
 	var keep []v1.Descriptor
 	for _, d := range descs {
-		rel := d.Annotations[artifact.AnnotationRelease]
-		if only != nil && !only.MatchString(rel) {
+		if !opts.keeps(d) {
 			continue
 		}
 		if err := b.module(ctx, src, version, d); err != nil {

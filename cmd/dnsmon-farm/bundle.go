@@ -28,7 +28,7 @@ func runBundle(ctx context.Context, stdout, stderr io.Writer, args []string) err
 	if err := b.Validate(); err != nil {
 		return fmt.Errorf("bundle: %w", err)
 	}
-	opts := publish.BundleOptions{Versions: b.Versions, Only: b.OnlyRE}
+	opts := publish.BundleOptions{Versions: b.Versions, Only: b.OnlyRE, Arches: b.Arches}
 	var sopts []store.Option
 	if b.InsecureRegistry {
 		sopts = append(sopts, store.WithInsecureRegistry())

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,18 +24,7 @@ import (
 func TestKeygenPublishBundle(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	builds := filepath.Join(dir, "builds")
-	dp, err := builder.NewDirPublisher(builds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range []string{"6.1.0-56-amd64", "6.12.117+deb12-amd64"} {
-		m := builder.Module{Key: builder.Key{Module: "dnsmon", ModuleVersion: "0.1.0", Kernel: r, Arch: "amd64", Recipe: "r", SourceDigest: "s"},
-			Target: matrix.Target{Group: "debian-12", Distro: "debian"}, Data: kmodtest.KO(kmodtest.Module{Release: r}), Created: time.Unix(0, 0)}
-		if err := dp.Publish(ctx, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	builds := writeBuilds(t, dir, map[string]string{"6.1.0-56-amd64": "amd64", "6.12.117+deb12-amd64": "amd64"})
 	layout := store.LayoutPrefix + filepath.Join(dir, "layout")
 	bundle := filepath.Join(dir, "m.tar.zst")
 	steps := []struct {
@@ -78,8 +68,83 @@ func TestKeygenPublishBundle(t *testing.T) {
 	}
 }
 
+// writeBuilds writes fake modules of version 0.1.0 for kernels (release to
+// GOARCH) into dir/builds, as dnsmon-farm build --to dir: does, and returns
+// that directory.
+func writeBuilds(t *testing.T, dir string, kernels map[string]string) string {
+	t.Helper()
+	builds := filepath.Join(dir, "builds")
+	dp, err := builder.NewDirPublisher(builds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, arch := range kernels {
+		m := builder.Module{Key: builder.Key{Module: "dnsmon", ModuleVersion: "0.1.0", Kernel: r, Arch: arch, Recipe: "r", SourceDigest: "s"},
+			Target: matrix.Target{Group: "debian-12", Distro: "debian"}, Data: kmodtest.KO(kmodtest.Module{Release: r}), Created: time.Unix(0, 0)}
+		if err := dp.Publish(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return builds
+}
+
 // distVerbs are the dist worker's verbs, called directly so the test does
 // not depend on the verb table in main.go.
 var distVerbs = map[string]func(context.Context, io.Writer, io.Writer, []string) error{
 	"keygen": runKeygen, "publish": runPublish, "bundle": runBundle,
+}
+
+// TestBundleArch checks that one bundle carries amd64 and arm64 modules
+// unless --arch selects, and that dnsmon-fetch --arch finds in it exactly
+// the architectures it carries.
+func TestBundleArch(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	releases := map[string]string{"amd64": "6.1.0-56-amd64", "arm64": "6.1.0-56-arm64"}
+	builds := writeBuilds(t, dir, map[string]string{releases["amd64"]: "amd64", releases["arm64"]: "arm64"})
+	layout := store.LayoutPrefix + filepath.Join(dir, "layout")
+	for _, args := range [][]string{{"keygen", "-dir", dir}, {"publish", "--from", builds, "--to", layout, "--key", filepath.Join(dir, "dnsmon.key")}} {
+		if err := distVerbs[args[0]](ctx, io.Discard, io.Discard, args[1:]); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+	for name, c := range map[string]struct {
+		arches  []string
+		wantOut string
+		wantErr string
+		has     []string // the architectures dnsmon-fetch finds in the bundle
+	}{
+		"every architecture": {nil, ": 2 modules", "", []string{"amd64", "arm64"}},
+		"both named":         {[]string{"amd64", "arm64"}, ": 2 modules", "", []string{"amd64", "arm64"}},
+		"arm64 alone":        {[]string{"arm64"}, ": 1 modules", "", []string{"arm64"}},
+		"amd64 alone":        {[]string{"amd64"}, ": 1 modules", "", []string{"amd64"}},
+		"none published":     {[]string{"riscv64"}, "", "architectures [riscv64]", nil},
+		"uname spelling":     {[]string{"aarch64"}, "", "--arch arm64", nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			bundle := filepath.Join(t.TempDir(), "m.tar.zst")
+			args := []string{"--from", layout, "-o", bundle}
+			for _, a := range c.arches {
+				args = append(args, "--arch", a)
+			}
+			var stdout bytes.Buffer
+			err := runBundle(ctx, &stdout, io.Discard, args)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("bundle %v: %v, want %q", args, err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || !strings.Contains(stdout.String(), c.wantOut) {
+				t.Fatalf("bundle %v: %v, stdout %q, want %q", args, err, stdout.String(), c.wantOut)
+			}
+			for arch, r := range releases {
+				_, err := fetcher.Fetch(ctx, fetcher.WithSource(bundle), fetcher.WithRelease(r), fetcher.WithArch(arch),
+					fetcher.WithPublicKeyFile(filepath.Join(dir, "dnsmon.pub")), fetcher.WithOutput(filepath.Join(t.TempDir(), "dnsmon.ko")))
+				if want := slices.Contains(c.has, arch); (err == nil) != want {
+					t.Errorf("fetch %s (%s) from the bundle: %v, want it found: %v", r, arch, err, want)
+				}
+			}
+		})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,11 +48,7 @@ func TestLayoutMatchesHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	structs := []struct {
-		name   string
-		layout []Field
-		size   int
-	}{
+	structs := []abiStruct{
 		{"dnsmon_event", Layout(), Size},
 		{"dnsmon_stats", StatsLayout(), StatsSize},
 	}
@@ -111,16 +108,65 @@ func TestLayoutMatchesHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "layout")
-	if out, err := exec.CommandContext(t.Context(), "gcc", "-Wall", "-Werror", "-I", inc,
-		"-o", bin, filepath.Join(dir, "layout.c")).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s\n%s", err, out, prog.String())
+	// The module is built for amd64 and arm64 and one dnsmon-watch binary
+	// per architecture reads it: the program runs as each architecture's
+	// C compiler lays the structs out, natively or, cross-compiled and
+	// static, under qemu's user-mode emulator.
+	for _, arch := range []abiArch{
+		{goarch: "amd64", triplet: "x86_64-linux-gnu", qemu: "x86_64", debs: "gcc-x86-64-linux-gnu libc6-dev-amd64-cross qemu-user-static"},
+		{goarch: "arm64", triplet: "aarch64-linux-gnu", qemu: "aarch64", debs: "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"},
+	} {
+		t.Run(arch.goarch, func(t *testing.T) {
+			out := arch.run(t, dir, inc)
+			checkLayout(t, out, structs, wantConsts)
+		})
 	}
-	out, err := exec.CommandContext(t.Context(), bin).Output()
-	if err != nil {
-		t.Fatalf("running layout program: %v", err)
-	}
+}
 
+// abiArch is one architecture the event ABI is checked on.
+type abiArch struct {
+	goarch  string // GOARCH spelling
+	triplet string // the GNU triplet: the cross compiler is TRIPLET-gcc
+	qemu    string // qemu's name: the emulator is qemu-QEMU-static
+	debs    string // the Debian packages of the cross compiler and the emulator
+}
+
+// abiStruct is one struct of the header and the Go table that reads it.
+type abiStruct struct {
+	name   string
+	layout []Field
+	size   int
+}
+
+// run compiles dir/layout.c for the architecture and returns what it prints.
+func (a abiArch) run(t *testing.T, dir, inc string) []byte {
+	t.Helper()
+	bin := filepath.Join(dir, "layout-"+a.goarch)
+	cc, args, run := "gcc", []string{}, []string{bin}
+	if runtime.GOARCH != a.goarch {
+		// Static: the emulator then needs no sysroot for the loader and libc.
+		cc, args = a.triplet+"-gcc", []string{"-static"}
+		run = []string{"qemu-" + a.qemu + "-static", bin}
+		if _, err := exec.LookPath(run[0]); err != nil {
+			// Debian from trixie on builds qemu-user itself statically.
+			run[0] = "qemu-" + a.qemu
+		}
+	}
+	args = append(args, "-Wall", "-Werror", "-I", inc, "-o", bin, filepath.Join(dir, "layout.c"))
+	if out, err := exec.CommandContext(t.Context(), cc, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s\n(the %s layout is checked with %s under qemu: install %s; make deps does)",
+			cc, err, out, a.goarch, cc, a.debs)
+	}
+	out, err := exec.CommandContext(t.Context(), run[0], run[1:]...).Output()
+	if err != nil {
+		t.Fatalf("running the layout program (%s): %v", strings.Join(run, " "), err)
+	}
+	return out
+}
+
+// checkLayout compares what the layout program printed with the Go tables.
+func checkLayout(t *testing.T, out []byte, structs []abiStruct, wantConsts map[string]uint64) {
+	t.Helper()
 	got := map[string]Field{}
 	sizes := map[string]int{}
 	consts := map[string]uint64{}

@@ -72,6 +72,9 @@ type Bundle struct {
 	Only string
 	// Versions are the module versions to include; empty includes all.
 	Versions Strings
+	// Arches are the architectures to include, GOARCH spelling; empty
+	// includes all.
+	Arches Strings
 	// InsecureRegistry allows plain HTTP to the registry.
 	InsecureRegistry bool
 
@@ -85,6 +88,7 @@ func AddBundleFlags(fs *flag.FlagSet, b *Bundle) {
 	fs.StringVar(&b.Out, "o", "", "bundle file to write, FILE.tar.zst")
 	fs.StringVar(&b.Only, "only", "", "keep only kernel releases matching this regular expression")
 	fs.Var(&b.Versions, "version", "module version to include (repeatable; default: every version)")
+	fs.Var(&b.Arches, "arch", "architecture to include, GOARCH spelling: amd64, arm64 (repeatable; default: every architecture)")
 	fs.BoolVar(&b.InsecureRegistry, "insecure-registry", false, "allow plain HTTP to the registry")
 }
 
@@ -98,10 +102,19 @@ func (b *Bundle) Validate() error {
 	case !strings.HasSuffix(b.Out, ".tar.zst"):
 		return fmt.Errorf("-o %q: the name must end in .tar.zst (dnsmon-fetch recognises bundles by it)", b.Out)
 	}
+	for _, a := range b.Arches {
+		// Artifacts carry the GOARCH spelling; uname -m's would select nothing.
+		if goarch, ok := unameArches[a]; ok {
+			return fmt.Errorf("--arch %s: architectures are spelled as GOARCH: --arch %s", a, goarch)
+		}
+	}
 	re, err := compileOnly(b.Only)
 	b.OnlyRE = re
 	return err
 }
+
+// unameArches maps uname -m spellings to the GOARCH spelling artifacts use.
+var unameArches = map[string]string{"x86_64": "amd64", "aarch64": "arm64"}
 
 // Reindex holds the flags of dnsmon-farm reindex.
 type Reindex struct {

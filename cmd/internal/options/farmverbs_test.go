@@ -19,6 +19,8 @@ func TestFarmVerbsValidate(t *testing.T) {
 		"bundle no from":        {v: &Bundle{Out: "b.tar.zst"}, wantErr: "--from"},
 		"bundle wrong name":     {v: &Bundle{From: "r/x", Out: "b.tar"}, wantErr: ".tar.zst"},
 		"bundle bad only":       {v: &Bundle{From: "r/x", Out: "b.tar.zst", Only: "("}, wantErr: "--only"},
+		"bundle two arches":     {v: &Bundle{From: "r/x", Out: "b.tar.zst", Arches: Strings{"amd64", "arm64"}}},
+		"bundle uname arch":     {v: &Bundle{From: "r/x", Out: "b.tar.zst", Arches: Strings{"aarch64"}}, wantErr: "--arch arm64"},
 		"reindex":               {v: &Reindex{Repo: "r/x"}},
 		"reindex no repo":       {v: &Reindex{}, wantErr: "--repo"},
 		"discover":              {v: &Discover{File: "kernels.yaml"}},
