@@ -11,7 +11,19 @@ func newAlma() Distro { return alma{} }
 var (
 	_ Distro     = alma{}
 	_ Discoverer = alma{}
+	_ GPGKeyer   = alma{}
 )
+
+// GPGKey is the key almalinux-gpg-keys installs.
+func (alma) GPGKey(release string) string {
+	switch rhelMajor(release) {
+	case "8":
+		return rpmGPGKey + "RPM-GPG-KEY-AlmaLinux"
+	case "9":
+		return rpmGPGKey + "RPM-GPG-KEY-AlmaLinux-9"
+	}
+	return ""
+}
 
 // DefaultAlmaMirror is where AlmaLinux groups are discovered from.
 const DefaultAlmaMirror = "https://repo.almalinux.org/almalinux"

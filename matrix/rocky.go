@@ -11,7 +11,19 @@ func newRocky() Distro { return rocky{} }
 var (
 	_ Distro     = rocky{}
 	_ Discoverer = rocky{}
+	_ GPGKeyer   = rocky{}
 )
+
+// GPGKey is the key rocky-gpg-keys installs: one name on 8, another on 9.
+func (rocky) GPGKey(release string) string {
+	switch rhelMajor(release) {
+	case "8":
+		return rpmGPGKey + "RPM-GPG-KEY-rockyofficial"
+	case "9":
+		return rpmGPGKey + "RPM-GPG-KEY-Rocky-9"
+	}
+	return ""
+}
 
 // DefaultRockyMirror is where Rocky Linux groups are discovered from.
 const DefaultRockyMirror = "https://dl.rockylinux.org/pub/rocky"
