@@ -87,7 +87,7 @@ func headersEnv(t matrix.Target) []string {
 			apt = append(apt, s.Apt)
 		}
 		if s.Yum != nil {
-			yum = append(yum, s.Yum.ID+" "+s.Yum.BaseURL)
+			yum = append(yum, s.Yum.ID+" "+s.Yum.BaseURL+" "+s.Yum.GPGKey)
 		}
 	}
 	env = append(env, "DNSMON_SOURCES="+strings.Join(apt, "\n"), "DNSMON_REPOS="+strings.Join(yum, "\n"))
