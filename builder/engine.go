@@ -104,6 +104,10 @@ func (e *engine) Build(ctx context.Context, t matrix.Target) (m Module, err erro
 	if err != nil {
 		return Module{}, err
 	}
+	base, err := e.headersBase(ctx, tag)
+	if err != nil {
+		return Module{}, targetError(t, "building", err)
+	}
 	src, err := sourceTar(e.o.src, "src")
 	if err != nil {
 		return Module{}, err
@@ -147,5 +151,5 @@ func (e *engine) Build(ctx context.Context, t matrix.Target) (m Module, err erro
 		}
 		cert = e.o.signer.Cert.Raw
 	}
-	return Module{Key: key, Target: t, Data: data, SigningCert: cert, BuilderImage: tag, Created: time.Now().UTC(), Log: logs}, nil
+	return Module{Key: key, Target: t, Data: data, SigningCert: cert, BuilderImage: tag, BaseImage: base, Created: time.Now().UTC(), Log: logs}, nil
 }

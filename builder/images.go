@@ -232,6 +232,10 @@ func (e *engine) ensureHeaders(ctx context.Context, t matrix.Target) (string, er
 // with host networking, and commits the result as tag.
 func (e *engine) makeHeaders(ctx context.Context, t matrix.Target, tag string) (err error) {
 	start := time.Now()
+	base, err := e.resolveBase(ctx, t)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(e.o.log, "making %s\n", tag)
 	cfg := &container.Config{
 		Image:  BaseImage(t),
@@ -262,7 +266,7 @@ func (e *engine) makeHeaders(ctx context.Context, t matrix.Target, tag string) (
 		Config: &container.Config{
 			Cmd:    []string{"/bin/sh"},
 			Env:    []string{imagePath},
-			Labels: map[string]string{LabelFarm: "1", "dev.dnsmon.kernel": t.Kernel, "dev.dnsmon.recipe": imageHash(t)},
+			Labels: map[string]string{LabelFarm: "1", "dev.dnsmon.kernel": t.Kernel, "dev.dnsmon.recipe": imageHash(t), LabelBase: base},
 		},
 	})
 	if err != nil {

@@ -23,7 +23,7 @@ var (
 
 // recipeVersion changes when the way images are made changes in a way the
 // scripts do not show.
-const recipeVersion = "1"
+const recipeVersion = "2"
 
 // Image name prefixes of the images the builder makes.
 const (
