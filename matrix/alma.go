@@ -16,13 +16,7 @@ var (
 
 // GPGKey is the key almalinux-gpg-keys installs.
 func (alma) GPGKey(release string) string {
-	switch rhelMajor(release) {
-	case "8":
-		return rpmGPGKey + "RPM-GPG-KEY-AlmaLinux"
-	case "9":
-		return rpmGPGKey + "RPM-GPG-KEY-AlmaLinux-9"
-	}
-	return ""
+	return elGPGKey(release, map[string]string{"8": "RPM-GPG-KEY-AlmaLinux", "9": "RPM-GPG-KEY-AlmaLinux-9"})
 }
 
 // DefaultAlmaMirror is where AlmaLinux groups are discovered from.

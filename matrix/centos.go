@@ -16,10 +16,7 @@ var (
 
 // GPGKey is the key centos-release installs, which also signs the vault.
 func (centos) GPGKey(release string) string {
-	if rhelMajor(release) == "7" {
-		return rpmGPGKey + "RPM-GPG-KEY-CentOS-7"
-	}
-	return ""
+	return elGPGKey(release, map[string]string{"7": "RPM-GPG-KEY-CentOS-7"})
 }
 
 // DefaultIndexes reads the group's yum sources (the vault): CentOS has no

@@ -16,13 +16,7 @@ var (
 
 // GPGKey is the key rocky-gpg-keys installs: one name on 8, another on 9.
 func (rocky) GPGKey(release string) string {
-	switch rhelMajor(release) {
-	case "8":
-		return rpmGPGKey + "RPM-GPG-KEY-rockyofficial"
-	case "9":
-		return rpmGPGKey + "RPM-GPG-KEY-Rocky-9"
-	}
-	return ""
+	return elGPGKey(release, map[string]string{"8": "RPM-GPG-KEY-rockyofficial", "9": "RPM-GPG-KEY-Rocky-9"})
 }
 
 // DefaultRockyMirror is where Rocky Linux groups are discovered from.
