@@ -153,6 +153,7 @@ func TestBuildCancelRemovesContainer(t *testing.T) {
 	f.run = okRun
 	f.images[BaseImage(debTarget("x"))] = true
 	f.images[HeadersImage(debTarget("6.1.0-50-amd64"))] = true
+	f.labels[HeadersImage(debTarget("6.1.0-50-amd64"))] = map[string]string{LabelBase: BaseImage(debTarget("x"))}
 	f.block = true
 	b := newFakeEngine(t, f)
 	ctx, cancel := context.WithCancel(t.Context())

@@ -46,6 +46,8 @@ type DirRecord struct {
 	Distro string `json:"distro"`
 	// BuilderImage is the headers image it was built in.
 	BuilderImage string `json:"builder_image"`
+	// BaseImage is what that image was made from (Module.BaseImage).
+	BaseImage string `json:"base_image,omitempty"`
 	// Created is when the build finished.
 	Created time.Time `json:"created"`
 }
@@ -89,7 +91,7 @@ func (p *DirPublisher) Publish(_ context.Context, m Module) error {
 	}
 	sum := sha256.Sum256(m.Data)
 	rec := DirRecord{Key: m.Key, KeyDigest: m.Key.Digest(), Digest: "sha256:" + hex.EncodeToString(sum[:]),
-		Size: len(m.Data), Group: m.Target.Group, Distro: m.Target.Distro, BuilderImage: m.BuilderImage, Created: m.Created}
+		Size: len(m.Data), Group: m.Target.Group, Distro: m.Target.Distro, BuilderImage: m.BuilderImage, BaseImage: m.BaseImage, Created: m.Created}
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("dir publisher: %w", err)

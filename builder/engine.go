@@ -118,12 +118,17 @@ func (e *engine) Build(ctx context.Context, t matrix.Target) (Module, error) {
 	if err != nil {
 		return Module{}, err
 	}
-	return e.run(ctx, t, tag, nil)
+	base, err := e.headersBase(ctx, tag)
+	if err != nil {
+		return Module{}, targetError(t, "building", err)
+	}
+	return e.run(ctx, t, tag, base, nil)
 }
 
 // run builds t's module in a container of image, with mounts, and signs it
-// when the builder has a module signer.
-func (e *engine) run(ctx context.Context, t matrix.Target, image string, mounts []mount.Mount) (m Module, err error) {
+// when the builder has a module signer. base is the registry or debootstrap
+// image image was made from, for the module's annotations.
+func (e *engine) run(ctx context.Context, t matrix.Target, image, base string, mounts []mount.Mount) (m Module, err error) {
 	key, _ := e.Key(t)
 	src, err := sourceTar(e.o.src, "src")
 	if err != nil {
@@ -168,5 +173,5 @@ func (e *engine) run(ctx context.Context, t matrix.Target, image string, mounts 
 		}
 		cert = e.o.signer.Cert.Raw
 	}
-	return Module{Key: key, Target: t, Data: data, SigningCert: cert, BuilderImage: image, Created: time.Now().UTC(), Log: logs}, nil
+	return Module{Key: key, Target: t, Data: data, SigningCert: cert, BuilderImage: image, BaseImage: base, Created: time.Now().UTC(), Log: logs}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"strings"
@@ -16,21 +18,26 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // fakeClient is an in-memory engine: images is the set of known references,
 // each container "runs" by calling run with its config and copied-in files.
 type fakeClient struct {
-	mu         sync.Mutex
-	images     map[string]bool
-	pullErrs   []error // returned by successive pulls, then success
-	pulls      int
-	created    map[string]*fakeContainer
-	removed    []string
-	removeCtxs []error // ctx.Err() at each removal
-	commits    []string
-	nextID     int
+	mu     sync.Mutex
+	images map[string]bool
+	// repoDigests are the registry digests of pulled images; labels the
+	// labels of committed ones.
+	repoDigests map[string][]string
+	labels      map[string]map[string]string
+	pullErrs    []error // returned by successive pulls, then success
+	pulls       int
+	created     map[string]*fakeContainer
+	removed     []string
+	removeCtxs  []error // ctx.Err() at each removal
+	commits     []string
+	nextID      int
 	// run decides a container's exit status and output; block makes Wait
 	// hang until its context ends.
 	run   func(c *fakeContainer) (status int, out string, files map[string][]byte)
@@ -51,14 +58,16 @@ type fakeContainer struct {
 var _ Client = (*fakeClient)(nil)
 
 func newFake() *fakeClient {
-	return &fakeClient{images: map[string]bool{}, created: map[string]*fakeContainer{}}
+	return &fakeClient{images: map[string]bool{}, created: map[string]*fakeContainer{},
+		repoDigests: map[string][]string{}, labels: map[string]map[string]string{}}
 }
 
 func (f *fakeClient) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.images[ref] {
-		return image.InspectResponse{ID: "sha256:" + ref}, nil
+		return image.InspectResponse{ID: "sha256:" + ref, RepoDigests: f.repoDigests[ref],
+			Config: &dockerspec.DockerOCIImageConfig{ImageConfig: ocispec.ImageConfig{Labels: f.labels[ref]}}}, nil
 	}
 	return image.InspectResponse{}, cerrdefs.ErrNotFound
 }
@@ -76,6 +85,7 @@ func (f *fakeClient) ImagePull(_ context.Context, ref string, _ image.PullOption
 		return nil, err
 	}
 	f.images[ref] = true
+	f.repoDigests[ref] = []string{registryDigest(ref)}
 	return io.NopCloser(strings.NewReader(`{"status":"Downloaded newer image"}` + "\n")), nil
 }
 
@@ -178,6 +188,7 @@ func (f *fakeClient) ContainerCommit(_ context.Context, id string, o container.C
 	defer f.mu.Unlock()
 	f.commits = append(f.commits, o.Reference)
 	f.images[o.Reference] = true
+	f.labels[o.Reference] = o.Config.Labels
 	return container.CommitResponse{ID: "sha256:" + id}, nil
 }
 
@@ -227,4 +238,18 @@ func (f *fakeClient) CopyFromContainer(_ context.Context, id, path string) (io.R
 	_, _ = tw.Write(b)
 	_ = tw.Close()
 	return io.NopCloser(&buf), container.PathStat{Size: int64(len(b))}, nil
+}
+
+// registryDigest is the repo digest an engine records for a pull of ref:
+// the pinned digest, or one the registry's tag points at.
+func registryDigest(ref string) string {
+	name, pinned, ok := strings.Cut(ref, "@")
+	if !ok {
+		sum := sha256.Sum256([]byte(ref))
+		pinned = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name = name[:i]
+	}
+	return name + "@" + pinned
 }

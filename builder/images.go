@@ -232,9 +232,13 @@ func (e *engine) ensureHeaders(ctx context.Context, t matrix.Target) (string, er
 // makeHeaders runs the headers script in a container from the base image,
 // with host networking, and commits the result as tag.
 func (e *engine) makeHeaders(ctx context.Context, t matrix.Target, tag string) error {
+	base, err := e.resolveBase(ctx, t)
+	if err != nil {
+		return err
+	}
 	return e.commitImage(ctx, imageJob{from: BaseImage(t), tag: tag, script: headersScript(t),
 		env: headersEnv(t), what: "headers " + t.Name(),
-		labels: map[string]string{"dev.dnsmon.kernel": t.Kernel, "dev.dnsmon.recipe": imageHash(t)}})
+		labels: map[string]string{"dev.dnsmon.kernel": t.Kernel, "dev.dnsmon.recipe": imageHash(t), LabelBase: base}})
 }
 
 // imageJob is one image the builder makes by running a script in a

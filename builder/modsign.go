@@ -110,7 +110,7 @@ func buildOneSigned(ctx context.Context, t matrix.Target, o *options, opts []Opt
 	m := Module{Key: key, Target: t, Data: signed, SigningCert: o.signer.Cert.Raw, Created: time.Now().UTC()}
 	var rec DirRecord
 	if b, err := os.ReadFile(strings.TrimSuffix(unsignedPath, ".ko") + ".json"); err == nil && json.Unmarshal(b, &rec) == nil {
-		m.BuilderImage = rec.BuilderImage
+		m.BuilderImage, m.BaseImage = rec.BuilderImage, rec.BaseImage
 	}
 	if err := pub.Publish(ctx, m); err != nil {
 		return "", err

@@ -52,6 +52,10 @@ type Module struct {
 	// BuilderImage is the headers image the module was built in
 	// ("dnsmon-headers:TAG").
 	BuilderImage string
+	// BaseImage is what that image was made from, by content: the
+	// registry image as "NAME@sha256:HEX", or the farm's own
+	// "dnsmon-base:TAG" of a debootstrap recipe.
+	BaseImage string
 	// Created is when the build finished.
 	Created time.Time
 	// Log is the build's combined output.

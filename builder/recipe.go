@@ -23,7 +23,7 @@ var (
 
 // recipeVersion changes when the way images are made changes in a way the
 // scripts do not show.
-const recipeVersion = "1"
+const recipeVersion = "2"
 
 // Image name prefixes of the images the builder makes.
 const (
@@ -87,7 +87,7 @@ func headersEnv(t matrix.Target) []string {
 			apt = append(apt, s.Apt)
 		}
 		if s.Yum != nil {
-			yum = append(yum, s.Yum.ID+" "+s.Yum.BaseURL)
+			yum = append(yum, s.Yum.ID+" "+s.Yum.BaseURL+" "+s.Yum.GPGKey)
 		}
 	}
 	env = append(env, "DNSMON_SOURCES="+strings.Join(apt, "\n"), "DNSMON_REPOS="+strings.Join(yum, "\n"))

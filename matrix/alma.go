@@ -11,7 +11,13 @@ func newAlma() Distro { return alma{} }
 var (
 	_ Distro     = alma{}
 	_ Discoverer = alma{}
+	_ GPGKeyer   = alma{}
 )
+
+// GPGKey is the key almalinux-gpg-keys installs.
+func (alma) GPGKey(release string) string {
+	return elGPGKey(release, map[string]string{"8": "RPM-GPG-KEY-AlmaLinux", "9": "RPM-GPG-KEY-AlmaLinux-9"})
+}
 
 // DefaultAlmaMirror is where AlmaLinux groups are discovered from.
 const DefaultAlmaMirror = "https://repo.almalinux.org/almalinux"

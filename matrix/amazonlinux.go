@@ -11,7 +11,19 @@ type amazonLinux struct{}
 
 func newAmazonLinux() Distro { return amazonLinux{} }
 
-var _ Distro = amazonLinux{}
+var (
+	_ Distro   = amazonLinux{}
+	_ GPGKeyer = amazonLinux{}
+)
+
+// GPGKey is the key system-release installs.
+func (amazonLinux) GPGKey(release string) string {
+	switch release {
+	case "2", "2023":
+		return rpmGPGKey + "RPM-GPG-KEY-amazon-linux-" + release
+	}
+	return ""
+}
 
 var amznRelease = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+-[0-9]+(\.[0-9]+)*\.amzn([0-9]+)\.(x86_64|aarch64)$`)
 

@@ -11,7 +11,13 @@ func newCentOS() Distro { return centos{} }
 var (
 	_ Distro     = centos{}
 	_ Discoverer = centos{}
+	_ GPGKeyer   = centos{}
 )
+
+// GPGKey is the key centos-release installs, which also signs the vault.
+func (centos) GPGKey(release string) string {
+	return elGPGKey(release, map[string]string{"7": "RPM-GPG-KEY-CentOS-7"})
+}
 
 // DefaultIndexes reads the group's yum sources (the vault): CentOS has no
 // live mirror left.

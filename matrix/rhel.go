@@ -40,6 +40,15 @@ func (r rhelFamily) HeadersRelease(g Group, p IndexedPackage) (string, bool) {
 // Flavour is "": Enterprise Linux kernels have one flavour per arch.
 func (rhelFamily) Flavour(Release) string { return "" }
 
+// elGPGKey returns the key file of release's major version among byMajor,
+// "" for a major version without one.
+func elGPGKey(release string, byMajor map[string]string) string {
+	if k, ok := byMajor[rhelMajor(release)]; ok {
+		return rpmGPGKey + k
+	}
+	return ""
+}
+
 // rhelMajor returns the major version of an Enterprise Linux release.
 func rhelMajor(release string) string {
 	major, _, _ := strings.Cut(release, ".")

@@ -11,7 +11,13 @@ func newRocky() Distro { return rocky{} }
 var (
 	_ Distro     = rocky{}
 	_ Discoverer = rocky{}
+	_ GPGKeyer   = rocky{}
 )
+
+// GPGKey is the key rocky-gpg-keys installs: one name on 8, another on 9.
+func (rocky) GPGKey(release string) string {
+	return elGPGKey(release, map[string]string{"8": "RPM-GPG-KEY-rockyofficial", "9": "RPM-GPG-KEY-Rocky-9"})
+}
 
 // DefaultRockyMirror is where Rocky Linux groups are discovered from.
 const DefaultRockyMirror = "https://dl.rockylinux.org/pub/rocky"

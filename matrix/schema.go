@@ -108,6 +108,14 @@ type YumRepo struct {
 	ID string `yaml:"id"`
 	// BaseURL is the repository's baseurl.
 	BaseURL string `yaml:"baseurl"`
+	// GPGKey is the key the repository's packages must be signed with:
+	// "file:///PATH" of a key the base image ships, or an https:// URL.
+	// yum and dnf check every package against it (gpgcheck=1). Default:
+	// the distribution's own key in its images (GPGKeyer), for
+	// repositories of the distribution such as CentOS 7's vault; set it
+	// for any other repository. Not read for discover sources, which only
+	// list kernels.
+	GPGKey string `yaml:"gpgkey,omitempty"`
 }
 
 // Track resolves the newest kernels of a Debian suite at run time.

@@ -83,6 +83,10 @@ func (f *File) validate() []error {
 			}
 		case strings.ContainsAny(g.Image, " \t\n") || strings.HasPrefix(g.Image, "-"):
 			gat("bad image reference %q", g.Image)
+		default:
+			if _, err := ParseImage(g.Image); err != nil {
+				gat("%v", err)
+			}
 		}
 		for _, p := range g.Toolchain {
 			if !pkgNameRE.MatchString(p) {
@@ -109,6 +113,18 @@ func (f *File) validate() []error {
 				}
 				if err := checkURL(s.Yum.BaseURL); err != nil {
 					gat("yum source %q: baseurl: %v", s.Yum.ID, err)
+				}
+				if k, ok := d.(GPGKeyer); ok && s.Yum.GPGKey == "" {
+					s.Yum.GPGKey = k.GPGKey(g.Release)
+				}
+				switch {
+				case d == nil || d.Family() != FamilyRPM:
+				case s.Yum.GPGKey == "":
+					gat("yum source %q: no gpgkey, and dnsmon does not know where %s %s images keep the distribution's key: the farm installs only signed packages, so add gpgkey: file:///etc/pki/rpm-gpg/KEY (a key the base image ships) or gpgkey: https://… (the repository's signing key)", s.Yum.ID, g.Distro, g.Release)
+				default:
+					if err := checkGPGKey(s.Yum.GPGKey); err != nil {
+						gat("yum source %q: %v", s.Yum.ID, err)
+					}
 				}
 			}
 		}

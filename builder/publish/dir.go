@@ -62,7 +62,7 @@ func Dir(ctx context.Context, dir string, p builder.Publisher) (DirStats, error)
 		if err != nil {
 			return st, err
 		}
-		m := builder.Module{Key: rec.Key, Data: ko, SigningCert: cert, BuilderImage: rec.BuilderImage, Created: rec.Created,
+		m := builder.Module{Key: rec.Key, Data: ko, SigningCert: cert, BuilderImage: rec.BuilderImage, BaseImage: rec.BaseImage, Created: rec.Created,
 			Target: matrix.Target{Group: rec.Group, Distro: rec.Distro, Kernel: rec.Key.Kernel, Arch: rec.Key.Arch}}
 		if err := p.Publish(ctx, m); err != nil {
 			return st, err

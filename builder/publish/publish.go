@@ -221,7 +221,7 @@ func Meta(m builder.Module) (artifact.Meta, error) {
 	return artifact.Meta{
 		Version: m.Key.ModuleVersion, Release: m.Key.Kernel, Arch: m.Key.Arch, Distro: distro,
 		Vermagic: info.Vermagic, Srcversion: info.SrcVersion,
-		SourceDigest: m.Key.SourceDigest, BuilderImage: m.BuilderImage, Recipe: m.Key.Recipe,
+		SourceDigest: m.Key.SourceDigest, BuilderImage: m.BuilderImage, BuilderBase: m.BaseImage, Recipe: m.Key.Recipe,
 		SigningCert: cert, Created: m.Created,
 	}, nil
 }

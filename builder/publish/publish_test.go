@@ -32,6 +32,7 @@ func module(release, recipe string) builder.Module {
 		Target:       matrix.Target{Group: "debian-12", Distro: "debian", DistroRelease: "12", Kernel: release, Arch: "amd64"},
 		Data:         kmodtest.KO(kmodtest.Module{Release: release}),
 		BuilderImage: "dnsmon-headers:x",
+		BaseImage:    "docker.io/library/debian@sha256:" + strings.Repeat("5", 64),
 		Created:      time.Unix(1700000000, 0),
 	}
 }
@@ -156,6 +157,9 @@ func TestPublisher(t *testing.T) {
 			d := descs[0]
 			if d.Annotations[artifact.AnnotationDistro] != "debian-12" {
 				t.Errorf("descriptor annotations %v", d.Annotations)
+			}
+			if _, meta, err := artifact.ParseManifest(readManifest(t, target, d.Digest.String())); err != nil || meta.BuilderBase != m.BaseImage {
+				t.Errorf("module manifest names base image %q (%v), want %q", meta.BuilderBase, err, m.BaseImage)
 			}
 			countSigs := func() int {
 				var mf v1.Manifest

@@ -37,6 +37,10 @@ type Meta struct {
 	SourceDigest string
 	// BuilderImage is the image the module was built in.
 	BuilderImage string
+	// BuilderBase is what BuilderImage was made from, by content: a
+	// registry image as "NAME@sha256:HEX", or the builder's own
+	// "dnsmon-base:TAG" of a debootstrap recipe.
+	BuilderBase string
 	// Recipe identifies the build recipe (builder image, flags); together
 	// with SourceDigest it is the cache key of a build.
 	Recipe string
@@ -113,6 +117,7 @@ func (m Meta) annotations() map[string]string {
 		AnnotationSrcversion:   m.Srcversion,
 		AnnotationSourceDigest: m.SourceDigest,
 		AnnotationBuilderImage: m.BuilderImage,
+		AnnotationBuilderBase:  m.BuilderBase,
 		AnnotationRecipe:       m.Recipe,
 		AnnotationSigningCert:  m.SigningCert,
 	} {
@@ -201,6 +206,7 @@ func ParseManifest(raw []byte) (*v1.Manifest, Meta, error) {
 		Srcversion:   a[AnnotationSrcversion],
 		SourceDigest: a[AnnotationSourceDigest],
 		BuilderImage: a[AnnotationBuilderImage],
+		BuilderBase:  a[AnnotationBuilderBase],
 		Recipe:       a[AnnotationRecipe],
 		SigningCert:  a[AnnotationSigningCert],
 	}

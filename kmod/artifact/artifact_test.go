@@ -11,7 +11,7 @@ import (
 
 func meta(release string) Meta {
 	return Meta{Version: "0.1.0", Release: release, Arch: "amd64", Distro: "debian-12", Vermagic: release + " SMP",
-		Created: time.Unix(1700000000, 0)}
+		BuilderBase: "docker.io/library/debian@sha256:" + strings.Repeat("5", 64), Created: time.Unix(1700000000, 0)}
 }
 
 func TestBuildParse(t *testing.T) {
@@ -30,7 +30,7 @@ func TestBuildParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Release != "6.1.0-56-amd64" || m.KoSize != 17 || m.KoDigest != Digest([]byte("not really an ELF")) || !m.Created.Equal(time.Unix(1700000000, 0)) {
+	if m.Release != "6.1.0-56-amd64" || m.BuilderBase != meta("").BuilderBase || m.KoSize != 17 || m.KoDigest != Digest([]byte("not really an ELF")) || !m.Created.Equal(time.Unix(1700000000, 0)) {
 		t.Errorf("parsed meta %+v", m)
 	}
 	if mf.Config.Digest.String() != "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" || mf.Config.MediaType != EmptyMediaType {

@@ -45,6 +45,7 @@ const (
 	AnnotationKoSize       = "io.github.dnsmon.module.ko.size"
 	AnnotationSourceDigest = "io.github.dnsmon.source.digest"
 	AnnotationBuilderImage = "io.github.dnsmon.builder.image"
+	AnnotationBuilderBase  = "io.github.dnsmon.builder.base"
 	AnnotationRecipe       = "io.github.dnsmon.builder.recipe"
 	AnnotationSigningCert  = "io.github.dnsmon.module.signing-cert"
 	AnnotationCreated      = "org.opencontainers.image.created"
