@@ -14,6 +14,7 @@ import (
 	"github.com/dnsmon/dnsmon/fetcher/install"
 	"github.com/dnsmon/dnsmon/fetcher/internal/hostopt"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
+	"github.com/dnsmon/dnsmon/kmod/modinfo"
 )
 
 // Option configures Fetch, FetchAndInstall, FetchAndInstallKernels and List.
@@ -98,8 +99,8 @@ func WithSource(src string) Option {
 // kernel's (`uname -r`).
 func WithRelease(release string) Option {
 	return func(o *options) error {
-		if release == "" || len(release) > 200 {
-			return fmt.Errorf("WithRelease: bad release %q", release)
+		if err := modinfo.ValidateRelease(release); err != nil {
+			return fmt.Errorf("WithRelease: %w", err)
 		}
 		o.release = release
 		return nil

@@ -73,7 +73,7 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string, opts ...l
 		return err
 	}
 	path := o.Path(release)
-	info, err := loader.Load(ctx, path, o.Params, append([]loader.Option{loader.WithRelease(release), loader.WithSigningCheck(stderr, hoststate.DefaultCertPath)}, opts...)...)
+	info, err := loader.Load(ctx, path, o.Params, append([]loader.Option{loader.WithRelease(release), loader.WithSigningCheck(func(w *loader.SigningWarning) { fmt.Fprintln(stderr, signingText(w)) }, hoststate.DefaultCertPath)}, opts...)...)
 	if err != nil {
 		return err
 	}

@@ -43,5 +43,5 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string, opts ...w
 	if o.Stats {
 		return watch.PrintStats(ctx, stdout, wopts...)
 	}
-	return watch.Watch(ctx, stdout, stderr, wopts...)
+	return watch.Watch(ctx, stdout, func(n watch.Notice) { fmt.Fprintln(stderr, noticeText(n)) }, wopts...)
 }

@@ -39,10 +39,12 @@ func TestRun(t *testing.T) {
 		args      []string
 		wantLines int
 		wantIn    string
+		wantErrIn string // on stderr
 		wantErr   string
 		wantKind  error
 	}{
-		"text":      {args: []string{"--device", dev}, wantLines: 3, wantIn: " pid=4242 comm=getent user="},
+		"text": {args: []string{"--device", dev}, wantLines: 3, wantIn: " pid=4242 comm=getent user=",
+			wantErrIn: "dnsmon-watch: " + dev + " went away (the dnsmon module was unloaded)\n"},
 		"json":      {args: []string{"--json", "--device", dev}, wantLines: 3, wantIn: `"qtype":"AAAA"`},
 		"count":     {args: []string{"--json", "--device", dev, "--count", "2"}, wantLines: 2, wantIn: `"server":"::1"`},
 		"stats":     {args: []string{"--stats", "--device", dev}, wantErr: "is " + dev + " the dnsmon device?"},
@@ -65,6 +67,9 @@ func TestRun(t *testing.T) {
 			}
 			if n := strings.Count(out.String(), "\n"); n != tc.wantLines || !strings.Contains(out.String(), tc.wantIn) {
 				t.Errorf("stdout (%d lines, want %d with %q):\n%s", n, tc.wantLines, tc.wantIn, out.String())
+			}
+			if !strings.Contains(errOut.String(), tc.wantErrIn) {
+				t.Errorf("stderr %q, want %q in it", errOut.String(), tc.wantErrIn)
 			}
 		})
 	}

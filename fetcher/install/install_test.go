@@ -521,7 +521,7 @@ func TestOptions(t *testing.T) {
 	for name, opt := range map[string]install.Option{
 		"empty root": install.WithRoot(""), "nil fs": install.WithFS(nil), "nil commands": install.WithCommands(nil),
 		"empty loader": install.WithLoaderBinary(""), "empty fetch": install.WithFetchBinary(""),
-		"bad kernel": install.WithRelease("../x"), "bad size": install.WithMaxSize(0),
+		"bad kernel": install.WithRelease("../x"), "slash kernel": install.WithRelease("6.1/x"), "bad size": install.WithMaxSize(0),
 	} {
 		if _, err := install.Uninstall(context.Background(), opt); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
 	"github.com/dnsmon/dnsmon/fetcher/internal/hostopt"
+	"github.com/dnsmon/dnsmon/kmod/modinfo"
 )
 
 // Option configures ModuleAndBoot, Module and Uninstall.
@@ -100,8 +100,8 @@ func WithFetchBinary(path string) Option {
 // release whose /lib/modules directory exists under the root.
 func WithRelease(release string) Option {
 	return func(o *options) error {
-		if release == "" || strings.ContainsAny(release, "/ \t\n") || release == "." || release == ".." {
-			return fmt.Errorf("WithRelease: bad release %q", release)
+		if err := modinfo.ValidateRelease(release); err != nil {
+			return fmt.Errorf("WithRelease: %w", err)
 		}
 		o.release = release
 		return nil

@@ -44,8 +44,8 @@ func WithSyscalls(s Syscalls) Option {
 // name. Default: uname -r.
 func WithRelease(release string) Option {
 	return func(o *options) error {
-		if strings.TrimSpace(release) == "" || strings.ContainsAny(release, " \t\n") {
-			return fmt.Errorf("WithRelease: invalid release %q", release)
+		if err := modinfo.ValidateRelease(release); err != nil {
+			return fmt.Errorf("WithRelease: %w", err)
 		}
 		o.release = release
 		return nil

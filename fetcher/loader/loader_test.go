@@ -362,6 +362,7 @@ func TestOptions(t *testing.T) {
 		"nil syscalls": loader.WithSyscalls(nil),
 		"empty rel":    loader.WithRelease(""),
 		"spaced rel":   loader.WithRelease("6.1 x"),
+		"dot-dot rel":  loader.WithRelease(".."),
 		"nil fs":       loader.WithFS(nil),
 		"zero maxsize": loader.WithMaxSize(0),
 	} {

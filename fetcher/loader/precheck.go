@@ -4,11 +4,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/dnsmon/dnsmon/fetcher/hoststate"
@@ -19,42 +17,81 @@ import (
 // WithSigningCheck makes Load read the host's module signature state
 // (Secure Boot, lockdown, module.sig_enforce, and whether /proc/keys holds
 // the key of the dnsmon certificate at certPath, e.g.
-// hoststate.DefaultCertPath) before it calls finit_module, and write to w
-// what the user must do when signatures are enforced and the key is not
-// trusted: the enrolment steps (mokutil --import certPath, reboot, confirm
-// in MokManager). Only the certificate at certPath is ever offered, the one
-// dnsmon-fetch verified and wrote there, and only while neither it nor its
-// directory can be written by anyone but root: a file beside the module, or
-// one another user could have planted, would talk the operator into
-// trusting an attacker's key. Load still tries: keys the process may not
-// view are missing from /proc/keys. Default: no check.
-func WithSigningCheck(w io.Writer, certPath string) Option {
+// hoststate.DefaultCertPath) before it calls finit_module, and give warn a
+// *SigningWarning when signatures are enforced and the module's key may
+// not be trusted. The certificate at certPath is offered (Cert) only while
+// neither it nor its directory can be written by anyone but root: a file
+// beside the module, or one another user could have planted, would talk
+// the operator into trusting an attacker's key. Load still tries: keys the
+// process may not view are missing from /proc/keys. Default: no check.
+func WithSigningCheck(warn func(*SigningWarning), certPath string) Option {
 	return func(o *options) error {
-		if w == nil || certPath == "" || !filepath.IsAbs(certPath) {
-			return fmt.Errorf("WithSigningCheck: need a writer and an absolute certificate path, not %q", certPath)
+		if warn == nil || certPath == "" || !filepath.IsAbs(certPath) {
+			return fmt.Errorf("WithSigningCheck: need a function and an absolute certificate path, not %q", certPath)
 		}
-		o.signCheck = &signingCheck{w: w, certPath: certPath}
+		o.signCheck = &signingCheck{warn: warn, certPath: certPath}
 		return nil
 	}
 }
 
+// SigningWarning says that the kernel only loads signed modules and that
+// this module may not pass: it is unsigned, the dnsmon certificate is not
+// at CertPath (or may not be trusted), or the kernel's keyrings do not show
+// its key. The command words it; Load tries anyway.
+type SigningWarning struct {
+	// EnforcedBy names what makes the kernel insist on signatures:
+	// "Secure Boot is on", "lockdown=integrity", "module.sig_enforce=1".
+	EnforcedBy []string
+	// Unsigned is true when the module carries no signature.
+	Unsigned bool
+	// CertPath is where the dnsmon module signing certificate is looked for.
+	CertPath string
+	// Cert is the certificate at CertPath, nil when there is none or it
+	// was refused.
+	Cert *x509.Certificate
+	// CertRefused says why the file at CertPath is not offered for
+	// enrolment (a *CertFileError, or why it does not parse); nil if it is.
+	CertRefused error
+	// OtherKeys are keys the kernel trusts with the same signer as Cert:
+	// older dnsmon keys.
+	OtherKeys []string
+}
+
+// CertFileError says that someone other than root could have written the
+// certificate file or its directory.
+type CertFileError struct {
+	Path string
+	// Mode is set when group or others may write Path.
+	Mode os.FileMode
+	// UID is set when Path belongs to another user than root or this
+	// process's.
+	UID uint32
+}
+
+func (e *CertFileError) Error() string {
+	if e.UID != 0 {
+		return fmt.Sprintf("%s is owned by uid %d, not root", e.Path, e.UID)
+	}
+	return fmt.Sprintf("%s is writable by group or others (mode %v)", e.Path, e.Mode)
+}
+
 type signingCheck struct {
-	w        io.Writer
+	warn     func(*SigningWarning)
 	certPath string
 }
 
-// run reads the state and prints the advice; it never fails the load.
+// run reads the state and gives the warning; it never fails the load.
 func (c *signingCheck) run(fsys fs.FS, moduleSigned bool) {
 	cert, refused := readTrustedCert(c.certPath)
 	st, err := hoststate.Read(fsys, cert)
 	if err != nil && !st.Enforced() {
 		return
 	}
-	if refused != nil && st.Enforced() {
-		fmt.Fprintf(c.w, "dnsmon-load: not offering %s for enrolment: %v\n", c.certPath, refused)
-	}
-	if text := SigningAdvice(st, cert, c.certPath, moduleSigned); text != "" {
-		fmt.Fprintln(c.w, text)
+	// A refused certificate is no certificate: with signatures enforced,
+	// there is always a warning to carry why.
+	if w := signingWarning(st, cert, c.certPath, moduleSigned); w != nil {
+		w.CertRefused = refused
+		c.warn(w)
 	}
 }
 
@@ -104,45 +141,29 @@ const maxCertSize = 64 << 10
 // process's user owns p or may write it.
 func writableByOthers(p string, fi os.FileInfo) error {
 	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("%s is writable by group or others (mode %v): run chmod go-w %s, and check its content came from dnsmon-fetch", p, fi.Mode().Perm(), p)
+		return &CertFileError{Path: p, Mode: fi.Mode().Perm()}
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("%s is owned by uid %d, not root: fetch the module again with dnsmon-fetch, as root", p, st.Uid)
+		return &CertFileError{Path: p, UID: st.Uid}
 	}
 	return nil
 }
 
-// SigningAdvice is what dnsmon-load prints before loading: empty when the
-// host does not enforce module signatures or already trusts the key of
-// cert; otherwise why the load will likely fail and what to do. certPath
-// is where the certificate is on disk (for mokutil).
-func SigningAdvice(st hoststate.State, cert *x509.Certificate, certPath string, moduleSigned bool) string {
-	if !st.Enforced() {
-		return ""
+// signingWarning is the warning for st: nil when the host does not
+// enforce module signatures or already trusts the key of cert.
+func signingWarning(st hoststate.State, cert *x509.Certificate, certPath string, moduleSigned bool) *SigningWarning {
+	if !st.Enforced() || (moduleSigned && cert != nil && st.KeyTrusted == hoststate.Yes) {
+		return nil
 	}
-	why := enforcedBy(st)
-	switch {
-	case !moduleSigned:
-		return fmt.Sprintf("dnsmon-load: this kernel only loads signed modules (%s), and this module is unsigned: "+
-			"fetch the signed module with dnsmon-fetch (it also writes the dnsmon certificate to %s); trying anyway", why, certPath)
-	case cert == nil:
-		return fmt.Sprintf("dnsmon-load: this kernel only loads signed modules (%s); there is no dnsmon module signing certificate at %s "+
-			"(dnsmon-fetch writes it), so whether the kernel trusts the module's key is unknown; trying anyway", why, certPath)
-	case st.KeyTrusted == hoststate.Yes:
-		return ""
+	w := &SigningWarning{EnforcedBy: enforcedBy(st), Unsigned: !moduleSigned, CertPath: certPath, Cert: cert}
+	if moduleSigned && cert != nil {
+		w.OtherKeys = st.OtherKeys
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "dnsmon-load: %s; the kernel's keyrings (/proc/keys) do not show the dnsmon key.\n", why)
-	if len(st.OtherKeys) > 0 {
-		fmt.Fprintf(&b, "They hold another key with the same signer, an older dnsmon key: %s\n", strings.Join(st.OtherKeys, "; "))
-	}
-	b.WriteString(hoststate.Guidance(cert, certPath))
-	b.WriteString("\n(Keys this process may not view are missing from /proc/keys: trying to load anyway.)")
-	return b.String()
+	return w
 }
 
 // enforcedBy names what makes the kernel insist on signatures.
-func enforcedBy(st hoststate.State) string {
+func enforcedBy(st hoststate.State) []string {
 	var why []string
 	if st.SecureBoot == hoststate.Yes {
 		why = append(why, "Secure Boot is on")
@@ -153,5 +174,5 @@ func enforcedBy(st hoststate.State) string {
 	if st.SigEnforce == hoststate.Yes {
 		why = append(why, "module.sig_enforce=1")
 	}
-	return strings.Join(why, ", ")
+	return why
 }

@@ -1,14 +1,13 @@
 package loader_test
 
 import (
-	"bytes"
 	"crypto/x509"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 	"github.com/dnsmon/dnsmon/fetcher/loader"
 	"github.com/dnsmon/dnsmon/fetcher/loader/loadertest"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
@@ -31,49 +30,62 @@ func stateCert(t *testing.T) *x509.Certificate {
 	return c
 }
 
-func TestSigningAdvice(t *testing.T) {
+// TestSigningWarning runs Load with WithSigningCheck on fixture hosts and
+// checks the facts of the warning; cmd/dnsmon-load words them.
+func TestSigningWarning(t *testing.T) {
+	fx := makeFixtures(t)
 	cert := stateCert(t)
-	const path = "/var/lib/dnsmon/dnsmon-module-signing.der"
 	tests := map[string]struct {
 		host     string
 		unsigned bool
 		noCert   bool
-		want     []string // substrings; none means no advice
+		want     *loader.SigningWarning // nil: no warning; CertPath and Cert are filled in
 	}{
 		"bios, nothing enforced":  {host: "bios-plain"},
 		"secure boot, trusted":    {host: "secureboot-trusted"},
 		"efi without secure boot": {host: "efi-nokeys"},
-		"secure boot, not trusted": {host: "secureboot-untrusted", want: []string{
-			"Secure Boot is on, lockdown=integrity", "do not show the dnsmon key", "sudo mokutil --import " + path, "reboot",
-			"MokManager", modsign.KeyDescription(cert), "trying to load anyway"}},
-		"sig_enforce, older key": {host: "sigenforce-otherkey", want: []string{
-			"module.sig_enforce=1", "an older dnsmon key", "mokutil --import " + path}},
-		"secure boot, unsigned module": {host: "secureboot-untrusted", unsigned: true, want: []string{
-			"this module is unsigned", "dnsmon-fetch", "trying anyway"}},
-		"secure boot, no certificate": {host: "secureboot-untrusted", noCert: true, want: []string{
-			"no dnsmon module signing certificate at " + path, "trying anyway"}},
+		"secure boot, not trusted": {host: "secureboot-untrusted",
+			want: &loader.SigningWarning{EnforcedBy: []string{"Secure Boot is on", "lockdown=integrity"}}},
+		"sig_enforce, older key": {host: "sigenforce-otherkey",
+			want: &loader.SigningWarning{EnforcedBy: []string{"module.sig_enforce=1"}, OtherKeys: []string{"older"}}},
+		"secure boot, unsigned module": {host: "secureboot-untrusted", unsigned: true,
+			want: &loader.SigningWarning{EnforcedBy: []string{"Secure Boot is on", "lockdown=integrity"}, Unsigned: true}},
+		"secure boot, no certificate": {host: "secureboot-untrusted", noCert: true,
+			want: &loader.SigningWarning{EnforcedBy: []string{"Secure Boot is on", "lockdown=integrity"}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			c := cert
-			if tc.noCert {
-				c = nil
+			path := filepath.Join(t.TempDir(), "dnsmon-module-signing.der")
+			if !tc.noCert {
+				if err := os.WriteFile(path, cert.Raw, 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
-			st, err := hoststate.Read(os.DirFS(filepath.Join(hostStates, tc.host)), c)
+			ko := fx.signed
+			if tc.unsigned {
+				ko = fx.plain
+			}
+			var got []*loader.SigningWarning
+			_, err := loader.Load(t.Context(), ko, nil, loader.WithSyscalls(&loadertest.Syscalls{}), loader.WithRelease(release),
+				loader.WithFS(os.DirFS(filepath.Join(hostStates, tc.host))),
+				loader.WithSigningCheck(func(w *loader.SigningWarning) { got = append(got, w) }, path))
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("Load: %v", err)
 			}
-			got := loader.SigningAdvice(st, c, path, !tc.unsigned)
-			if len(tc.want) == 0 {
-				if got != "" {
-					t.Errorf("advice %q, want none", got)
+			if tc.want == nil {
+				if len(got) != 0 {
+					t.Errorf("warnings %+v, want none", got)
 				}
 				return
 			}
-			for _, w := range tc.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("advice lacks %q:\n%s", w, got)
-				}
+			if len(got) != 1 {
+				t.Fatalf("%d warnings, want one", len(got))
+			}
+			w := got[0]
+			if strings.Join(w.EnforcedBy, ", ") != strings.Join(tc.want.EnforcedBy, ", ") || w.Unsigned != tc.want.Unsigned ||
+				w.CertPath != path || (w.Cert == nil) != tc.noCert || w.CertRefused != nil ||
+				(len(w.OtherKeys) > 0) != (len(tc.want.OtherKeys) > 0) {
+				t.Errorf("warning %+v, want %+v with certificate %v", w, tc.want, !tc.noCert)
 			}
 		})
 	}
@@ -86,24 +98,24 @@ func TestSigningAdvice(t *testing.T) {
 func TestLoadWithSigningCheck(t *testing.T) {
 	fx := makeFixtures(t)
 	cert := stateCert(t)
-	const noCert = "there is no dnsmon module signing certificate at "
 	tests := map[string]struct {
 		host     string
 		beside   bool        // the certificate is beside the module, not at the stable path
 		mode     os.FileMode // of the certificate; default 0644
 		dirMode  os.FileMode // of its directory; default 0755
 		otherUID bool        // the certificate belongs to another user (needs root)
-		want     []string    // substrings, each followed by the stable path
+		warn     bool        // a warning is given
+		offered  bool        // with the certificate at the stable path
+		refused  string      // the file refused, for this reason
 	}{
-		"untrusted, certificate in place": {host: "secureboot-untrusted", want: []string{"mokutil --import "}},
-		"untrusted, certificate beside the module": {host: "secureboot-untrusted", beside: true,
-			want: []string{noCert}},
-		"untrusted, group-writable certificate": {host: "secureboot-untrusted", mode: 0o664,
-			want: []string{"not offering ", noCert}},
-		"untrusted, world-writable directory": {host: "secureboot-untrusted", dirMode: 0o777,
-			want: []string{"not offering ", noCert}},
-		"untrusted, certificate of another user": {host: "secureboot-untrusted", otherUID: true,
-			want: []string{"not offering ", noCert}},
+		"untrusted, certificate in place":          {host: "secureboot-untrusted", warn: true, offered: true},
+		"untrusted, certificate beside the module": {host: "secureboot-untrusted", beside: true, warn: true},
+		"untrusted, group-writable certificate": {host: "secureboot-untrusted", mode: 0o664, warn: true,
+			refused: "dnsmon-module-signing.der is writable by group or others (mode -rw-rw-r--)"},
+		"untrusted, world-writable directory": {host: "secureboot-untrusted", dirMode: 0o777, warn: true,
+			refused: "dnsmon is writable by group or others (mode -rwxrwxrwx)"},
+		"untrusted, certificate of another user": {host: "secureboot-untrusted", otherUID: true, warn: true,
+			refused: "dnsmon-module-signing.der is owned by uid 65534, not root"},
 		"trusted":                          {host: "secureboot-trusted"},
 		"not enforced, certificate beside": {host: "bios-plain", beside: true},
 	}
@@ -142,26 +154,33 @@ func TestLoadWithSigningCheck(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var out bytes.Buffer
+			var warnings []*loader.SigningWarning
 			k := &loadertest.Syscalls{}
 			_, err = loader.Load(t.Context(), ko, nil, loader.WithSyscalls(k), loader.WithRelease(release),
-				loader.WithFS(os.DirFS(filepath.Join(hostStates, tc.host))), loader.WithSigningCheck(&out, stable))
+				loader.WithFS(os.DirFS(filepath.Join(hostStates, tc.host))),
+				loader.WithSigningCheck(func(w *loader.SigningWarning) { warnings = append(warnings, w) }, stable))
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
 			if len(k.Calls()) != 1 {
 				t.Errorf("finit_module calls: %+v, want one", k.Calls())
 			}
-			if len(tc.want) == 0 && out.Len() > 0 {
-				t.Errorf("advice %q, want none", out.String())
+			if len(warnings) != map[bool]int{true: 1}[tc.warn] {
+				t.Fatalf("warnings %+v, want %v", warnings, tc.warn)
 			}
-			for _, w := range tc.want {
-				if !strings.Contains(out.String(), w+stable) {
-					t.Errorf("advice %q lacks %q", out.String(), w+stable)
-				}
+			if !tc.warn {
+				return
 			}
-			if strings.Contains(out.String(), "mokutil") && len(tc.want) > 0 && tc.want[0] != "mokutil --import " {
-				t.Errorf("a certificate that cannot be trusted was offered for enrolment: %q", out.String())
+			w := warnings[0]
+			if w.CertPath != stable || (w.Cert != nil) != tc.offered {
+				t.Errorf("warning %+v: certificate at %s offered: %v, want %v", w, stable, w.Cert != nil, tc.offered)
+			}
+			var cfe *loader.CertFileError
+			if tc.refused == "" && w.CertRefused != nil {
+				t.Errorf("refused: %v, want not", w.CertRefused)
+			}
+			if tc.refused != "" && (!errors.As(w.CertRefused, &cfe) || !strings.HasSuffix(cfe.Error(), tc.refused)) {
+				t.Errorf("refused: %v, want a *CertFileError ending %q", w.CertRefused, tc.refused)
 			}
 			if _, serr := os.Stat(stable); tc.beside && serr == nil {
 				t.Error("the certificate beside the module was copied to the stable path")
@@ -169,6 +188,6 @@ func TestLoadWithSigningCheck(t *testing.T) {
 		})
 	}
 	if err := loader.WithSigningCheck(nil, "relative.der")(nil); err == nil {
-		t.Error("WithSigningCheck accepted a relative path and no writer")
+		t.Error("WithSigningCheck accepted a relative path and no function")
 	}
 }

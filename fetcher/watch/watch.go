@@ -163,8 +163,13 @@ func openDevice(o *options) (Device, error) {
 	return nil, fmt.Errorf("%w: %w", ErrDeviceAccess, err)
 }
 
-// dropped is the JSON line reporting lost events.
-type dropped struct {
+// Notice is what Watch reports beside the events: a *Drop or a
+// *DeviceGone. The command makes sentences of them.
+type Notice interface{ notice() }
+
+// Drop reports lost events. In JSON mode it is also written to stdout, as
+// a line of its own.
+type Drop struct {
 	Dropped  uint64 `json:"dropped"`
 	Source   string `json:"source"`              // "seq": a gap in sequence numbers; "stats": the module's counter
 	AfterSeq uint64 `json:"after_seq,omitempty"` // seq: the last event seen before the gap
@@ -172,11 +177,22 @@ type dropped struct {
 	RingSize uint64 `json:"ring_size,omitempty"` // stats: the ring's capacity
 }
 
+// DeviceGone reports that the device ended the stream: the module was
+// unloaded. Watch then returns nil.
+type DeviceGone struct {
+	Device string // the device path
+	Module string // the module's name
+}
+
+func (*Drop) notice()       {}
+func (*DeviceGone) notice() {}
+
 // Watch prints the module's events to stdout until ctx is done, the device
 // goes away, or the count or timeout set by the options is reached; each of
-// these is a clean end (nil). Lost events are reported on stderr, and in
-// JSON mode also as {"dropped":N,...} lines on stdout.
-func Watch(ctx context.Context, stdout, stderr io.Writer, opts ...Option) error {
+// these is a clean end (nil). Lost events and the end of the device are
+// given to notify (nil: to no one), and in JSON mode lost events are also
+// {"dropped":N,...} lines on stdout.
+func Watch(ctx context.Context, stdout io.Writer, notify func(Notice), opts ...Option) error {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return err
@@ -192,7 +208,10 @@ func Watch(ctx context.Context, stdout, stderr io.Writer, opts ...Option) error 
 		defer cancel()
 	}
 
-	w := &watcher{o: o, stdout: stdout, stderr: stderr, enrich: newEnricher(o.FS)}
+	if notify == nil {
+		notify = func(Notice) {}
+	}
+	w := &watcher{o: o, stdout: stdout, notify: notify, enrich: newEnricher(o.FS)}
 	before, statsErr := dev.Stats()
 	r := event.NewReader(deviceReader{ctx: ctx, dev: dev}, event.DefaultBatch)
 	var readErr error
@@ -209,15 +228,14 @@ func Watch(ctx context.Context, stdout, stderr io.Writer, opts ...Option) error 
 	switch {
 	case readErr == nil, ctx.Err() != nil && errors.Is(readErr, ctx.Err()):
 	case errors.Is(readErr, io.EOF):
-		fmt.Fprintf(stderr, "dnsmon-watch: %s went away (the %s module was unloaded)\n", o.device, kmod.Name)
+		notify(&DeviceGone{Device: o.device, Module: kmod.Name})
 	default:
 		return fmt.Errorf("reading %s: %w", o.device, readErr)
 	}
 	if statsErr == nil {
 		if after, err := dev.Stats(); err == nil && after.Dropped > before.Dropped {
 			if lost := after.Dropped - before.Dropped; lost > w.gapDrops {
-				w.report(dropped{Dropped: lost - w.gapDrops, Source: "stats", RingSize: after.RingSize},
-					fmt.Sprintf("the module dropped %d more events while dnsmon-watch ran (ring of %d records full)", lost-w.gapDrops, after.RingSize))
+				w.report(&Drop{Dropped: lost - w.gapDrops, Source: "stats", RingSize: after.RingSize})
 			}
 		}
 	}
@@ -225,21 +243,21 @@ func Watch(ctx context.Context, stdout, stderr io.Writer, opts ...Option) error 
 }
 
 type watcher struct {
-	o              *options
-	stdout, stderr io.Writer
-	enrich         *enricher
-	events         int
-	lastSeq        uint64
-	gapDrops       uint64
-	err            error // first write error
+	o        *options
+	stdout   io.Writer
+	notify   func(Notice)
+	enrich   *enricher
+	events   int
+	lastSeq  uint64
+	gapDrops uint64
+	err      error // first write error
 }
 
 func (w *watcher) handle(e event.Event) error {
 	if w.lastSeq != 0 && e.Seq > w.lastSeq+1 {
 		n := e.Seq - w.lastSeq - 1
 		w.gapDrops += n
-		w.report(dropped{Dropped: n, Source: "seq", AfterSeq: w.lastSeq, NextSeq: e.Seq},
-			fmt.Sprintf("%d events dropped between seq %d and %d (the ring was full)", n, w.lastSeq, e.Seq))
+		w.report(&Drop{Dropped: n, Source: "seq", AfterSeq: w.lastSeq, NextSeq: e.Seq})
 	}
 	w.lastSeq = e.Seq
 	w.events++
@@ -260,9 +278,9 @@ func (w *watcher) handle(e event.Event) error {
 	return nil
 }
 
-// report tells stderr about lost events, and stdout in JSON mode.
-func (w *watcher) report(d dropped, sentence string) {
-	fmt.Fprintf(w.stderr, "dnsmon-watch: %s; load dnsmon with a larger ring_size= (up to 65536) or read faster\n", sentence)
+// report tells notify about lost events, and stdout in JSON mode.
+func (w *watcher) report(d *Drop) {
+	w.notify(d)
 	if w.o.json {
 		b, _ := json.Marshal(d)
 		if _, err := w.stdout.Write(append(b, '\n')); err != nil && w.err == nil {

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -112,12 +114,13 @@ func hostFS() fstest.MapFS {
 
 func TestWatch(t *testing.T) {
 	stats := []event.Stats{{Events: 10, Dropped: 1, RingSize: 4096}, {Events: 20, Dropped: 5, RingSize: 4096}}
+	gone := &DeviceGone{Device: "/dev/dnsmon", Module: "dnsmon"}
 	tests := map[string]struct {
-		dev        *fakeDevice
-		opts       []Option
-		wantOut    string
-		wantErrOut string
-		wantErr    error
+		dev         *fakeDevice
+		opts        []Option
+		wantOut     string
+		wantNotices []Notice
+		wantErr     error
 	}{
 		"text": {
 			dev: &fakeDevice{chunks: [][]byte{records(t,
@@ -126,7 +129,7 @@ func TestWatch(t *testing.T) {
 			)}, stats: []event.Stats{{}}},
 			wantOut: "2026-11-27 10:00:00.000001 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 AAAA example.com\n" +
 				"2026-11-27 10:00:00.000002 pid=300 comm=\"host proc\" user=alice netns=4026531840 udp 127.0.0.53:53 HTTPS a\\001b.test\n",
-			wantErrOut: "dnsmon-watch: /dev/dnsmon went away (the dnsmon module was unloaded)\n",
+			wantNotices: []Notice{gone},
 		},
 		"text unknown process, ipv6, class": {
 			dev: &fakeDevice{chunks: [][]byte{records(t, func() event.Event {
@@ -135,19 +138,19 @@ func TestWatch(t *testing.T) {
 				e.Family, e.Proto, e.Server, e.QClass = event.FamilyIPv6, event.ProtoTCP, netip.MustParseAddr("2001:db8::1"), 3
 				return e
 			}())}, stats: []event.Stats{{}}},
-			wantOut:    "2026-11-27 10:00:00.000007 pid=? comm=? user=? netns=4026531840 tcp [2001:db8::1]:53 NS . CH\n",
-			wantErrOut: "dnsmon-watch: /dev/dnsmon went away (the dnsmon module was unloaded)\n",
+			wantOut:     "2026-11-27 10:00:00.000007 pid=? comm=? user=? netns=4026531840 tcp [2001:db8::1]:53 NS . CH\n",
+			wantNotices: []Notice{gone},
 		},
 		"malformed text": {
-			dev:        &fakeDevice{chunks: [][]byte{records(t, malformed(8, 100, event.ReasonLabelPastEnd, `?abc`))}, stats: []event.Stats{{}}},
-			wantOut:    "2026-11-27 10:00:00.000008 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 MALFORMED(label-past-end) id=8 ?abc\n",
-			wantErrOut: "dnsmon-watch: /dev/dnsmon went away (the dnsmon module was unloaded)\n",
+			dev:         &fakeDevice{chunks: [][]byte{records(t, malformed(8, 100, event.ReasonLabelPastEnd, `?abc`))}, stats: []event.Stats{{}}},
+			wantOut:     "2026-11-27 10:00:00.000008 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 MALFORMED(label-past-end) id=8 ?abc\n",
+			wantNotices: []Notice{gone},
 		},
 		"malformed json": {
-			dev:        &fakeDevice{chunks: [][]byte{records(t, malformed(9, 100, event.ReasonPointerLoop, `\192\012`))}, stats: []event.Stats{{}}},
-			opts:       []Option{WithJSON(true)},
-			wantOut:    `{"seq":9,"time":"2026-11-27T10:00:00.000009Z","pid":100,"tid":100,"comm":"curl","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"id":9,"malformed":true,"reason":"pointer-loop","data":"\\192\\012","exe":"/usr/bin/curl","container":"` + cid + `"}` + "\n",
-			wantErrOut: "dnsmon-watch: /dev/dnsmon went away (the dnsmon module was unloaded)\n",
+			dev:         &fakeDevice{chunks: [][]byte{records(t, malformed(9, 100, event.ReasonPointerLoop, `\192\012`))}, stats: []event.Stats{{}}},
+			opts:        []Option{WithJSON(true)},
+			wantOut:     `{"seq":9,"time":"2026-11-27T10:00:00.000009Z","pid":100,"tid":100,"comm":"curl","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"id":9,"malformed":true,"reason":"pointer-loop","data":"\\192\\012","exe":"/usr/bin/curl","container":"` + cid + `"}` + "\n",
+			wantNotices: []Notice{gone},
 		},
 		"json, enrichment, pid reuse, gap and stats drops": {
 			dev: &fakeDevice{chunks: [][]byte{
@@ -160,9 +163,8 @@ func TestWatch(t *testing.T) {
 				`{"seq":6,"time":"2026-11-27T10:00:00.000006Z","pid":200,"tid":200,"comm":"dig","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"id":6,"qname":"x.test","qtype":"SVCB"}` + "\n" +
 				`{"seq":7,"time":"2026-11-27T10:00:00.000007Z","pid":999,"tid":999,"comm":"gone","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"id":7,"qname":"y.test","qtype":"TYPE300"}` + "\n" +
 				`{"dropped":2,"source":"stats","ring_size":4096}` + "\n",
-			wantErrOut: "dnsmon-watch: 2 events dropped between seq 3 and 6 (the ring was full); load dnsmon with a larger ring_size= (up to 65536) or read faster\n" +
-				"dnsmon-watch: /dev/dnsmon went away (the dnsmon module was unloaded)\n" +
-				"dnsmon-watch: the module dropped 2 more events while dnsmon-watch ran (ring of 4096 records full); load dnsmon with a larger ring_size= (up to 65536) or read faster\n",
+			wantNotices: []Notice{&Drop{Dropped: 2, Source: "seq", AfterSeq: 3, NextSeq: 6}, gone,
+				&Drop{Dropped: 2, Source: "stats", RingSize: 4096}},
 		},
 		"count": {
 			dev:     &fakeDevice{chunks: [][]byte{records(t, ev(1, 100, "curl", "a.test", 1), ev(2, 100, "curl", "b.test", 1), ev(3, 100, "curl", "c.test", 1))}, block: true, statsErr: unix.ENOTTY},
@@ -181,10 +183,11 @@ func TestWatch(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			var out, errOut bytes.Buffer
+			var out bytes.Buffer
+			var notices []Notice
 			opts := append([]Option{WithFS(hostFS()), WithLocation(time.UTC),
 				WithOpen(func(string) (Device, error) { return tc.dev, nil })}, tc.opts...)
-			err := Watch(t.Context(), &out, &errOut, opts...)
+			err := Watch(t.Context(), &out, func(n Notice) { notices = append(notices, n) }, opts...)
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("Watch: err = %v, want %v", err, tc.wantErr)
@@ -201,8 +204,8 @@ func TestWatch(t *testing.T) {
 			} else if out.String() != tc.wantOut {
 				t.Errorf("stdout:\n got %s\nwant %s", out.String(), tc.wantOut)
 			}
-			if errOut.String() != tc.wantErrOut {
-				t.Errorf("stderr:\n got %q\nwant %q", errOut.String(), tc.wantErrOut)
+			if !reflect.DeepEqual(notices, tc.wantNotices) {
+				t.Errorf("notices:\n got %s\nwant %s", fmtNotices(notices), fmtNotices(tc.wantNotices))
 			}
 			if !tc.dev.closed {
 				t.Error("device not closed")
@@ -223,7 +226,7 @@ func TestWatchCancel(t *testing.T) {
 	dev := &fakeDevice{block: true, stats: []event.Stats{{}}}
 	done := make(chan error, 1)
 	go func() {
-		done <- Watch(ctx, io.Discard, io.Discard, WithOpen(func(string) (Device, error) { return dev, nil }), WithFS(hostFS()))
+		done <- Watch(ctx, io.Discard, nil, WithOpen(func(string) (Device, error) { return dev, nil }), WithFS(hostFS()))
 	}()
 	time.Sleep(20 * time.Millisecond)
 	cancel()
@@ -268,7 +271,7 @@ func TestOpenErrors(t *testing.T) {
 				opts = append(opts, WithOpen(tc.open))
 			}
 			for fn, call := range map[string]func() error{
-				"Watch":      func() error { return Watch(t.Context(), io.Discard, io.Discard, opts...) },
+				"Watch":      func() error { return Watch(t.Context(), io.Discard, nil, opts...) },
 				"PrintStats": func() error { return PrintStats(t.Context(), io.Discard, opts...) },
 			} {
 				err := call()
@@ -331,9 +334,12 @@ func TestFdDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, errOut bytes.Buffer
+	var out bytes.Buffer
+	gone := make(chan Notice, 1)
 	done := make(chan error, 1)
-	go func() { done <- Watch(t.Context(), &out, &errOut, WithDevice(fifo), WithFS(hostFS()), WithJSON(true)) }()
+	go func() {
+		done <- Watch(t.Context(), &out, func(n Notice) { gone <- n }, WithDevice(fifo), WithFS(hostFS()), WithJSON(true))
+	}()
 	time.Sleep(300 * time.Millisecond) // let it wait in poll at least once
 	if _, err := w.Write(records(t, ev(1, 100, "curl", "a.test", 1), ev(2, 100, "curl", "b.test", 28))); err != nil {
 		t.Fatal(err)
@@ -351,8 +357,13 @@ func TestFdDevice(t *testing.T) {
 	if n := strings.Count(out.String(), "\n"); n != 2 || !strings.Contains(out.String(), `"qname":"b.test"`) {
 		t.Errorf("stdout:\n%s", out.String())
 	}
-	if !strings.Contains(errOut.String(), "went away") {
-		t.Errorf("stderr: %q", errOut.String())
+	select {
+	case n := <-gone:
+		if _, ok := n.(*DeviceGone); !ok {
+			t.Errorf("notice %+v, want *DeviceGone", n)
+		}
+	default:
+		t.Error("no notice that the device went away")
 	}
 
 	// Cancel while waiting.
@@ -364,7 +375,7 @@ func TestFdDevice(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if err := Watch(ctx, io.Discard, io.Discard, WithDevice(fifo), WithFS(hostFS())); err != nil {
+	if err := Watch(ctx, io.Discard, nil, WithDevice(fifo), WithFS(hostFS())); err != nil {
 		t.Errorf("Watch(canceled) = %v", err)
 	}
 	if d := time.Since(start); d > 300*time.Millisecond+2*pollInterval {
@@ -408,8 +419,16 @@ func TestHelpers(t *testing.T) {
 		"device": WithDevice(""), "count": WithCount(-1), "timeout": WithTimeout(-1),
 		"fs": WithFS(nil), "loc": WithLocation(nil), "open": WithOpen(nil),
 	} {
-		if err := Watch(t.Context(), io.Discard, io.Discard, opt); err == nil {
+		if err := Watch(t.Context(), io.Discard, nil, opt); err == nil {
 			t.Errorf("Watch accepted bad option %s", name)
 		}
 	}
+}
+
+func fmtNotices(ns []Notice) string {
+	var b strings.Builder
+	for _, n := range ns {
+		fmt.Fprintf(&b, "%+v ", n)
+	}
+	return b.String()
 }

@@ -45,3 +45,41 @@ func ReadFile(name string, max int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// NewReadCloser returns a reader of rc that gives at most max bytes: when
+// rc has more, the read past max fails with an error wrapping ErrTooLarge,
+// so a body that is too long is never taken for a short one. Close closes
+// rc.
+func NewReadCloser(rc io.ReadCloser, max int64) io.ReadCloser {
+	return &capped{rc: rc, left: max, max: max}
+}
+
+type capped struct {
+	rc        io.ReadCloser
+	left, max int64
+	err       error
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.left <= 0 {
+		// At the cap: one more byte means too large, EOF means exact.
+		var one [1]byte
+		n, err := c.rc.Read(one[:])
+		if n > 0 {
+			c.err = fmt.Errorf("%w: more than %d bytes", ErrTooLarge, c.max)
+			return 0, c.err
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.rc.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+func (c *capped) Close() error { return c.rc.Close() }

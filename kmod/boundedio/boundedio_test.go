@@ -2,6 +2,7 @@ package boundedio
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -73,6 +74,37 @@ func TestReadFile(t *testing.T) {
 			}
 			if string(got) != tc.want {
 				t.Errorf("ReadFile: %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewReadCloser(t *testing.T) {
+	tests := map[string]struct {
+		in      string
+		max     int64
+		wantErr error
+	}{
+		"empty":          {in: "", max: 4},
+		"under the cap":  {in: "abc", max: 4},
+		"at the cap":     {in: "abcd", max: 4},
+		"one over":       {in: "abcde", max: 4, wantErr: ErrTooLarge},
+		"far over":       {in: strings.Repeat("x", 1<<20), max: 4, wantErr: ErrTooLarge},
+		"zero cap, over": {in: "a", max: 0, wantErr: ErrTooLarge},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			// One byte a read, so the cap is met at every read boundary.
+			rc := NewReadCloser(io.NopCloser(iotest.OneByteReader(strings.NewReader(tc.in))), tc.max)
+			got, err := io.ReadAll(rc)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("read: %v, want %v", err, tc.wantErr)
+			}
+			if tc.wantErr == nil && string(got) != tc.in {
+				t.Errorf("read %q, want %q", got, tc.in)
+			}
+			if int64(len(got)) > tc.max {
+				t.Errorf("read %d bytes past a cap of %d", len(got), tc.max)
 			}
 		})
 	}

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -98,10 +99,10 @@ func openBundleLimits(ctx context.Context, file string, lim bundleLimits) (_ *la
 	if err := b.scan(ctx); err != nil {
 		return nil, err
 	}
-	if err := checkOCILayout(b); err != nil {
+	if err := checkOCILayout(ctx, b); err != nil {
 		return nil, &BundleError{File: file, Reason: "not an OCI image layout", Err: err}
 	}
-	return &layoutSource{fsys: b, name: file}, nil
+	return &layoutSource{files: b, name: file}, nil
 }
 
 // bundleFS is the OCI image layout in a bundle, as a file system. It keeps
@@ -119,7 +120,7 @@ type bundleFS struct {
 	passes atomic.Int64
 }
 
-var _ contextFS = (*bundleFS)(nil)
+var _ layoutFiles = (*bundleFS)(nil)
 
 // scan is the opening pass: it checks every entry and fills small and
 // large.
@@ -181,6 +182,14 @@ func (b *bundleFS) OpenContext(ctx context.Context, name string) (fs.File, error
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
 	return b.stream(ctx, name, size)
+}
+
+func (b *bundleFS) openFile(ctx context.Context, name string) (io.ReadCloser, error) {
+	return b.OpenContext(ctx, name)
+}
+
+func (b *bundleFS) openBlob(ctx context.Context, h v1.Hash) (io.ReadCloser, error) {
+	return b.OpenContext(ctx, "blobs/"+h.Algorithm+"/"+h.Hex)
 }
 
 // stream passes over the tar again, with the same checks as the opening

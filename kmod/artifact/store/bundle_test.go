@@ -109,7 +109,7 @@ func TestBundleStreamsLargeBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	b := src.(*layoutSource).fsys.(*bundleFS)
+	b := src.(*layoutSource).files.(*bundleFS)
 	layer := "blobs/sha256/" + artifact.Digest(l.layer).Hex
 	if _, ok := b.small[layer]; ok {
 		t.Errorf("the %d-byte layer is held in memory", len(l.layer))
@@ -310,5 +310,21 @@ func TestLayoutDir(t *testing.T) {
 	}
 	if _, err := src.Blob(ctx, v1.Hash{Algorithm: "sha256", Hex: "../../" + strings.Repeat("0", 58)}); err == nil {
 		t.Error("a digest with a path in it was read")
+	}
+	if _, err := src.Blob(ctx, artifact.Digest([]byte("none"))); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing blob: %v, want ErrNotFound", err)
+	}
+	// A blob that links out of the layout is refused (layout.Path.Blob).
+	outside := filepath.Join(t.TempDir(), "outside")
+	if err := os.WriteFile(outside, []byte("outside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := artifact.Digest([]byte("outside"))
+	if err := os.Symlink(outside, filepath.Join(dir, "blobs", "sha256", h.Hex)); err != nil {
+		t.Fatal(err)
+	}
+	if rc, err := src.Blob(ctx, h); err == nil {
+		rc.Close()
+		t.Error("a blob that is a symbolic link was read")
 	}
 }

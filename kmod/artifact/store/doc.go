@@ -4,6 +4,8 @@
 // layout). The farm reads back what it published through it and hosts
 // fetch through it, so it sits below both.
 //
-// A Source only moves bytes; ReadManifest and ReadBlob add the size caps
-// and the digest checks, and every read of content goes through them.
+// A Source only moves bytes, a registry's and a layout directory's through
+// go-containerregistry (remote, layout); ReadManifest and ReadBlob add the
+// size caps and the digest checks, and every read of content goes through
+// them.
 package store

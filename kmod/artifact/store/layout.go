@@ -8,29 +8,35 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 
 	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/kmod/boundedio"
 )
 
 // layoutSource reads an OCI image layout: index.json names the tags
-// (org.opencontainers.image.ref.name), blobs/sha256/HEX holds content. The
-// layout is read through an fs.FS, so one code path reads a directory
-// (os.DirFS) and a bundle (bundleFS) alike.
+// (org.opencontainers.image.ref.name), blobs/sha256/HEX holds content. Its
+// files come from a directory (go-containerregistry's layout.Path) or from
+// a bundle (bundleFS); the reading of tags and manifests is the same.
 type layoutSource struct {
-	fsys fs.FS
-	name string
+	files layoutFiles
+	name  string
 }
 
 var _ Source = (*layoutSource)(nil)
 
-// contextFS is an fs.FS whose Open may take long (a bundle streams its tar
-// to a large entry) and so honours a context.
-type contextFS interface {
-	fs.FS
-	OpenContext(ctx context.Context, name string) (fs.File, error)
+// layoutFiles opens the files of an OCI image layout.
+type layoutFiles interface {
+	// openFile opens "oci-layout" or "index.json".
+	openFile(ctx context.Context, name string) (io.ReadCloser, error)
+	// openBlob opens blobs/sha256/HEX, or returns an error wrapping
+	// fs.ErrNotExist.
+	openBlob(ctx context.Context, h v1.Hash) (io.ReadCloser, error)
+	// Close releases what the files hold: a bundle's open file.
+	Close() error
 }
 
 // Layout limits.
@@ -41,20 +47,47 @@ const (
 	maxOCILayout = 4 << 10
 )
 
+// layoutDir is a layout directory, read through go-containerregistry:
+// layout.FromPath opens it and Path.Blob opens blobs, refusing symbolic
+// links and other files that are not regular. index.json and oci-layout are
+// opened here so that they are read with a cap: Path.ImageIndex reads
+// index.json whole with os.ReadFile, and ggcr does not check oci-layout.
+type layoutDir struct {
+	p layout.Path
+}
+
+var _ layoutFiles = layoutDir{}
+
+func (d layoutDir) openFile(_ context.Context, name string) (io.ReadCloser, error) {
+	return os.Open(filepath.Join(string(d.p), name))
+}
+
+func (d layoutDir) openBlob(_ context.Context, h v1.Hash) (io.ReadCloser, error) {
+	return d.p.Blob(h)
+}
+
+func (layoutDir) Close() error { return nil }
+
 // openLayout opens the OCI image layout directory dir.
-func openLayout(dir string) (*layoutSource, error) {
+func openLayout(ctx context.Context, dir string) (*layoutSource, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("empty %sDIR", LayoutPrefix)
 	}
-	if err := checkOCILayout(os.DirFS(dir)); err != nil {
+	p, err := layout.FromPath(dir)
+	if err != nil {
 		return nil, fmt.Errorf("opening OCI image layout %q: %w", dir, err)
 	}
-	return &layoutSource{fsys: os.DirFS(dir), name: LayoutPrefix + dir}, nil
+	d := layoutDir{p: p}
+	if err := checkOCILayout(ctx, d); err != nil {
+		return nil, fmt.Errorf("opening OCI image layout %q: %w", dir, err)
+	}
+	return &layoutSource{files: d, name: LayoutPrefix + dir}, nil
 }
 
-// checkOCILayout checks that fsys holds an oci-layout file with a version.
-func checkOCILayout(fsys fs.FS) error {
-	f, err := fsys.Open("oci-layout")
+// checkOCILayout checks that the layout holds an oci-layout file with a
+// version.
+func checkOCILayout(ctx context.Context, files layoutFiles) error {
+	f, err := files.openFile(ctx, "oci-layout")
 	if err != nil {
 		return err
 	}
@@ -74,29 +107,21 @@ func checkOCILayout(fsys fs.FS) error {
 
 func (l *layoutSource) String() string { return l.name }
 
-// Close releases what the file system holds: a bundle's open file.
-func (l *layoutSource) Close() error {
-	if c, ok := l.fsys.(io.Closer); ok {
-		return c.Close()
-	}
-	return nil
-}
-
-func (l *layoutSource) open(ctx context.Context, name string) (fs.File, error) {
-	if cf, ok := l.fsys.(contextFS); ok {
-		return cf.OpenContext(ctx, name)
-	}
-	return l.fsys.Open(name)
-}
+// Close releases what the files hold: a bundle's open file.
+func (l *layoutSource) Close() error { return l.files.Close() }
 
 func (l *layoutSource) index(ctx context.Context) (*v1.IndexManifest, error) {
-	f, err := l.open(ctx, "index.json")
+	f, err := l.files.openFile(ctx, "index.json")
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", l.name, err)
 	}
 	defer f.Close()
+	b, err := boundedio.ReadAll(f, maxIndexJSON)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s/index.json: %w", l.name, err)
+	}
 	var im v1.IndexManifest
-	if err := json.NewDecoder(io.LimitReader(f, maxIndexJSON)).Decode(&im); err != nil {
+	if err := json.Unmarshal(b, &im); err != nil {
 		return nil, fmt.Errorf("reading %s/index.json: %w", l.name, err)
 	}
 	return &im, nil
@@ -149,7 +174,7 @@ func (l *layoutSource) Blob(ctx context.Context, h v1.Hash) (io.ReadCloser, erro
 	if !blobPathRE.MatchString(name) {
 		return nil, fmt.Errorf("blob %s: only sha256 digests are supported", h)
 	}
-	f, err := l.open(ctx, name)
+	f, err := l.files.openBlob(ctx, h)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("blob %s in %s: %w", h, l.name, ErrNotFound)
 	}

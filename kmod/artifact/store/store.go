@@ -48,7 +48,7 @@ func Open(ctx context.Context, src string, opts ...Option) (Source, error) {
 	case src == "":
 		return nil, errors.New("empty source: give REGISTRY/REPO, oci-layout:DIR or FILE.tar.zst")
 	case strings.HasPrefix(src, LayoutPrefix):
-		return openLayout(strings.TrimPrefix(src, LayoutPrefix))
+		return openLayout(ctx, strings.TrimPrefix(src, LayoutPrefix))
 	case strings.HasSuffix(src, ".tar.zst") || strings.HasSuffix(src, ".tar.zstd") || isFile(src):
 		return openBundle(ctx, src, o.maxBundleSize)
 	case strings.Contains(src, "://"):

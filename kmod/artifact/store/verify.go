@@ -66,20 +66,36 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 		return 0, v.err
 	}
 	v.h.Write(p[:n])
-	if errors.Is(err, io.EOF) {
+	switch {
+	case errors.Is(err, io.EOF):
 		if v.n != v.size {
 			v.err = &DigestError{Object: "blob", Want: v.want, WantSize: v.size, GotSize: v.n, Source: v.source}
 			return 0, v.err
 		}
-		got := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(v.h.Sum(nil))}
-		if got != v.want {
-			v.err = &DigestError{Object: "blob", Want: v.want, Got: got, Source: v.source}
+		if v.err = v.check(); v.err != nil {
 			return 0, v.err
 		}
 		v.err = io.EOF
-	} else if err != nil {
+	case err != nil:
+		// A reader that verifies too (go-containerregistry's remote blobs)
+		// fails with the last bytes of wrong content: when they are all
+		// here, say so with our error rather than with its.
+		if v.n == v.size {
+			if v.err = v.check(); v.err != nil {
+				return 0, v.err
+			}
+		}
 		v.err = fmt.Errorf("reading blob %s from %s: %w", v.want, v.source, err)
 		return n, v.err
 	}
 	return n, err
+}
+
+// check compares the digest of the bytes read with the one wanted.
+func (v *verifyingReader) check() error {
+	got := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(v.h.Sum(nil))}
+	if got != v.want {
+		return &DigestError{Object: "blob", Want: v.want, Got: got, Source: v.source}
+	}
+	return nil
 }

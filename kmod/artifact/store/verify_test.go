@@ -6,25 +6,44 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/dnsmon/dnsmon/kmod/artifact"
 )
+
+var errBroken = errors.New("connection reset")
 
 func TestVerifyingReader(t *testing.T) {
 	content := []byte("hello, module")
 	d := artifact.Digest(content)
 	for name, c := range map[string]struct {
-		body    []byte
-		size    int64
+		body []byte
+		size int64
+		// fail is an error after the body, instead of io.EOF: a reader
+		// that verifies too, or a connection that breaks.
+		fail    error
 		wantErr bool
 	}{
-		"exact":     {content, int64(len(content)), false},
-		"tampered":  {[]byte("hello, modulf"), int64(len(content)), true},
-		"too long":  {append(content, 'x'), int64(len(content)), true},
-		"too short": {content[:5], int64(len(content)), true},
+		"exact":                                 {content, int64(len(content)), nil, false},
+		"tampered":                              {[]byte("hello, modulf"), int64(len(content)), nil, true},
+		"too long":                              {append(content, 'x'), int64(len(content)), nil, true},
+		"too short":                             {content[:5], int64(len(content)), nil, true},
+		"tampered, then the reader's own error": {[]byte("hello, modulf"), int64(len(content)), errBroken, true},
+		"exact, then an error":                  {content, int64(len(content)), errBroken, false},
+		"cut short by an error":                 {content[:5], int64(len(content)), errBroken, false},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := io.ReadAll(NewVerifyingReader(bytes.NewReader(c.body), d, c.size, "test"))
+			var r io.Reader = bytes.NewReader(c.body)
+			if c.fail != nil {
+				r = io.MultiReader(r, iotest.ErrReader(c.fail))
+			}
+			_, err := io.ReadAll(NewVerifyingReader(r, d, c.size, "test"))
+			if (err == nil) != (!c.wantErr && c.fail == nil) {
+				t.Fatalf("err = %v", err)
+			}
+			if c.fail != nil && !c.wantErr && !errors.Is(err, c.fail) {
+				t.Errorf("err = %v, want %v", err, c.fail)
+			}
 			var de *DigestError
 			if c.wantErr != errors.As(err, &de) {
 				t.Errorf("err = %v, want DigestError %v", err, c.wantErr)
