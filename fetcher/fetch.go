@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -54,7 +55,7 @@ func Fetch(ctx context.Context, opts ...Option) (*Record, error) {
 	defer src.Close()
 	out := o.output
 	if out == "" {
-		out = kmod.DefaultPath(host.Release)
+		out = filepath.Join(o.root, kmod.DefaultPath(host.Release))
 	}
 	return o.fetchFrom(ctx, src, keys, host, out)
 }
@@ -62,7 +63,17 @@ func Fetch(ctx context.Context, opts ...Option) (*Record, error) {
 // fetchFrom resolves and verifies the module for host in src and writes it
 // to out with its record.
 func (o *options) fetchFrom(ctx context.Context, src store.Source, keys signature.Keys, host Host, out string) (*Record, error) {
-	m, err := Resolve(ctx, src, host, o.version, keys)
+	vi, err := ReadVersionIndex(ctx, src, keys)
+	if err != nil {
+		return nil, err
+	}
+	remember := func() error { return nil }
+	if len(keys) > 0 {
+		if remember, err = o.checkFresh(src, vi); err != nil { // freshness.go
+			return nil, err
+		}
+	}
+	m, err := resolveIn(ctx, src, vi, host, o.version, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +88,9 @@ func (o *options) fetchFrom(ctx context.Context, src store.Source, keys signatur
 		return nil, err
 	}
 	if err := writeModule(out, m.Ko, rec); err != nil {
+		return nil, err
+	}
+	if err := remember(); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(o.Log, "wrote %s (dnsmon %s for %s, %s)\n", out, rec.Version, rec.Kernel, rec.Manifest)
@@ -157,34 +171,48 @@ type Module struct {
 }
 
 // Resolve selects the module for host.Release and host.Arch from version
-// (the newest when "") in src and verifies it: manifest digest, signature
-// with key (skipped when key is nil), layer digest, .ko digest and
-// vermagic.
+// (the newest when "") in src and verifies it: the version index's
+// signature, the version's index against it, manifest digest, signature
+// with keys (each skipped when keys is nil), layer digest, .ko digest and
+// vermagic. The version index's serial and expiry are Fetch's to check.
 func Resolve(ctx context.Context, src store.Source, host Host, version string, keys signature.Keys) (*Module, error) {
+	vi, err := ReadVersionIndex(ctx, src, keys)
+	if err != nil {
+		return nil, err
+	}
+	return resolveIn(ctx, src, vi, host, version, keys)
+}
+
+// versionIndexOf returns the module descriptors of version's index (the
+// newest version when ""), read by the digest vi lists for it.
+func versionIndexOf(ctx context.Context, src store.Source, vi *artifact.VersionIndex, version string) (string, []v1.Descriptor, error) {
 	if version == "" {
-		v, err := newestVersion(ctx, src)
-		if err != nil {
-			return nil, err
+		if version = vi.Newest(); version == "" {
+			return "", nil, fmt.Errorf("%w in %s (its version index lists none like 0.1.0)", ErrNoVersion, src)
 		}
-		version = v
 	}
-	tag, err := artifact.VersionTag(version)
+	d, ok := vi.Lookup(version)
+	if !ok {
+		return "", nil, fmt.Errorf("dnsmon module version %s is not in %s: %w", version, src, store.ErrNotFound)
+	}
+	raw, err := store.ReadManifest(ctx, src, d.Digest.String())
 	if err != nil {
-		return nil, err
-	}
-	raw, err := store.ReadManifest(ctx, src, tag)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("dnsmon module version %s is not in %s: %w", version, src, err)
-	}
-	if err != nil {
-		return nil, err
+		return "", nil, fmt.Errorf("reading the index of dnsmon %s in %s: %w", version, src, err)
 	}
 	iv, descs, err := artifact.ParseIndex(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s:%s: %w", src, tag, err)
+		return "", nil, fmt.Errorf("%s@%s: %w", src, d.Digest, err)
 	}
 	if iv != version {
-		return nil, fmt.Errorf("%s:%s is the index of version %q, not %q", src, tag, iv, version)
+		return "", nil, fmt.Errorf("%s@%s is the index of version %q, not %q", src, d.Digest, iv, version)
+	}
+	return version, descs, nil
+}
+
+func resolveIn(ctx context.Context, src store.Source, vi *artifact.VersionIndex, host Host, version string, keys signature.Keys) (*Module, error) {
+	version, descs, err := versionIndexOf(ctx, src, vi, version)
+	if err != nil {
+		return nil, err
 	}
 	d, ok := pick(descs, host.Release, host.Arch)
 	if !ok {

@@ -3,7 +3,6 @@ package fetcher
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -33,23 +32,14 @@ func List(ctx context.Context, opts ...Option) ([]Available, error) {
 		return nil, err
 	}
 	defer src.Close()
-	version := o.version
-	if version == "" {
-		if version, err = newestVersion(ctx, src); err != nil {
-			return nil, err
-		}
-	}
-	tag, err := artifact.VersionTag(version)
+	// Unverified: List installs nothing, and needs no key.
+	vi, err := ReadVersionIndex(ctx, src, nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := store.ReadManifest(ctx, src, tag)
+	iv, descs, err := versionIndexOf(ctx, src, vi, o.version)
 	if err != nil {
-		return nil, fmt.Errorf("reading the index of dnsmon %s in %s: %w", version, src, err)
-	}
-	iv, descs, err := artifact.ParseIndex(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s:%s: %w", src, tag, err)
+		return nil, err
 	}
 	var out []Available
 	for _, d := range descs {

@@ -38,6 +38,8 @@ type options struct {
 	distro   string
 	install  []install.Option
 	certPath string // WithCertPath (modcert.go)
+	// WithAllowRollback, WithAllowExpired (freshness.go)
+	allowRollback, allowExpired bool
 }
 
 // DefaultSource is the registry repository dnsmon-fetch reads when no
@@ -131,7 +133,9 @@ func WithVersion(v string) Option {
 	}
 }
 
-// WithOutput sets the file to write. Default: kmod.DefaultPath(release).
+// WithOutput sets the file to write; the state Fetch keeps (the serials
+// seen, the module signing certificate) then goes beside it. Default:
+// kmod.DefaultPath(release) under WithRoot.
 func WithOutput(path string) Option {
 	return func(o *options) error {
 		if path == "" {
@@ -200,8 +204,10 @@ func WithLogger(w io.Writer) Option {
 	return func(o *options) error { return o.SetLogger(w) }
 }
 
-// WithRoot makes FetchAndInstall and FetchAndInstallKernels work on the system under dir:
-// its /lib/modules and the install manifest. Default: "/".
+// WithRoot makes Fetch, FetchAndInstall and FetchAndInstallKernels work on
+// the system under dir: its /lib/modules, the install manifest and the
+// state under /var/lib/dnsmon (the serials seen, see SerialsFile).
+// Default: "/".
 func WithRoot(dir string) Option {
 	return func(o *options) error {
 		if dir == "" {

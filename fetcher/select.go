@@ -1,7 +1,6 @@
 package fetcher
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -10,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/dnsmon/dnsmon/kmod/artifact"
-	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -46,28 +44,6 @@ func (e *NoModuleError) Error() string {
 	}
 	fmt.Fprintf(&b, "; to have it built, add this line to the kernels: list of %s in kernels.yaml:\n      - %s", group, e.Release)
 	return b.String()
-}
-
-// newestVersion returns the newest module version tagged in src.
-func newestVersion(ctx context.Context, src store.Source) (string, error) {
-	tags, err := src.Tags(ctx)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return "", err
-	}
-	var best string
-	for _, t := range tags {
-		v, err := artifact.ParseVersionTag(t)
-		if err != nil || v == "" || v[0] < '0' || v[0] > '9' {
-			continue
-		}
-		if best == "" || artifact.CompareVersions(v, best) > 0 {
-			best = v
-		}
-	}
-	if best == "" {
-		return "", fmt.Errorf("%w in %s (no tag like 0.1.0)", ErrNoVersion, src)
-	}
-	return best, nil
 }
 
 // pick returns the descriptor for release and arch.

@@ -3,6 +3,7 @@ package publish
 import (
 	"archive/tar"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,11 @@ type BundleStats struct {
 	Unsigned int
 	Blobs    int
 	Bytes    int64
+	// Serial is the serial of the bundle's version index, its source's.
+	Serial uint64
+	// Resigned is true when the bundle holds part of its source, so its
+	// version index is a new one, signed with BundleOptions.SigningKey.
+	Resigned bool
 }
 
 // BundleOptions select what goes into a bundle.
@@ -35,12 +41,20 @@ type BundleOptions struct {
 	// Only keeps kernel releases that match it; nil keeps all.
 	Only *regexp.Regexp
 	// Versions are the module versions to copy; empty means every version
-	// tagged in the source.
+	// the source's version index lists.
 	Versions []string
 	// Arches keeps modules of these architectures (GOARCH spelling, as
 	// the artifacts' arch annotation); empty keeps every architecture, so
 	// one bundle serves amd64 and arm64 hosts alike.
 	Arches []string
+	// SigningKey signs the bundle's version index when the bundle holds
+	// only part of the source (Only, Versions): the source's signed index
+	// lists what the bundle leaves out, so a new one, with the source's
+	// serial, expiry and origin, is made and signed. A bundle of a whole
+	// source carries the source's index and signature as they are, and
+	// needs no key. Default: none, and a partial bundle is refused with
+	// ErrNoSigningKey.
+	SigningKey *ecdsa.PrivateKey
 }
 
 // keeps says whether a module of the index, by its annotations, belongs in
@@ -103,22 +117,28 @@ func (b *bundleWriter) tag(tag string, raw []byte, mt types.MediaType, at string
 // WriteBundle writes a bundle of src to w: a zstd-compressed tar of an OCI
 // image layout holding, for each selected version, an index of the selected
 // kernels, their manifests, blobs and signature manifests, tagged as in a
-// registry. Every manifest and blob is verified against its digest while it
-// is copied.
+// registry, and the version index with its signature (see
+// BundleOptions.SigningKey). Every manifest and blob is verified against its
+// digest while it is copied.
 func WriteBundle(ctx context.Context, src store.Source, w io.Writer, opts BundleOptions) (*BundleStats, error) {
+	viRaw, err := store.ReadManifest(ctx, src, artifact.VersionIndexTag)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%s has no version index (tag %s): run dnsmon-farm reindex --key on it first", src, artifact.VersionIndexTag)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the version index of %s: %w", src, err)
+	}
+	vi, err := artifact.ParseVersionIndex(viRaw)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%s: %w", src, artifact.VersionIndexTag, err)
+	}
 	versions := opts.Versions
 	if len(versions) == 0 {
-		tags, err := src.Tags(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", src, err)
+		for _, d := range vi.Versions {
+			versions = append(versions, d.Annotations[artifact.AnnotationVersion])
 		}
-		for _, t := range tags {
-			if v, err := artifact.ParseVersionTag(t); err == nil {
-				versions = append(versions, v)
-			}
-		}
-		sort.Slice(versions, func(i, j int) bool { return artifact.CompareVersions(versions[i], versions[j]) < 0 })
 	}
+	sort.Slice(versions, func(i, j int) bool { return artifact.CompareVersions(versions[i], versions[j]) < 0 })
 	zw, err := zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return nil, fmt.Errorf("writing bundle: %w", err)
@@ -127,15 +147,24 @@ func WriteBundle(ctx context.Context, src store.Source, w io.Writer, opts Bundle
 	if err := b.file("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
 		return nil, fmt.Errorf("writing bundle: %w", err)
 	}
+	out := &artifact.VersionIndex{Serial: vi.Serial, Expires: vi.Expires, Origin: vi.Origin}
+	whole := true // every version of the source, each index as it is
 	for _, v := range versions {
-		n, err := b.version(ctx, src, v, opts)
+		d, ok := vi.Lookup(v)
+		if !ok {
+			return nil, fmt.Errorf("version %s is not in the version index of %s", v, src)
+		}
+		n, iraw, err := b.version(ctx, src, v, d, opts)
 		if err != nil {
 			return nil, err
 		}
 		if n > 0 {
 			b.st.Versions = append(b.st.Versions, v)
+			out.Set(v, artifact.VersionDescriptor(v, iraw))
 		}
+		whole = whole && artifact.Digest(iraw) == d.Digest
 	}
+	whole = whole && len(out.Versions) == len(vi.Versions)
 	if b.st.Modules == 0 {
 		only := ""
 		if opts.Only != nil {
@@ -145,6 +174,9 @@ func WriteBundle(ctx context.Context, src store.Source, w io.Writer, opts Bundle
 			only += fmt.Sprintf(", architectures %v", opts.Arches)
 		}
 		return nil, fmt.Errorf("bundle of %s would hold no module (versions %v%s)", src, versions, only)
+	}
+	if err := b.versionIndex(ctx, src, viRaw, out, whole, opts.SigningKey); err != nil {
+		return nil, err
 	}
 	idx, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: b.index})
 	if err != nil {
@@ -162,18 +194,62 @@ func WriteBundle(ctx context.Context, src store.Source, w io.Writer, opts Bundle
 	return b.st, nil
 }
 
-func (b *bundleWriter) version(ctx context.Context, src store.Source, version string, opts BundleOptions) (int, error) {
+// versionIndex writes the bundle's version index: the source's, with its
+// signature, when the bundle holds the whole source; otherwise out, with
+// the source's serial, signed with key.
+func (b *bundleWriter) versionIndex(ctx context.Context, src store.Source, srcRaw []byte, out *artifact.VersionIndex, whole bool, key *ecdsa.PrivateKey) error {
+	b.st.Serial = out.Serial
+	if whole {
+		if err := b.tag(artifact.VersionIndexTag, srcRaw, artifact.IndexMediaType, artifact.VersionIndexArtifactType); err != nil {
+			return fmt.Errorf("writing bundle: %w", err)
+		}
+		_, err := b.copySignature(ctx, src, artifact.Digest(srcRaw))
+		return err
+	}
+	if key == nil {
+		return fmt.Errorf("a bundle of part of %s (--only, --version) needs a version index of its own, signed: %w", src, ErrNoSigningKey)
+	}
+	b.st.Resigned = true
+	raw, err := out.Marshal()
+	if err != nil {
+		return err
+	}
+	s, err := newSignature(key, out.Origin, artifact.Digest(raw), nil)
+	if err != nil {
+		return err
+	}
+	for _, blob := range []struct {
+		d    v1.Descriptor
+		data []byte
+	}{{s.payloadDesc, s.payload}, {s.configDesc(), s.config}} {
+		if err := b.blob(blob.d.Digest, blob.data); err != nil {
+			return fmt.Errorf("writing bundle: %w", err)
+		}
+	}
+	if err := b.tag(artifact.SignatureTag(artifact.Digest(raw)), s.manifest, types.OCIManifestSchema1, ""); err != nil {
+		return fmt.Errorf("writing bundle: %w", err)
+	}
+	if err := b.tag(artifact.VersionIndexTag, raw, artifact.IndexMediaType, artifact.VersionIndexArtifactType); err != nil {
+		return fmt.Errorf("writing bundle: %w", err)
+	}
+	return nil
+}
+
+// version copies the modules of version that opts keeps, and their index
+// d names: as it is when it keeps every module, else listing those kept. It
+// returns how many it kept and the index it wrote.
+func (b *bundleWriter) version(ctx context.Context, src store.Source, version string, d v1.Descriptor, opts BundleOptions) (int, []byte, error) {
 	vtag, err := artifact.VersionTag(version)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	raw, err := store.ReadManifest(ctx, src, vtag)
+	raw, err := store.ReadManifest(ctx, src, d.Digest.String())
 	if err != nil {
-		return 0, fmt.Errorf("reading index %s:%s: %w", src, vtag, err)
+		return 0, nil, fmt.Errorf("reading index %s@%s (%s): %w", src, d.Digest, version, err)
 	}
 	_, descs, err := artifact.ParseIndex(raw)
 	if err != nil {
-		return 0, fmt.Errorf("reading index %s:%s: %w", src, vtag, err)
+		return 0, nil, fmt.Errorf("reading index %s@%s (%s): %w", src, d.Digest, version, err)
 	}
 	var keep []v1.Descriptor
 	for _, d := range descs {
@@ -181,21 +257,23 @@ func (b *bundleWriter) version(ctx context.Context, src store.Source, version st
 			continue
 		}
 		if err := b.module(ctx, src, version, d); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		keep = append(keep, d)
 	}
 	if len(keep) == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	if err := b.cert(ctx, src, version); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	iraw, err := artifact.NewIndex(version, keep)
-	if err != nil {
-		return 0, err
+	iraw := raw
+	if len(keep) < len(descs) {
+		if iraw, err = artifact.NewIndex(version, keep); err != nil {
+			return 0, nil, err
+		}
 	}
-	return len(keep), b.tag(vtag, iraw, artifact.IndexMediaType, artifact.IndexArtifactType)
+	return len(keep), iraw, b.tag(vtag, iraw, artifact.IndexMediaType, artifact.IndexArtifactType)
 }
 
 func (b *bundleWriter) module(ctx context.Context, src store.Source, version string, d v1.Descriptor) error {

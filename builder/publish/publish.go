@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
@@ -39,6 +42,10 @@ type Publisher struct {
 	key      *ecdsa.PrivateKey
 	log      io.Writer
 	noIndex  bool
+	// origin names the target in the version index; expires is its
+	// expiry (zero: none).
+	origin  string
+	expires time.Time
 
 	mu sync.Mutex // serialises index read-modify-write
 }
@@ -55,6 +62,7 @@ type options struct {
 	log      io.Writer
 	unsigned bool
 	noIndex  bool
+	expires  time.Time
 }
 
 // WithSigningKey sets the key every manifest is signed with. No default:
@@ -86,6 +94,20 @@ func WithoutSigning() Option {
 func WithoutIndex() Option {
 	return func(o *options) error {
 		o.noIndex = true
+		return nil
+	}
+}
+
+// WithExpires sets when the version index that the publisher writes stops
+// being accepted by hosts (artifact.AnnotationExpires). Every write of the
+// index carries it, so a publisher that sets it must publish or reindex
+// again before then. Default: the index does not expire.
+func WithExpires(t time.Time) Option {
+	return func(o *options) error {
+		if t.IsZero() {
+			return errors.New("WithExpires: zero time")
+		}
+		o.expires = t.UTC().Truncate(time.Second)
 		return nil
 	}
 }
@@ -156,7 +178,7 @@ func New(ctx context.Context, target string, opts ...Option) (*Publisher, error)
 	case o.key != nil && o.unsigned:
 		return nil, errors.New("WithSigningKey and WithoutSigning exclude each other")
 	}
-	p := &Publisher{target: target, key: o.key, log: o.log, identity: o.identity, noIndex: o.noIndex}
+	p := &Publisher{target: target, key: o.key, log: o.log, identity: o.identity, noIndex: o.noIndex, expires: o.expires}
 	sopts := o.store
 	if dir, ok := strings.CutPrefix(target, store.LayoutPrefix); ok {
 		s, err := newLayoutSink(dir)
@@ -167,6 +189,11 @@ func New(ctx context.Context, target string, opts ...Option) (*Publisher, error)
 		if p.identity == "" {
 			p.identity = "dnsmon"
 		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, fmt.Errorf("publishing to %q: %w", target, err)
+		}
+		p.origin = store.LayoutPrefix + abs
 	} else {
 		repo, err := name.NewRepository(target)
 		if err != nil {
@@ -184,6 +211,7 @@ func New(ctx context.Context, target string, opts ...Option) (*Publisher, error)
 		if p.identity == "" {
 			p.identity = repo.Name()
 		}
+		p.origin = repo.Name()
 	}
 	src, err := store.Open(ctx, target, sopts...)
 	if err != nil {
@@ -306,28 +334,46 @@ func (p *Publisher) sign(ctx context.Context, digest v1.Hash) error {
 	case !errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("reading signatures of %s: %w", digest, err)
 	}
-	payload, err := signature.NewPayload(p.identity, digest)
+	s, err := newSignature(p.key, p.identity, digest, layers)
 	if err != nil {
 		return err
 	}
-	sig, err := signature.Sign(p.key, payload)
+	if err := p.sink.putBlob(ctx, s.payloadDesc, s.payload); err != nil {
+		return err
+	}
+	if err := p.sink.putBlob(ctx, s.configDesc(), s.config); err != nil {
+		return err
+	}
+	return p.sink.putManifest(ctx, sigTag, s.manifest, types.OCIManifestSchema1, "")
+}
+
+// signed is a signature manifest with its blobs, ready to write.
+type signed struct {
+	manifest, config, payload []byte
+	payloadDesc               v1.Descriptor
+}
+
+func (s *signed) configDesc() v1.Descriptor {
+	return v1.Descriptor{MediaType: types.OCIConfigJSON, Size: int64(len(s.config)), Digest: artifact.Digest(s.config)}
+}
+
+// newSignature signs digest with key in cosign's format and returns the
+// signature manifest holding prev and the new signature.
+func newSignature(key *ecdsa.PrivateKey, identity string, digest v1.Hash, prev []v1.Descriptor) (*signed, error) {
+	payload, err := signature.NewPayload(identity, digest)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	l := signature.Layer{Payload: payload, Signature: sig}
-	ld := l.Descriptor()
-	layers = append(layers, ld)
-	mraw, cfg, err := signature.Manifest(layers)
+	sig, err := signature.Sign(key, payload)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := p.sink.putBlob(ctx, ld, payload); err != nil {
-		return err
+	ld := signature.Layer{Payload: payload, Signature: sig}.Descriptor()
+	mraw, cfg, err := signature.Manifest(append(slices.Clone(prev), ld))
+	if err != nil {
+		return nil, err
 	}
-	if err := p.sink.putBlob(ctx, v1.Descriptor{MediaType: types.OCIConfigJSON, Size: int64(len(cfg)), Digest: artifact.Digest(cfg)}, cfg); err != nil {
-		return err
-	}
-	return p.sink.putManifest(ctx, sigTag, mraw, types.OCIManifestSchema1, "")
+	return &signed{manifest: mraw, config: cfg, payload: payload, payloadDesc: ld}, nil
 }
 
 // addToIndex replaces the descriptor of d's kernel in version's index.
@@ -346,19 +392,94 @@ func (p *Publisher) addToIndex(ctx context.Context, version string, d v1.Descrip
 		}
 	}
 	out = append(out, d)
-	return p.writeIndex(ctx, version, out)
-}
-
-func (p *Publisher) writeIndex(ctx context.Context, version string, descs []v1.Descriptor) error {
-	raw, err := artifact.NewIndex(version, descs)
+	raw, err := p.writeIndex(ctx, version, out)
 	if err != nil {
 		return err
+	}
+	cur, err := p.versionIndex(ctx)
+	if err != nil {
+		return err
+	}
+	next := &artifact.VersionIndex{}
+	if cur != nil {
+		next.Versions = slices.Clone(cur.VersionIndex.Versions)
+	}
+	next.Set(version, artifact.VersionDescriptor(version, raw))
+	_, _, err = p.putVersionIndex(ctx, cur, next)
+	return err
+}
+
+// writeIndex writes version's index listing descs and returns it.
+func (p *Publisher) writeIndex(ctx context.Context, version string, descs []v1.Descriptor) ([]byte, error) {
+	raw, err := artifact.NewIndex(version, descs)
+	if err != nil {
+		return nil, err
 	}
 	tag, err := artifact.VersionTag(version)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return p.sink.putManifest(ctx, tag, raw, artifact.IndexMediaType, artifact.IndexArtifactType)
+	return raw, p.sink.putManifest(ctx, tag, raw, artifact.IndexMediaType, artifact.IndexArtifactType)
+}
+
+// storedIndex is a version index as read, with its bytes.
+type storedIndex struct {
+	*artifact.VersionIndex
+	raw []byte
+}
+
+// versionIndex reads the target's version index, nil when there is none.
+// One that does not parse is an error, not a fresh start: its serial is
+// unknown, and hosts refuse a serial lower than one they have seen.
+func (p *Publisher) versionIndex(ctx context.Context) (*storedIndex, error) {
+	raw, err := store.ReadManifest(ctx, p.src, artifact.VersionIndexTag)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the version index %s:%s: %w", p.target, artifact.VersionIndexTag, err)
+	}
+	vi, err := artifact.ParseVersionIndex(raw)
+	if err != nil {
+		return nil, fmt.Errorf("reading the version index %s:%s: %w (remove the tag only if no host has fetched from here)", p.target, artifact.VersionIndexTag, err)
+	}
+	return &storedIndex{vi, raw}, nil
+}
+
+// putVersionIndex writes next, with the publisher's origin and expiry and
+// the serial after cur's (1 when there is no cur), signed. The signature is
+// written first, so no host ever reads the new index unsigned. When next
+// lists what cur lists, with the same expiry and origin, cur stays and is
+// only signed (by a new key after a rotation). It reports whether it wrote
+// and returns the index now in place.
+func (p *Publisher) putVersionIndex(ctx context.Context, cur *storedIndex, next *artifact.VersionIndex) (bool, *artifact.VersionIndex, error) {
+	next.Origin, next.Expires = p.origin, p.expires
+	if cur != nil && next.SameContent(cur.VersionIndex) {
+		if p.key != nil {
+			if err := p.sign(ctx, artifact.Digest(cur.raw)); err != nil {
+				return false, nil, err
+			}
+		}
+		return false, cur.VersionIndex, nil
+	}
+	next.Serial = 1
+	if cur != nil {
+		next.Serial = cur.Serial + 1
+	}
+	raw, err := next.Marshal()
+	if err != nil {
+		return false, nil, err
+	}
+	if p.key != nil {
+		if err := p.sign(ctx, artifact.Digest(raw)); err != nil {
+			return false, nil, err
+		}
+	}
+	if err := p.sink.putManifest(ctx, artifact.VersionIndexTag, raw, artifact.IndexMediaType, artifact.VersionIndexArtifactType); err != nil {
+		return false, nil, err
+	}
+	fmt.Fprintf(p.log, "indexed %s:%s (serial %d, %d versions)\n", p.target, artifact.VersionIndexTag, next.Serial, len(next.Versions))
+	return true, next, nil
 }
 
 // indexEntries returns the module descriptors of version's index, none when

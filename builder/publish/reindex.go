@@ -34,6 +34,10 @@ type ReindexStats struct {
 	Modules int
 	// Skipped lists module tags left out, each with the reason.
 	Skipped []string
+	// Serial is the version index's serial after the run; SerialWritten
+	// says whether the run wrote a new version index.
+	Serial        uint64
+	SerialWritten bool
 }
 
 // Reindex rebuilds the per-version indexes of the publisher's target from
@@ -42,6 +46,12 @@ type ReindexStats struct {
 // per version, an index of the modules found. An index that already lists
 // exactly those modules is not rewritten, so Reindex is idempotent. Run it
 // once after publishers made WithoutIndex (parallel CI shards) are done.
+//
+// Then it rebuilds the version index from every version index tag the
+// target holds and writes it with the next serial, signed, unless it lists
+// exactly that already with the publisher's expiry (see WithExpires): a
+// reindex with an expiry always writes, which is how a publisher keeps an
+// expiring index fresh.
 func (p *Publisher) Reindex(ctx context.Context, o ReindexOptions) (*ReindexStats, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -107,6 +117,7 @@ func (p *Publisher) Reindex(ctx context.Context, o ReindexOptions) (*ReindexStat
 		}
 	}
 	sort.Slice(versions, func(i, j int) bool { return artifact.CompareVersions(versions[i], versions[j]) < 0 })
+	indexes := map[string][]byte{} // version → its index as now in place
 	for _, v := range versions {
 		descs := byVersion[v]
 		raw, err := artifact.NewIndex(v, descs)
@@ -122,7 +133,7 @@ func (p *Publisher) Reindex(ctx context.Context, o ReindexOptions) (*ReindexStat
 		case err == nil && bytes.Equal(old, raw):
 			st.Unchanged++
 		case err == nil || errors.Is(err, store.ErrNotFound):
-			if err := p.writeIndex(ctx, v, descs); err != nil {
+			if _, err := p.writeIndex(ctx, v, descs); err != nil {
 				return nil, err
 			}
 			st.Written++
@@ -130,8 +141,49 @@ func (p *Publisher) Reindex(ctx context.Context, o ReindexOptions) (*ReindexStat
 		default:
 			return nil, fmt.Errorf("reading index %s:%s: %w", p.target, vtag, err)
 		}
+		indexes[v] = raw
 		st.Versions = append(st.Versions, v)
 		st.Modules += len(descs)
 	}
+	if err := p.reindexVersions(ctx, tags, indexes, st); err != nil {
+		return nil, err
+	}
 	return st, nil
+}
+
+// reindexVersions rebuilds the version index from indexes and the other
+// version tags of tags.
+func (p *Publisher) reindexVersions(ctx context.Context, tags []string, indexes map[string][]byte, st *ReindexStats) error {
+	next := &artifact.VersionIndex{}
+	for _, tag := range tags {
+		v, err := artifact.ParseVersionTag(tag)
+		if err != nil {
+			continue
+		}
+		if _, ok := indexes[v]; ok {
+			continue
+		}
+		raw, err := store.ReadManifest(ctx, p.src, tag)
+		if err != nil {
+			return fmt.Errorf("reading index %s:%s: %w", p.target, tag, err)
+		}
+		if _, _, err := artifact.ParseIndex(raw); err != nil {
+			st.Skipped = append(st.Skipped, tag+": "+err.Error())
+			continue
+		}
+		indexes[v] = raw
+	}
+	for v, raw := range indexes {
+		next.Set(v, artifact.VersionDescriptor(v, raw))
+	}
+	cur, err := p.versionIndex(ctx)
+	if err != nil {
+		return err
+	}
+	written, now, err := p.putVersionIndex(ctx, cur, next)
+	if err != nil {
+		return err
+	}
+	st.Serial, st.SerialWritten = now.Serial, written
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/builder/publish"
@@ -68,6 +69,9 @@ func openPublisher(ctx context.Context, o *options.FarmBuild, stderr io.Writer) 
 	popts := []publish.Option{publish.WithLogger(stderr)}
 	if o.NoIndex {
 		popts = append(popts, publish.WithoutIndex())
+	}
+	if t := o.Expires.Time(time.Now()); !t.IsZero() {
+		popts = append(popts, publish.WithExpires(t))
 	}
 	if o.Unsigned {
 		popts = append(popts, publish.WithoutSigning())

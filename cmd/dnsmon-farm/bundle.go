@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/dnsmon/dnsmon/builder/publish"
+	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
 // runBundle writes an offline bundle: a zstd-compressed tar of an OCI image
@@ -29,6 +31,13 @@ func runBundle(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		return fmt.Errorf("bundle: %w", err)
 	}
 	opts := publish.BundleOptions{Versions: b.Versions, Only: b.OnlyRE, Arches: b.Arches}
+	if b.Key != "" {
+		k, err := signature.LoadPrivateKey(b.Key)
+		if err != nil {
+			return fmt.Errorf("bundle: %w", err)
+		}
+		opts.SigningKey = k
+	}
 	var sopts []store.Option
 	if b.InsecureRegistry {
 		sopts = append(sopts, store.WithInsecureRegistry())
@@ -39,10 +48,17 @@ func runBundle(ctx context.Context, stdout, stderr io.Writer, args []string) err
 	}
 	defer src.Close()
 	st, err := publish.WriteBundleFile(ctx, src, b.Out, opts)
+	if errors.Is(err, publish.ErrNoSigningKey) {
+		return fmt.Errorf("bundle: %w; pass --key with the artifact key", err)
+	}
 	if err != nil {
 		return fmt.Errorf("bundle: %w", err)
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d modules of versions %s (%d unsigned), %d blobs, %d bytes before compression\n",
-		b.Out, st.Modules, strings.Join(st.Versions, ", "), st.Unsigned, st.Blobs, st.Bytes)
+	index := "the source's signed version index"
+	if st.Resigned {
+		index = "its own version index, signed with --key"
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d modules of versions %s (%d unsigned), %d blobs, %d bytes before compression; %s, serial %d\n",
+		b.Out, st.Modules, strings.Join(st.Versions, ", "), st.Unsigned, st.Blobs, st.Bytes, index, st.Serial)
 	return nil
 }

@@ -38,7 +38,10 @@ func TestKeygenPublishBundle(t *testing.T) {
 		{[]string{"publish", "--from", builds, "--to", layout, "--key", filepath.Join(dir, "dnsmon.key")}, "published 2 modules", ""},
 		{[]string{"publish", "--from", builds, "--to", layout, "--key", filepath.Join(dir, "dnsmon.key")}, "published 0 modules to " + layout + " (2 already there)", ""},
 		{[]string{"bundle", "--from", layout, "-o", filepath.Join(dir, "m.tar")}, "", "must end in .tar.zst"},
-		{[]string{"bundle", "--from", layout, "-o", bundle, "--only", `^6\.12\.`}, "wrote " + bundle + ": 1 modules of versions 0.1.0 (0 unsigned)", ""},
+		{[]string{"publish", "--from", builds, "--to", layout, "--key", filepath.Join(dir, "dnsmon.key"), "--expires", "yesterday"}, "", "want a positive duration"},
+		{[]string{"bundle", "--from", layout, "-o", bundle}, "the source's signed version index, serial 2", ""},
+		{[]string{"bundle", "--from", layout, "-o", bundle, "--only", `^6\.12\.`}, "", "needs a version index of its own, signed: publishing needs a signing key; pass --key"},
+		{[]string{"bundle", "--from", layout, "-o", bundle, "--only", `^6\.12\.`, "--key", filepath.Join(dir, "dnsmon.key")}, "wrote " + bundle + ": 1 modules of versions 0.1.0 (0 unsigned)", ""},
 		{[]string{"bundle", "--from", layout, "-o", bundle, "--only", `^7\.`}, "", "would hold no module"},
 	}
 	for _, s := range steps {

@@ -98,7 +98,15 @@ func TestReindexVerb(t *testing.T) {
 	s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer s.Close()
 	repo := strings.TrimPrefix(s.URL, "http://") + "/dnsmon/modules"
-	key, _ := signature.GenerateKey()
+	keyDir := t.TempDir()
+	keyFile, _, err := signature.GenerateKeyFiles(keyDir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := signature.LoadPrivateKey(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range []string{"6.1.0-56-amd64", "6.12.117+deb12-amd64"} {
 		p, err := publish.New(ctx, repo, publish.WithSigningKey(key), publish.WithoutIndex())
 		if err != nil {
@@ -117,9 +125,11 @@ func TestReindexVerb(t *testing.T) {
 		wantErr string
 	}{
 		{[]string{"reindex"}, "", "--repo is required"},
-		{[]string{"reindex", "--repo", repo}, "2 modules (1 indexes written, 0 unchanged)", ""},
-		{[]string{"reindex", "--repo", repo, "--version", "0.1.0"}, "2 modules (0 indexes written, 1 unchanged)", ""},
-		{[]string{"reindex", "--repo", repo, "--version", "0.2.0"}, "", `no module tag of version "0.2.0"`},
+		{[]string{"reindex", "--repo", repo}, "", "--key FILE is required"},
+		{[]string{"reindex", "--repo", repo, "--key", keyFile}, "2 modules (1 indexes written, 0 unchanged); version index serial 1 written", ""},
+		{[]string{"reindex", "--repo", repo, "--key", keyFile, "--version", "0.1.0"}, "2 modules (0 indexes written, 1 unchanged); version index serial 1 unchanged", ""},
+		{[]string{"reindex", "--repo", repo, "--key", keyFile, "--expires", "7d"}, "version index serial 2 written", ""},
+		{[]string{"reindex", "--repo", repo, "--key", keyFile, "--version", "0.2.0"}, "", `no module tag of version "0.2.0"`},
 	}
 	for _, st := range steps {
 		var out bytes.Buffer

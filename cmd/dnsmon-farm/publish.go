@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
 	"io"
+	"time"
 
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/kmod/signature"
@@ -31,7 +32,11 @@ func runPublish(ctx context.Context, stdout, stderr io.Writer, args []string) er
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	p, err := publish.New(ctx, o.To, publish.WithSigningKey(k), publish.WithLogger(stderr))
+	popts := []publish.Option{publish.WithSigningKey(k), publish.WithLogger(stderr)}
+	if t := o.Expires.Time(time.Now()); !t.IsZero() {
+		popts = append(popts, publish.WithExpires(t))
+	}
+	p, err := publish.New(ctx, o.To, popts...)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}

@@ -21,6 +21,14 @@ func explain(err error) error {
 		return cli.Reword(err, "--key and --insecure-skip-verify exclude each other")
 	case errors.Is(err, fetcher.ErrUnsigned):
 		return cli.Advise(err, " (publish with a signing key, or pass --insecure-skip-verify)")
+	case errors.Is(err, fetcher.ErrIndexUnsigned):
+		return cli.Advise(err, " (publish or reindex with a signing key: dnsmon-farm reindex --key; or pass --insecure-skip-verify)")
+	case errors.Is(err, fetcher.ErrNoVersionIndex):
+		return cli.Advise(err, " (run dnsmon-farm reindex --key on the source with this release's dnsmon-farm)")
+	case errors.As(err, new(*fetcher.RollbackError)):
+		return cli.Advise(err, "; to accept it knowingly (the publisher restarted the repository), pass --allow-rollback")
+	case errors.As(err, new(*fetcher.ExpiredError)):
+		return cli.Advise(err, "; to accept it knowingly (an old bundle on a host without network), pass --allow-expired")
 	case errors.Is(err, fetcher.ErrDetectKernel):
 		return cli.Advise(err, " (pass --kernel)")
 	case errors.Is(err, install.ErrKernelNotInstalled):

@@ -3,7 +3,8 @@
 // an OCI image layout or an offline bundle, checks its digests, signature
 // and vermagic, and writes it atomically where dnsmon-load looks for it.
 //
-//	dnsmon-fetch [--from SRC] [--key PUB] [--kernel RELEASE] [-o FILE] [--version V] [--insecure-skip-verify]
+//	dnsmon-fetch [--from SRC] [--key PUB] [--kernel RELEASE] [-o FILE | --root DIR] [--version V] [--insecure-skip-verify]
+//	             [--allow-rollback] [--allow-expired]
 //	dnsmon-fetch [--kernel RELEASE] --install [--root DIR]
 //	dnsmon-fetch --installed-kernels [--root DIR]
 //	dnsmon-fetch --list [--distro D] [--json]
@@ -125,6 +126,12 @@ func fetcherOptions(f *options.Fetch, log io.Writer) []fetcher.Option {
 	}
 	if f.InsecureRegistry {
 		opts = append(opts, fetcher.WithInsecureRegistry())
+	}
+	if f.AllowRollback {
+		opts = append(opts, fetcher.WithAllowRollback())
+	}
+	if f.AllowExpired {
+		opts = append(opts, fetcher.WithAllowExpired())
 	}
 	return opts
 }

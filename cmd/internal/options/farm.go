@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // DefaultKernelsFile is the kernels file dnsmon-farm reads by default.
@@ -44,6 +45,8 @@ type FarmBuild struct {
 	// (dnsmon-farm keygen --module-signing); the farm signs every module
 	// with them for Secure Boot. Both empty: modules are not signed.
 	ModuleKey, ModuleCert string
+	// Expires is when hosts stop accepting the version index written.
+	Expires Expires
 
 	// OnlyRE, ShardIndex (0-based) and ShardCount are set by Validate.
 	OnlyRE                 *regexp.Regexp
@@ -62,6 +65,7 @@ func AddFarmBuildFlags(fs *flag.FlagSet, b *FarmBuild) {
 	fs.StringVar(&b.LogDir, "logs", "", "directory to keep each target's build log in (default: none)")
 	fs.BoolVar(&b.NoIndex, "no-index", false, "do not update the per-version index (parallel shards); run dnsmon-farm reindex afterwards")
 	fs.StringVar(&b.ModuleKey, "module-key", "", "module signing key (dnsmon-farm keygen --module-signing): sign every module for Secure Boot (default: modules are not signed)")
+	addExpiresFlag(fs, &b.Expires)
 	fs.StringVar(&b.ModuleCert, "module-cert", "", "module signing certificate (PEM or DER) matching --module-key; published with the modules")
 }
 
@@ -95,6 +99,9 @@ func (b *FarmBuild) Validate() error {
 		errs = append(errs, errors.New("--unsigned: dir destinations are never signed"))
 	case b.NoIndex && strings.HasPrefix(b.To, DirDestPrefix):
 		errs = append(errs, errors.New("--no-index: dir destinations have no index"))
+	}
+	if err := b.Expires.check(time.Now()); err != nil {
+		errs = append(errs, err)
 	}
 	if (b.ModuleKey == "") != (b.ModuleCert == "") {
 		errs = append(errs, errors.New("--module-key and --module-cert go together"))

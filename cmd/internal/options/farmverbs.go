@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Keygen holds the flags of dnsmon-farm keygen.
@@ -42,6 +43,8 @@ type Publish struct {
 	To string
 	// Key is the artifact signing key.
 	Key string
+	// Expires is when hosts stop accepting the version index written.
+	Expires Expires
 }
 
 // AddPublishFlags registers the flags of dnsmon-farm publish on fs.
@@ -49,6 +52,7 @@ func AddPublishFlags(fs *flag.FlagSet, p *Publish) {
 	fs.StringVar(&p.From, "from", "", "directory of built modules (dnsmon-farm build --to dir:DIR)")
 	fs.StringVar(&p.To, "to", "", "where to publish: REGISTRY/REPO or oci-layout:DIR")
 	fs.StringVar(&p.Key, "key", "", "signing key (dnsmon.key from dnsmon-farm keygen)")
+	addExpiresFlag(fs, &p.Expires)
 }
 
 // Validate checks the flags.
@@ -59,7 +63,7 @@ func (p *Publish) Validate() error {
 	case p.Key == "":
 		return errors.New("--key FILE is required (dnsmon-farm keygen makes one)")
 	}
-	return nil
+	return p.Expires.check(time.Now())
 }
 
 // Bundle holds the flags of dnsmon-farm bundle.
@@ -77,6 +81,9 @@ type Bundle struct {
 	Arches Strings
 	// InsecureRegistry allows plain HTTP to the registry.
 	InsecureRegistry bool
+	// Key is the artifact signing key, for the version index of a bundle
+	// of part of the source (--only, --version).
+	Key string
 
 	// OnlyRE is Only, compiled by Validate; nil when Only is empty.
 	OnlyRE *regexp.Regexp
@@ -90,6 +97,7 @@ func AddBundleFlags(fs *flag.FlagSet, b *Bundle) {
 	fs.Var(&b.Versions, "version", "module version to include (repeatable; default: every version)")
 	fs.Var(&b.Arches, "arch", "architecture to include, GOARCH spelling: amd64, arm64 (repeatable; default: every architecture)")
 	fs.BoolVar(&b.InsecureRegistry, "insecure-registry", false, "allow plain HTTP to the registry")
+	fs.StringVar(&b.Key, "key", "", "signing key (dnsmon.key): signs the bundle's own version index when --only or --version leave part of the source out (default: none; a whole source's signed index is copied as it is)")
 }
 
 // Validate checks the flags and compiles --only.
@@ -124,6 +132,12 @@ type Reindex struct {
 	Versions Strings
 	// IncludeUnsigned also lists modules without a signature.
 	IncludeUnsigned bool
+	// Key is the artifact signing key the version index is signed with.
+	Key string
+	// Unsigned writes the version index unsigned (test repositories).
+	Unsigned bool
+	// Expires is when hosts stop accepting the version index written.
+	Expires Expires
 }
 
 // AddReindexFlags registers the flags of dnsmon-farm reindex on fs.
@@ -131,14 +145,22 @@ func AddReindexFlags(fs *flag.FlagSet, r *Reindex) {
 	fs.StringVar(&r.Repo, "repo", "", "repository to reindex: REGISTRY/REPO or oci-layout:DIR")
 	fs.Var(&r.Versions, "version", "module version whose index to rebuild (repeatable; default: every version with module tags)")
 	fs.BoolVar(&r.IncludeUnsigned, "include-unsigned", false, "also list modules that have no signature")
+	fs.StringVar(&r.Key, "key", "", "signing key (dnsmon.key) for the version index")
+	fs.BoolVar(&r.Unsigned, "unsigned", false, "write the version index unsigned (dnsmon-fetch then needs --insecure-skip-verify)")
+	addExpiresFlag(fs, &r.Expires)
 }
 
 // Validate checks the flags.
 func (r *Reindex) Validate() error {
-	if r.Repo == "" {
+	switch {
+	case r.Repo == "":
 		return errors.New("--repo is required")
+	case r.Key == "" && !r.Unsigned:
+		return errors.New("--key FILE is required: the version index is signed (dnsmon-farm keygen makes a key; --unsigned for a test repository)")
+	case r.Key != "" && r.Unsigned:
+		return errors.New("--key and --unsigned exclude each other")
 	}
-	return nil
+	return r.Expires.check(time.Now())
 }
 
 // Discover holds the flags of dnsmon-farm discover.

@@ -43,6 +43,10 @@ type Fetch struct {
 	Root string
 	// Config is the configuration file.
 	Config string
+	// AllowRollback accepts a version index older than one seen before.
+	AllowRollback bool
+	// AllowExpired accepts a version index past its expiry.
+	AllowExpired bool
 }
 
 // DefaultKeyFile is where dnsmon-fetch looks for the publisher's key when
@@ -73,7 +77,9 @@ func AddFetchFlags(fs *flag.FlagSet, f *Fetch, defaultSource string) {
 	fs.StringVar(&f.Distro, "distro", "", "with --list: only this distribution (\"debian\" or \"debian-12\")")
 	fs.BoolVar(&f.JSON, "json", false, "with --list: print a JSON array")
 	fs.BoolVar(&f.Save, "save", false, "save --from, --key and --insecure-registry in the config file as the defaults")
-	fs.StringVar(&f.Root, "root", "", "with --install/--installed-kernels: the root directory of the system to install into (default /)")
+	fs.StringVar(&f.Root, "root", "", "the root directory of the system to install into and whose state (/var/lib/dnsmon) to keep (default /)")
+	fs.BoolVar(&f.AllowRollback, "allow-rollback", false, "accept a version index whose serial is lower than one seen before from the source")
+	fs.BoolVar(&f.AllowExpired, "allow-expired", false, "accept a version index past the expiry its publisher set (an old bundle)")
 	fs.StringVar(&f.Config, "config", DefaultConfigFile, "the configuration file holding the default source and key")
 }
 
@@ -101,8 +107,11 @@ func (f *Fetch) CheckActions() error {
 	if !f.List && (f.Distro != "" || f.JSON) {
 		errs = append(errs, errors.New("--distro and --json go with --list"))
 	}
-	if f.Root != "" && !f.Install && !f.InstalledKernels {
-		errs = append(errs, errors.New("--root goes with --install or --installed-kernels"))
+	if f.Root != "" && f.List {
+		errs = append(errs, errors.New("--root does not go with --list, which reads no state"))
+	}
+	if f.Root != "" && f.Output != "" {
+		errs = append(errs, errors.New("--root and -o exclude each other: with -o, the state is kept beside the file"))
 	}
 	return errors.Join(errs...)
 }
@@ -115,6 +124,9 @@ func (f *Fetch) Validate(exists func(string) bool) error {
 	}
 	if len(f.Keys) > 0 && f.InsecureSkipVerify {
 		return errors.New("--key and --insecure-skip-verify exclude each other")
+	}
+	if (f.AllowRollback || f.AllowExpired) && f.InsecureSkipVerify {
+		return errors.New("--allow-rollback and --allow-expired go with signature checks, not with --insecure-skip-verify (which checks no serial or expiry)")
 	}
 	if len(f.Keys) == 0 && !f.InsecureSkipVerify {
 		if !exists(DefaultKeyFile) {
