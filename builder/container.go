@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -205,6 +206,35 @@ func Reap(ctx context.Context, c Client) (int, error) {
 		errs = append(errs, removeContainer(ctx, c, id))
 	}
 	return len(ids), errors.Join(errs...)
+}
+
+// ReapDead removes the builder containers whose farm process is gone: a
+// farm killed with SIGKILL cannot remove its own, so the next one does.
+// Containers of farms still running (on this host, by the PID label) are
+// left alone, so it is safe while other farms share the engine.
+func ReapDead(ctx context.Context, c Client) (int, error) {
+	f := filters.NewArgs(filters.Arg("label", LabelFarm+"=1"))
+	cs, err := c.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		return 0, fmt.Errorf("listing builder containers: %w", err)
+	}
+	var errs []error
+	n := 0
+	for _, s := range cs {
+		pid, err := strconv.Atoi(s.Labels[LabelPID])
+		if err == nil && pid > 0 && processAlive(pid) {
+			continue
+		}
+		errs = append(errs, removeContainer(ctx, c, s.ID))
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+// processAlive reports whether pid names a live process on this host.
+func processAlive(pid int) bool {
+	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	return err == nil
 }
 
 // tail returns the last n lines of b.

@@ -196,8 +196,8 @@ func (f *fakeClient) ContainerList(context.Context, container.ListOptions) ([]co
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []container.Summary
-	for id := range f.created {
-		out = append(out, container.Summary{ID: id})
+	for id, c := range f.created {
+		out = append(out, container.Summary{ID: id, Labels: c.cfg.Labels})
 	}
 	return out, nil
 }

@@ -59,11 +59,16 @@ func BuildMatrix(ctx context.Context, m MatrixBuild) ([]Result, error) {
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("no targets selected from %s", m.File)
 	}
-	b, err := New(m.Options...)
+	o, err := makeOptions(m.Options)
 	if err != nil {
 		return nil, err
 	}
-	o, err := parseOptions(m.Options)
+	if n, err := ReapDead(ctx, o.client); err != nil {
+		return nil, err
+	} else if n > 0 {
+		fmt.Fprintf(o.log, "removed %d builder containers left by farms that are gone\n", n)
+	}
+	b, err := New(append(m.Options, WithClient(o.client))...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package builder
 
 import (
+	"github.com/dnsmon/dnsmon/builder/headertree"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -49,9 +51,14 @@ type Module struct {
 	Target matrix.Target
 	// Data is the stripped .ko file, signed when the key has a SigningCert.
 	Data []byte
-	// BuilderImage is the headers image the module was built in
-	// ("dnsmon-headers:TAG").
+	// BuilderImage is the image the module was built in: the headers
+	// image ("dnsmon-headers:TAG"), or for a header tree the suite's
+	// image ("dnsmon-base:TAG", "dnsmon-toolchain:TAG").
 	BuilderImage string
+	// HeaderBinds are the read-only bind mounts of the header tree the
+	// module was built against (none for a headers image): with
+	// BuilderImage, what it takes to run the same make again.
+	HeaderBinds []headertree.Bind
 	// BaseImage is what that image was made from, by content: the
 	// registry image as "NAME@sha256:HEX", or the farm's own
 	// "dnsmon-base:TAG" of a debootstrap recipe.

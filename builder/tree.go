@@ -139,5 +139,7 @@ func (e *engine) buildFromTree(ctx context.Context, t matrix.Target) (Module, er
 	for _, b := range binds {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: b.Source, Target: b.Target, ReadOnly: true})
 	}
-	return e.run(ctx, t, img, BaseImage(t), mounts)
+	m, err := e.run(ctx, t, img, BaseImage(t), mounts)
+	m.HeaderBinds = binds
+	return m, err
 }

@@ -1,10 +1,13 @@
 package builder
 
 import (
+	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
 
 	"github.com/dnsmon/dnsmon/matrix"
@@ -117,5 +120,20 @@ func TestBuildFromTreeMissingPackage(t *testing.T) {
 	_, err := newFakeEngine(t, f, WithPackageClient(c)).Build(t.Context(), target)
 	if err == nil || !strings.Contains(err.Error(), "linux-headers-9.9.8-amd64 is not in the package index") {
 		t.Fatalf("Build: %v, want the missing package named", err)
+	}
+}
+
+func TestReapDead(t *testing.T) {
+	f := newFake()
+	f.images["img"] = true
+	for _, pid := range []string{fmt.Sprint(os.Getpid()), "999999999", "not-a-pid"} {
+		if _, err := f.ContainerCreate(t.Context(), &container.Config{Image: "img",
+			Labels: map[string]string{LabelFarm: "1", LabelPID: pid}}, nil, nil, nil, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := ReapDead(t.Context(), f)
+	if err != nil || n != 2 || len(f.created) != 1 {
+		t.Fatalf("ReapDead removed %d (err %v), %d left; want the two of no live process removed, ours kept", n, err, len(f.created))
 	}
 }

@@ -318,9 +318,12 @@ func rawMake(ctx context.Context, r builder.Result, src fs.FS) (time.Duration, e
 	const script = `set -e; mkdir -p /src; tar -x -C /src; cd /src
 s=$(date +%s%N); make -C "$KDIR" M=/src W=1 modules >/tmp/make.log 2>&1 || { cat /tmp/make.log; exit 1; }; e=$(date +%s%N)
 echo "make_ns $((e-s))"`
-	cmd := exec.CommandContext(ctx, "docker", "run", "--rm", "-i", "--network", "none",
-		"-e", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "-e", "KDIR="+r.Target.KernelDir,
-		r.Module.BuilderImage, "/bin/sh", "-c", script)
+	args := []string{"run", "--rm", "-i", "--network", "none",
+		"-e", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "-e", "KDIR=" + r.Target.KernelDir}
+	for _, b := range r.Module.HeaderBinds {
+		args = append(args, "--mount", "type=bind,readonly,source="+b.Source+",target="+b.Target)
+	}
+	cmd := exec.CommandContext(ctx, "docker", append(args, r.Module.BuilderImage, "/bin/sh", "-c", script)...)
 	cmd.Stdin = &buf
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -338,7 +341,8 @@ echo "make_ns $((e-s))"`
 	return 0, fmt.Errorf("raw make: no timing line in:\n%s", out)
 }
 
-// removeBuilderImages removes every dnsmon-base and dnsmon-headers image.
+// removeBuilderImages removes every image the builder made: base,
+// toolchain and headers images.
 func removeBuilderImages(ctx context.Context) (int, error) {
 	c, err := builder.NewEngineClient()
 	if err != nil {
@@ -346,7 +350,7 @@ func removeBuilderImages(ctx context.Context) (int, error) {
 	}
 	defer c.Close()
 	n := 0
-	for _, repo := range []string{"dnsmon-headers", "dnsmon-base"} {
+	for _, repo := range []string{builder.HeadersRepo, builder.ToolchainRepo, builder.BaseRepo} {
 		imgs, err := c.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", repo))})
 		if err != nil {
 			return n, fmt.Errorf("listing %s images: %w", repo, err)

@@ -207,7 +207,7 @@ func (b *bundleWriter) versionIndex(ctx context.Context, src store.Source, srcRa
 		return err
 	}
 	if key == nil {
-		return fmt.Errorf("a bundle of part of %s (--only, --version) needs a version index of its own, signed: %w", src, ErrNoSigningKey)
+		return fmt.Errorf("a bundle of part of %s (--only, --version, --arch) needs a version index of its own, signed: %w", src, ErrNoSigningKey)
 	}
 	b.st.Resigned = true
 	raw, err := out.Marshal()
