@@ -93,7 +93,7 @@ func (o *options) serialsPath() string {
 	if o.output != "" {
 		return filepath.Join(filepath.Dir(o.output), SerialsFile)
 	}
-	return filepath.Join(o.root, filepath.Dir(hoststate.DefaultCertPath), SerialsFile)
+	return filepath.Join(o.root, hoststate.SerialsPath)
 }
 
 // serials is the file's content.

@@ -15,6 +15,10 @@ import (
 // mokutil.
 const DefaultCertPath = "/var/lib/dnsmon/dnsmon-module-signing.der"
 
+// SerialsPath is where dnsmon-fetch keeps the highest version-index serial
+// it has seen per source; Uninstall removes it with the rest of dnsmon.
+const SerialsPath = "/var/lib/dnsmon/index-serials.json"
+
 // WriteEnrolment writes cert (DER, 0644) to path atomically (DefaultCertPath
 // when empty) and returns the enrolment steps for a user to follow.
 func WriteEnrolment(cert *x509.Certificate, path string) (string, error) {

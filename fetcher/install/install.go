@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 	"github.com/dnsmon/dnsmon/fetcher/loader"
 	"github.com/dnsmon/dnsmon/kmod"
 	"github.com/dnsmon/dnsmon/kmod/modinfo"
@@ -397,6 +398,13 @@ func Uninstall(ctx context.Context, opts ...Option) (*Result, error) {
 		return res, fmt.Errorf("removing the install manifest: %w", err)
 	}
 	res.Changes = append(res.Changes, Change{Path: ManifestPath, Action: "removed"})
+	// The fetcher's memory of index serials goes with dnsmon: a later
+	// install starts trusting from the first index it sees, as a new host does.
+	if err := o.fsys.Remove(o.path(hoststate.SerialsPath)); err == nil {
+		res.Changes = append(res.Changes, Change{Path: hoststate.SerialsPath, Action: "removed"})
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return res, fmt.Errorf("removing %s: %w", hoststate.SerialsPath, err)
+	}
 	dirs := slices.Clone(m.Dirs)
 	slices.SortStableFunc(dirs, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
 	for _, d := range dirs {
