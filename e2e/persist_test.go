@@ -257,7 +257,8 @@ func makeDisk(ctx context.Context, work, krel, bundle string, pemKey []byte) (st
 			return "", err
 		}
 	}
-	for _, d := range []string{"proc", "sys", "dev", "tmp", "root", "sbin", "lib/modules/" + krel + "/kernel"} {
+	// var/lib as on every host (FHS): dnsmon's state directory goes below it.
+	for _, d := range []string{"proc", "sys", "dev", "tmp", "root", "sbin", "var/lib", "lib/modules/" + krel + "/kernel"} {
 		if err := os.MkdirAll(filepath.Join(stage, d), 0o755); err != nil {
 			return "", err
 		}

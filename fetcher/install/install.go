@@ -405,6 +405,10 @@ func Uninstall(ctx context.Context, opts ...Option) (*Result, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return res, fmt.Errorf("removing %s: %w", hoststate.SerialsPath, err)
 	}
+	// And so does the state directory the fetcher made, once empty.
+	if err := o.fsys.Remove(o.path(filepath.Dir(hoststate.SerialsPath))); err == nil {
+		res.Changes = append(res.Changes, Change{Path: filepath.Dir(hoststate.SerialsPath), Action: "removed"})
+	}
 	dirs := slices.Clone(m.Dirs)
 	slices.SortStableFunc(dirs, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
 	for _, d := range dirs {
