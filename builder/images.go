@@ -43,9 +43,21 @@ func (e *engine) imageExists(ctx context.Context, ref string) (bool, error) {
 // ensureBase makes sure t's base image exists in the engine.
 func (e *engine) ensureBase(ctx context.Context, t matrix.Target) error {
 	ref := BaseImage(t)
-	return e.flight(ctx, "base:"+ref, func(ctx context.Context) error {
-		ok, err := e.imageExists(ctx, ref)
-		if err != nil || ok {
+	return e.ensureImage(ctx, ref, func(ctx context.Context) error {
+		if t.Debootstrap != nil {
+			return e.bootstrap(ctx, t, ref)
+		}
+		return e.pull(ctx, ref, "linux/"+t.Arch)
+	})
+}
+
+// ensureImage makes image ref with mk unless the engine has it: once
+// per engine (concurrent callers wait for the first) and once across the
+// processes sharing the cache directory (a file lock, and a second look
+// after it, since another process may have made it while this one waited).
+func (e *engine) ensureImage(ctx context.Context, ref string, mk func(context.Context) error) error {
+	return e.flight(ctx, ref, func(ctx context.Context) error {
+		if ok, err := e.imageExists(ctx, ref); err != nil || ok {
 			return err
 		}
 		unlock, err := flock.Exclusive(ctx, e.lockPath(ref))
@@ -53,14 +65,10 @@ func (e *engine) ensureBase(ctx context.Context, t matrix.Target) error {
 			return err
 		}
 		defer unlock()
-		// Another process may have made it while we waited.
 		if ok, err := e.imageExists(ctx, ref); err != nil || ok {
 			return err
 		}
-		if t.Debootstrap != nil {
-			return e.bootstrap(ctx, t, ref)
-		}
-		return e.pull(ctx, ref, "linux/"+t.Arch)
+		return mk(ctx)
 	})
 }
 
@@ -208,20 +216,8 @@ func removeTree(dir string) error {
 // ensureHeaders makes sure t's headers image exists, making it once.
 func (e *engine) ensureHeaders(ctx context.Context, t matrix.Target) (string, error) {
 	tag := HeadersImage(t)
-	err := e.flight(ctx, "headers:"+tag, func(ctx context.Context) error {
-		ok, err := e.imageExists(ctx, tag)
-		if err != nil || ok {
-			return err
-		}
+	err := e.ensureImage(ctx, tag, func(ctx context.Context) error {
 		if err := e.ensureBase(ctx, t); err != nil {
-			return err
-		}
-		unlock, err := flock.Exclusive(ctx, e.lockPath(tag))
-		if err != nil {
-			return err
-		}
-		defer unlock()
-		if ok, err := e.imageExists(ctx, tag); err != nil || ok {
 			return err
 		}
 		return e.makeHeaders(ctx, t, tag)

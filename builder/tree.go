@@ -10,7 +10,6 @@ import (
 	"github.com/docker/docker/api/types/mount"
 
 	"github.com/dnsmon/dnsmon/builder/headertree"
-	"github.com/dnsmon/dnsmon/builder/internal/flock"
 	"github.com/dnsmon/dnsmon/matrix"
 	"github.com/dnsmon/dnsmon/matrix/debian"
 )
@@ -68,18 +67,7 @@ func (e *engine) toolchainImage(ctx context.Context, t matrix.Target, install []
 		return base, nil
 	}
 	ref := ToolchainImage(t, missing)
-	err := e.flight(ctx, "toolchain:"+ref, func(ctx context.Context) error {
-		if ok, err := e.imageExists(ctx, ref); err != nil || ok {
-			return err
-		}
-		unlock, err := flock.Exclusive(ctx, e.lockPath(ref))
-		if err != nil {
-			return err
-		}
-		defer unlock()
-		if ok, err := e.imageExists(ctx, ref); err != nil || ok {
-			return err
-		}
+	err := e.ensureImage(ctx, ref, func(ctx context.Context) error {
 		return e.commitImage(ctx, imageJob{from: base, tag: ref, script: headersDebScript,
 			env: toolchainEnv(t, missing), what: "toolchain " + strings.Join(missing, " "),
 			labels: map[string]string{"dev.dnsmon.toolchain": strings.Join(missing, " ")}})

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -638,20 +637,8 @@ func writeDeb(t *testing.T, entries []tar.Header, bodies map[string]string) stri
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var ar bytes.Buffer
-	ar.WriteString("!<arch>\n")
-	for _, m := range []struct {
-		name string
-		body []byte
-	}{{"debian-binary", []byte("2.0\n")}, {"data.tar", data.Bytes()}} {
-		fmt.Fprintf(&ar, "%-16s%-12d%-6d%-6d%-8o%-10d`\n", m.name, 0, 0, 0, 0o644, len(m.body))
-		ar.Write(m.body)
-		if len(m.body)%2 == 1 {
-			ar.WriteByte('\n')
-		}
-	}
 	path := filepath.Join(t.TempDir(), "test.deb")
-	if err := os.WriteFile(path, ar.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, debiantest.Ar(data.Bytes()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -51,19 +51,25 @@ func (d Deb) Bytes() ([]byte, error) {
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
+	return Ar(data.Bytes()), nil
+}
+
+// Ar returns a .deb holding the data archive data (an uncompressed tar):
+// the ar archive of debian-binary and data.tar.
+func Ar(data []byte) []byte {
 	var ar bytes.Buffer
 	ar.WriteString("!<arch>\n")
 	for _, m := range []struct {
 		name string
 		body []byte
-	}{{"debian-binary", []byte("2.0\n")}, {"data.tar", data.Bytes()}} {
+	}{{"debian-binary", []byte("2.0\n")}, {"data.tar", data}} {
 		fmt.Fprintf(&ar, "%-16s%-12d%-6d%-6d%-8o%-10d`\n", m.name, 0, 0, 0, 0o644, len(m.body))
 		ar.Write(m.body)
 		if len(m.body)%2 == 1 {
 			ar.WriteByte('\n')
 		}
 	}
-	return ar.Bytes(), nil
+	return ar.Bytes()
 }
 
 // Mirror is an HTTP Debian mirror of signed suites (component main, arch
