@@ -122,9 +122,7 @@ func rewriteIndex(t *testing.T, repo, version string, edit func(*v1.Descriptor))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Put(ref, rawManifest(b)); err != nil {
-		t.Fatal(err)
-	}
+	putManifest(t, ref.String(), b)
 }
 
 // resignedRepo publishes the first two modules of 0.1.0 and one of 0.2.0,
@@ -142,10 +140,40 @@ func resignedRepo(t *testing.T, key *ecdsa.PrivateKey, edit func(t *testing.T, r
 	return repo
 }
 
-// reindex runs Reindex on repo with key.
+// entryEdited is the setup of a resignedRepo whose 0.1.0 index entry for
+// 6.1.0-56-amd64 edit changed.
+func entryEdited(key *ecdsa.PrivateKey, edit func(t *testing.T, repo string, d map[string]v1.Hash, m *v1.Descriptor)) func(*testing.T) string {
+	return func(t *testing.T) string {
+		return resignedRepo(t, key, func(t *testing.T, repo string, d map[string]v1.Hash) {
+			rewriteIndex(t, repo, "0.1.0", func(m *v1.Descriptor) {
+				if m.Annotations[artifact.AnnotationRelease] == "6.1.0-56-amd64" {
+					edit(t, repo, d, m)
+				}
+			})
+		})
+	}
+}
+
+// pointAt is an entryEdited edit that points the entry at the manifest of
+// module ("version/release").
+func pointAt(module string) func(t *testing.T, repo string, d map[string]v1.Hash, m *v1.Descriptor) {
+	return func(t *testing.T, repo string, d map[string]v1.Hash, m *v1.Descriptor) {
+		raw, err := crane.Manifest(repo + "@" + d[module].String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Digest, m.Size = d[module], int64(len(raw))
+	}
+}
+
+// reindex runs Reindex on repo, signing with key (none when nil).
 func reindex(t *testing.T, repo string, key *ecdsa.PrivateKey, o publish.ReindexOptions) {
 	t.Helper()
-	p, err := publish.New(context.Background(), repo, publish.WithSigningKey(key), publish.WithRetryBackoff(fastRetry))
+	opts := []publish.Option{publish.WithRetryBackoff(fastRetry), publish.WithoutSigning()}
+	if key != nil {
+		opts[1] = publish.WithSigningKey(key)
+	}
+	p, err := publish.New(context.Background(), repo, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,14 +183,16 @@ func reindex(t *testing.T, repo string, key *ecdsa.PrivateKey, o publish.Reindex
 	}
 }
 
-// manifestSize is the size of the manifest d in repo.
-func manifestSize(t *testing.T, repo string, d v1.Hash) int64 {
+// putManifest puts raw as it is under ref.
+func putManifest(t *testing.T, ref string, raw []byte) {
 	t.Helper()
-	raw, err := crane.Manifest(repo + "@" + d.String())
+	r, err := name.ParseReference(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return int64(len(raw))
+	if err := remote.Put(r, rawManifest(raw)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // rawManifest is a manifest to put as it is.
@@ -385,6 +415,20 @@ func TestFetch(t *testing.T) {
 			os.WriteFile(p, b, 0o644)
 			return store.LayoutPrefix + dir
 		}, wantAs: new(*store.DigestError), wantErr: "hashes to sha256:"},
+		// The index names the manifest by digest: one changed on disk
+		// (here its distribution) is refused, though its signature, over
+		// that digest, is intact.
+		"tampered manifest in layout": {setup: func(t *testing.T) string {
+			dir := filepath.Join(t.TempDir(), "layout")
+			d := publishAll(t, store.LayoutPrefix+dir, key, mods[:1])
+			p := filepath.Join(dir, "blobs", "sha256", d["0.1.0/6.1.0-56-amd64"].Hex)
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(p, bytes.Replace(b, []byte("debian-12"), []byte("debian-13"), 1), 0o644)
+			return store.LayoutPrefix + dir
+		}, wantAs: new(*store.DigestError), wantErr: "manifest sha256:"},
 		"truncated bundle": {setup: func(t *testing.T) string {
 			b, _ := os.ReadFile(bundle)
 			p := filepath.Join(t.TempDir(), "cut.tar.zst")
@@ -439,65 +483,55 @@ func TestFetch(t *testing.T) {
 		// The checks below stand behind the signed version index: what
 		// they refuse is signed, as a publisher with a bug, or one whose
 		// index job was subverted, would sign it.
-		"index entry points at another kernel's manifest": {setup: func(t *testing.T) string {
-			repo := resignedRepo(t, key, func(t *testing.T, repo string, d map[string]v1.Hash) {
-				rewriteIndex(t, repo, "0.1.0", func(m *v1.Descriptor) {
-					if m.Annotations[artifact.AnnotationRelease] == "6.1.0-56-amd64" {
-						m.Digest, m.Size = d["0.1.0/6.1.0-57-amd64"], manifestSize(t, repo, d["0.1.0/6.1.0-57-amd64"])
-					}
-				})
-			})
-			return repo
-		}, opts: []fetcher.Option{fetcher.WithVersion("0.1.0")},
+		"index entry points at another kernel's manifest": {setup: entryEdited(key, pointAt("0.1.0/6.1.0-57-amd64")),
+			opts:    []fetcher.Option{fetcher.WithVersion("0.1.0")},
 			wantErr: "is dnsmon 0.1.0 for 6.1.0-57-amd64/amd64, but the index lists it for 0.1.0 6.1.0-56-amd64/amd64: refusing a mislabelled module"},
-		"index entry relabelled for another arch": {setup: func(t *testing.T) string {
-			repo := resignedRepo(t, key, func(t *testing.T, repo string, _ map[string]v1.Hash) {
-				rewriteIndex(t, repo, "0.1.0", func(m *v1.Descriptor) {
-					if m.Annotations[artifact.AnnotationRelease] == "6.1.0-56-amd64" {
-						m.Annotations[artifact.AnnotationArch] = "arm64"
-					}
-				})
-			})
-			return repo
-		}, opts: []fetcher.Option{fetcher.WithVersion("0.1.0"), fetcher.WithArch("arm64")},
+		"index entry relabelled for another arch": {setup: entryEdited(key, func(_ *testing.T, _ string, _ map[string]v1.Hash, m *v1.Descriptor) {
+			m.Annotations[artifact.AnnotationArch] = "arm64"
+		}), opts: []fetcher.Option{fetcher.WithVersion("0.1.0"), fetcher.WithArch("arm64")},
 			wantErr: "is dnsmon 0.1.0 for 6.1.0-56-amd64/amd64, but the index lists it for 0.1.0 6.1.0-56-amd64/arm64: refusing a mislabelled module"},
-		"index entry points at another version's module": {setup: func(t *testing.T) string {
-			repo := resignedRepo(t, key, func(t *testing.T, repo string, d map[string]v1.Hash) {
-				rewriteIndex(t, repo, "0.1.0", func(m *v1.Descriptor) {
-					if m.Annotations[artifact.AnnotationRelease] == "6.1.0-56-amd64" {
-						m.Digest, m.Size = d["0.2.0/6.1.0-56-amd64"], manifestSize(t, repo, d["0.2.0/6.1.0-56-amd64"])
-					}
-				})
-			})
-			return repo
-		}, opts: []fetcher.Option{fetcher.WithVersion("0.1.0")},
+		"index entry points at another version's module": {setup: entryEdited(key, pointAt("0.2.0/6.1.0-56-amd64")),
+			opts:    []fetcher.Option{fetcher.WithVersion("0.1.0")},
 			wantErr: "is dnsmon 0.2.0 for 6.1.0-56-amd64/amd64, but the index lists it for 0.1.0 6.1.0-56-amd64/amd64: refusing a mislabelled module"},
+		"index entry claims a manifest over the cap": {setup: entryEdited(key, func(_ *testing.T, _ string, _ map[string]v1.Hash, m *v1.Descriptor) {
+			m.Size = artifact.MaxManifestSize + 1
+		}), opts: []fetcher.Option{fetcher.WithVersion("0.1.0")}, wantErr: fmt.Sprintf("is %d bytes, more than %d", artifact.MaxManifestSize+1, artifact.MaxManifestSize)},
 		"version index names another version's index": {setup: func(t *testing.T) string {
-			repo := resignedRepo(t, key, func(t *testing.T, repo string, _ map[string]v1.Hash) {
+			return resignedRepo(t, key, func(t *testing.T, repo string, _ map[string]v1.Hash) {
 				raw, err := crane.Manifest(repo + ":0.2.0")
 				if err != nil {
 					t.Fatal(err)
 				}
-				ref, err := name.ParseReference(repo + ":0.1.0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := remote.Put(ref, rawManifest(raw)); err != nil {
-					t.Fatal(err)
-				}
+				putManifest(t, repo+":0.1.0", raw)
 			})
-			return repo
 		}, opts: []fetcher.Option{fetcher.WithVersion("0.1.0")}, wantErr: `is the index of version "0.2.0", not "0.1.0"`},
-		"index entry claims a manifest over the cap": {setup: func(t *testing.T) string {
-			repo := resignedRepo(t, key, func(t *testing.T, repo string, _ map[string]v1.Hash) {
-				rewriteIndex(t, repo, "0.1.0", func(m *v1.Descriptor) {
-					if m.Annotations[artifact.AnnotationRelease] == "6.1.0-56-amd64" {
-						m.Size = artifact.MaxManifestSize + 1
-					}
-				})
-			})
+		// Sizes are capped before reading whether or not signatures are
+		// checked: a source serving endless content exhausts no memory.
+		"module layer over the size cap, signatures not checked": {setup: func(t *testing.T) string {
+			addr, _ := startRegistry(t)
+			repo := addr + "/big-layer"
+			d := publishAll(t, repo, nil, mods[:1])
+			raw, err := crane.Manifest(repo + "@" + d["0.1.0/6.1.0-56-amd64"].String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mf v1.Manifest
+			if err := json.Unmarshal(raw, &mf); err != nil {
+				t.Fatal(err)
+			}
+			mf.Layers[0].Size = artifact.MaxKoSize + 1
+			if raw, err = json.Marshal(mf); err != nil {
+				t.Fatal(err)
+			}
+			tag, err := artifact.ModuleTag("0.1.0", "6.1.0-56-amd64", "amd64")
+			if err != nil {
+				t.Fatal(err)
+			}
+			putManifest(t, repo+":"+tag, raw)
+			reindex(t, repo, nil, publish.ReindexOptions{IncludeUnsigned: true})
 			return repo
-		}, opts: []fetcher.Option{fetcher.WithVersion("0.1.0")}, wantErr: fmt.Sprintf("is %d bytes, more than %d", artifact.MaxManifestSize+1, artifact.MaxManifestSize)},
+		}, noKey: true, opts: []fetcher.Option{fetcher.WithInsecureSkipVerify()},
+			wantErr: fmt.Sprintf("is %d bytes, more than the %d allowed", artifact.MaxKoSize+1, artifact.MaxKoSize)},
 		"unsigned module under a signed version index": {setup: func(t *testing.T) string {
 			addr, _ := startRegistry(t)
 			repo := addr + "/unsigned-module"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -21,6 +22,8 @@ import (
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/dnsmon/dnsmon/matrix"
+	"github.com/google/go-containerregistry/pkg/crane"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 var (
@@ -167,6 +170,54 @@ func TestModuleCert(t *testing.T) {
 			wantIs: modsign.ErrWrongKey, wantAs: new(*fetcher.ModuleSignatureError), wantErr: "it is signed by another key than the module signing certificate published with it"},
 		"code byte flipped after signing": {setup: repo("flipped", key, signedModule{signer: ours, cert: ours, flip: true}),
 			wantIs: modsign.ErrBadSignature, wantAs: new(*fetcher.ModuleSignatureError)},
+		// The checks below refuse what a publisher signed wrong: a
+		// certificate or manifest that does not say what it holds.
+		"manifest names another certificate than the version's": {setup: func(t *testing.T) string {
+			src := repo("renamed", key, signedModule{signer: ours, cert: other})(t) // names other's
+			p := publishModules(t, src, key)
+			if _, err := p.PublishCert(context.Background(), "0.3.0", ours.Cert.Raw); err != nil { // the signer's
+				t.Fatal(err)
+			}
+			return src
+		}, wantIs: modsign.ErrWrongKey, wantAs: new(*fetcher.ModuleSignatureError), wantErr: "the manifest names certificate " + modsign.Fingerprint(other.Cert)},
+		"manifest names a certificate, module unsigned": {setup: repo("nosig", key, signedModule{cert: ours}),
+			wantIs: modsign.ErrNotSigned, wantAs: new(*fetcher.ModuleSignatureError)},
+		"another version's certificate": {setup: func(t *testing.T) string {
+			src := repo("otherversion", key, good)(t)
+			p := publishModules(t, src, key)
+			d, err := p.PublishCert(context.Background(), "0.4.0", ours.Cert.Raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := crane.Manifest(src + "@" + d.Digest.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tag, _ := artifact.CertTag("0.3.0")
+			putManifest(t, src+":"+tag, raw)
+			return src
+		}, wantErr: `is the certificate of version "0.4.0", not "0.3.0": refusing a mislabelled certificate`},
+		// Unverified, so the certificate's own manifest is all that
+		// names it: it must name what it holds.
+		"certificate manifest names another certificate, insecure": {setup: func(t *testing.T) string {
+			src := repo("misnamed", key, signedModule{signer: other, cert: other})(t)
+			a, err := artifact.BuildCert("0.3.0", other.Cert.Raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mf v1.Manifest
+			if err := json.Unmarshal(a.Manifest, &mf); err != nil {
+				t.Fatal(err)
+			}
+			mf.Annotations[artifact.AnnotationSigningCert] = modsign.Fingerprint(ours.Cert)
+			raw, err := json.Marshal(mf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tag, _ := artifact.CertTag("0.3.0")
+			putManifest(t, src+":"+tag, raw)
+			return src
+		}, insecure: true, wantErr: "its manifest says " + modsign.Fingerprint(ours.Cert) + ": refusing a mislabelled certificate"},
 		"tampered certificate": {setup: func(t *testing.T) string {
 			addr, tp := startRegistry(t) // its own: the certificate blob is shared
 			publishModules(t, addr+"/tampered", key, good.module(t))

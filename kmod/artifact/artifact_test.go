@@ -60,6 +60,8 @@ func TestParseManifestRejects(t *testing.T) {
 		"no release":     {edit(func(m *v1.Manifest) { delete(m.Annotations, AnnotationRelease) }), "missing kernel release"},
 		"huge ko":        {edit(func(m *v1.Manifest) { m.Annotations[AnnotationKoSize] = "999999999999" }), "want a size"},
 		"bad ko digest":  {edit(func(m *v1.Manifest) { m.Annotations[AnnotationKoDigest] = "md5:x" }), AnnotationKoDigest},
+		"docker media type": {edit(func(m *v1.Manifest) { m.MediaType = "application/vnd.docker.distribution.manifest.v2+json" }),
+			"has mediaType"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := ParseManifest(c.raw)
@@ -89,5 +91,10 @@ func TestIndex(t *testing.T) {
 	}
 	if _, err := NewIndex("0.1.0", append(ds, ds[0])); err == nil {
 		t.Error("NewIndex accepted a kernel twice")
+	}
+	// Another artifact's index (a version index, say) is not a version's.
+	other := strings.Replace(string(raw), IndexArtifactType, VersionIndexArtifactType, 1)
+	if _, _, err := ParseIndex([]byte(other)); err == nil || !strings.Contains(err.Error(), "not a dnsmon module index") {
+		t.Errorf("ParseIndex of an index of artifactType %s: %v, want a refusal", VersionIndexArtifactType, err)
 	}
 }

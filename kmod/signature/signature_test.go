@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 func hash(s string) v1.Hash {
@@ -40,10 +41,17 @@ func TestVerifyManifest(t *testing.T) {
 	badTypeSig, _ := Sign(k, badType)
 
 	type layer struct {
-		payload []byte
-		sig     string
-		noAnn   bool
+		payload   []byte
+		sig       string
+		noAnn     bool
+		mediaType string // instead of PayloadMediaType
 	}
+	// tooMany is MaxSignatures bad signatures before the good one.
+	var tooMany []layer
+	for range MaxSignatures {
+		tooMany = append(tooMany, layer{payload: payload, sig: "AAAA"})
+	}
+	tooMany = append(tooMany, layer{payload: payload, sig: sig})
 	third, _ := GenerateKey()
 	cases := map[string]struct {
 		layers []layer
@@ -51,19 +59,21 @@ func TestVerifyManifest(t *testing.T) {
 		none   bool                // no key at all
 		want   string              // "" means verified (by k)
 	}{
-		"rotation, signed by the second key": {layers: []layer{{payload, sig, false}}, keys: []*ecdsa.PrivateKey{other, k}},
-		"rotation, by neither key":           {layers: []layer{{payload, sig, false}}, keys: []*ecdsa.PrivateKey{other, third}, want: "by any of the keys"},
-		"no key":                             {layers: []layer{{payload, sig, false}}, none: true, want: "no key to verify with"},
-		"good":                               {layers: []layer{{payload, sig, false}}},
-		"second of two":                      {layers: []layer{{payload, "AAAA", false}, {payload, sig, false}}},
-		"wrong key":                          {layers: []layer{{payload, sig, false}}, keys: []*ecdsa.PrivateKey{other}, want: "does not verify"},
-		"tampered payload":                   {layers: []layer{{append([]byte(" "), payload...), sig, false}}, want: "does not verify"},
-		"not base64":                         {layers: []layer{{payload, "***", false}}, want: "not base64"},
-		"no annotation":                      {layers: []layer{{payload, sig, true}}, want: "no dev.cosignproject.cosign/signature"},
-		"wrong type":                         {layers: []layer{{badType, badTypeSig, false}}, want: "critical.type"},
+		"rotation, signed by the second key": {layers: []layer{{payload, sig, false, ""}}, keys: []*ecdsa.PrivateKey{other, k}},
+		"rotation, by neither key":           {layers: []layer{{payload, sig, false, ""}}, keys: []*ecdsa.PrivateKey{other, third}, want: "by any of the keys"},
+		"no key":                             {layers: []layer{{payload, sig, false, ""}}, none: true, want: "no key to verify with"},
+		"good":                               {layers: []layer{{payload, sig, false, ""}}},
+		"second of two":                      {layers: []layer{{payload, "AAAA", false, ""}, {payload, sig, false, ""}}},
+		"wrong key":                          {layers: []layer{{payload, sig, false, ""}}, keys: []*ecdsa.PrivateKey{other}, want: "does not verify"},
+		"tampered payload":                   {layers: []layer{{append([]byte(" "), payload...), sig, false, ""}}, want: "does not verify"},
+		"not base64":                         {layers: []layer{{payload, "***", false, ""}}, want: "not base64"},
+		"no annotation":                      {layers: []layer{{payload, sig, true, ""}}, want: "no dev.cosignproject.cosign/signature"},
+		"wrong type":                         {layers: []layer{{badType, badTypeSig, false, ""}}, want: "critical.type"},
 		"no layers":                          {want: "holds no"},
-		"other digest":                       {layers: []layer{{mustPayload("r/x", hash("other")), mustSign(k, mustPayload("r/x", hash("other"))), false}}, want: "not \"sha256:"},
-		"oversized payload":                  {layers: []layer{{make([]byte, MaxPayloadSize+1), sig, false}}, want: "exceeds"},
+		"other digest":                       {layers: []layer{{mustPayload("r/x", hash("other")), mustSign(k, mustPayload("r/x", hash("other"))), false, ""}}, want: "not \"sha256:"},
+		"oversized payload":                  {layers: []layer{{make([]byte, MaxPayloadSize+1), sig, false, ""}}, want: "exceeds"},
+		"good one after too many":            {layers: tooMany, want: fmt.Sprintf("more than %d signatures", MaxSignatures)},
+		"not a payload layer":                {layers: []layer{{payload, sig, false, "application/octet-stream"}}, want: "holds no"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -73,6 +83,9 @@ func TestVerifyManifest(t *testing.T) {
 				d := Layer{Payload: l.payload, Signature: l.sig}.Descriptor()
 				if l.noAnn {
 					d.Annotations = nil
+				}
+				if l.mediaType != "" {
+					d.MediaType = types.MediaType(l.mediaType)
 				}
 				blobs[d.Digest] = l.payload
 				ds = append(ds, d)
@@ -103,6 +116,17 @@ func TestVerifyManifest(t *testing.T) {
 				t.Errorf("VerifyManifest: %v, want ErrNoSignature with %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestVerifyPayloadSize checks that VerifyPayload refuses a payload over
+// MaxPayloadSize even when it is validly signed.
+func TestVerifyPayloadSize(t *testing.T) {
+	k, _ := GenerateKey()
+	digest := hash("manifest")
+	payload := append(mustPayload("r/x", digest), strings.Repeat(" ", MaxPayloadSize)...) // still one JSON value
+	if err := VerifyPayload(&k.PublicKey, payload, mustSign(k, payload), digest); err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("VerifyPayload of %d bytes: %v, want a refusal", len(payload), err)
 	}
 }
 

@@ -72,6 +72,8 @@ type bundleLimits struct {
 	max int64
 	// small is the largest entry kept in memory; inMemory caps their total.
 	small, inMemory int64
+	// entries caps the number of tar entries.
+	entries int
 }
 
 // openBundle opens a bundle (a zstd-compressed tar of an OCI image layout)
@@ -82,7 +84,7 @@ type bundleLimits struct {
 // blobs/sha256/HEX) and their directories are accepted: links, devices,
 // absolute paths, ".." and duplicates are refused.
 func openBundle(ctx context.Context, file string, max int64) (*layoutSource, error) {
-	return openBundleLimits(ctx, file, bundleLimits{max: max, small: smallEntrySize, inMemory: maxInMemory})
+	return openBundleLimits(ctx, file, bundleLimits{max: max, small: smallEntrySize, inMemory: maxInMemory, entries: maxBundleEntries})
 }
 
 func openBundleLimits(ctx context.Context, file string, lim bundleLimits) (_ *layoutSource, err error) {
@@ -254,14 +256,15 @@ func (r *budgetReader) Read(p []byte) (int, error) {
 
 // tarPass is one pass over a bundle's tar, from its first entry.
 type tarPass struct {
-	file    string
-	max     int64
-	zr      *zstd.Decoder
-	br      *budgetReader
-	tr      *tar.Reader
-	seen    map[string]bool
-	entries int
-	closed  bool
+	file       string
+	max        int64
+	maxEntries int
+	zr         *zstd.Decoder
+	br         *budgetReader
+	tr         *tar.Reader
+	seen       map[string]bool
+	entries    int
+	closed     bool
 }
 
 func (b *bundleFS) newPass() (*tarPass, error) {
@@ -273,7 +276,7 @@ func (b *bundleFS) newPass() (*tarPass, error) {
 		return nil, &BundleError{File: b.file, Reason: "not zstd-compressed", Err: err}
 	}
 	br := &budgetReader{r: zr, left: b.lim.max}
-	return &tarPass{file: b.file, max: b.lim.max, zr: zr, br: br, tr: tar.NewReader(br), seen: map[string]bool{}}, nil
+	return &tarPass{file: b.file, max: b.lim.max, maxEntries: b.lim.entries, zr: zr, br: br, tr: tar.NewReader(br), seen: map[string]bool{}}, nil
 }
 
 // next returns the next regular file and its layout path, or io.EOF. It
@@ -284,8 +287,8 @@ func (p *tarPass) next(ctx context.Context) (string, *tar.Header, error) {
 		if err := ctx.Err(); err != nil {
 			return "", nil, err
 		}
-		if p.entries >= maxBundleEntries {
-			return "", nil, &BundleError{File: p.file, Reason: fmt.Sprintf("more than %d entries", maxBundleEntries)}
+		if p.entries >= p.maxEntries {
+			return "", nil, &BundleError{File: p.file, Reason: fmt.Sprintf("more than %d entries", p.maxEntries)}
 		}
 		p.entries++
 		h, err := p.tr.Next()

@@ -163,12 +163,16 @@ func TestBundleBudgets(t *testing.T) {
 		change  []entry // written over the bundle once it is open
 		wantErr string
 	}{
-		"within the budgets": {lim: bundleLimits{max: 1 << 20, small: 1024, inMemory: 1 << 16}},
-		"byte budget":        {lim: bundleLimits{max: 4000, small: 1024, inMemory: 1 << 16}, wantErr: "decompresses to more than 4000 bytes"},
-		"in-memory budget": {lim: bundleLimits{max: 1 << 20, small: 1 << 20, inMemory: 4096},
+		"within the budgets": {lim: bundleLimits{max: 1 << 20, small: 1024, inMemory: 1 << 16, entries: 100}},
+		"byte budget":        {lim: bundleLimits{max: 4000, small: 1024, inMemory: 1 << 16, entries: 100}, wantErr: "decompresses to more than 4000 bytes"},
+		"in-memory budget": {lim: bundleLimits{max: 1 << 20, small: 1 << 20, inMemory: 4096, entries: 100},
 			wantErr: "index, manifests and signatures take more than 4096 bytes of memory"},
-		"changed since opened": {lim: bundleLimits{max: 1 << 20, small: 1024, inMemory: 1 << 16},
+		"changed since opened": {lim: bundleLimits{max: 1 << 20, small: 1024, inMemory: 1 << 16, entries: 100},
 			change: newTestLayout(t, bytes.Repeat([]byte("y"), 5000)).entries, wantErr: "changed since it was opened: entry gone"},
+		// The layer's entry, same name, other size.
+		"resized since opened": {lim: bundleLimits{max: 1 << 20, small: 1024, inMemory: 1 << 16, entries: 100},
+			change: resized(l.entries, string(l.layer), 5000), wantErr: "changed since it was opened: 5000 bytes, was 4096"},
+		"entry count": {lim: bundleLimits{max: 1 << 20, small: 1024, inMemory: 1 << 16, entries: 5}, wantErr: "more than 5 entries"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "b.tar.zst")
@@ -194,6 +198,18 @@ func TestBundleBudgets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// resized returns entries with the blob entry of content given size bytes
+// instead, under the same name.
+func resized(entries []entry, content string, size int) []entry {
+	out := append([]entry{}, entries...)
+	for i, e := range out {
+		if e.name == blobEntry([]byte(content)).name {
+			out[i] = reg(e.name, bytes.Repeat([]byte("y"), size))
+		}
+	}
+	return out
 }
 
 // TestBundleRefusesEntries checks the entries a bundle may not hold.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/iotest"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/dnsmon/dnsmon/kmod/artifact"
 )
 
@@ -37,7 +39,10 @@ func TestVerifyingReader(t *testing.T) {
 			if c.fail != nil {
 				r = io.MultiReader(r, iotest.ErrReader(c.fail))
 			}
-			_, err := io.ReadAll(NewVerifyingReader(r, d, c.size, "test"))
+			got, err := io.ReadAll(NewVerifyingReader(r, d, c.size, "test"))
+			if int64(len(got)) > c.size {
+				t.Errorf("handed out %d bytes, more than the %d the descriptor names", len(got), c.size)
+			}
 			if (err == nil) != (!c.wantErr && c.fail == nil) {
 				t.Fatalf("err = %v", err)
 			}
@@ -52,5 +57,16 @@ func TestVerifyingReader(t *testing.T) {
 				t.Errorf("message %q", err)
 			}
 		})
+	}
+}
+
+// TestVerifyingReaderSHA256Only checks that a digest of another algorithm
+// is refused rather than compared with a SHA-256.
+func TestVerifyingReaderSHA256Only(t *testing.T) {
+	content := []byte("hello, module")
+	d := v1.Hash{Algorithm: "sha512", Hex: strings.Repeat("0", 128)}
+	if _, err := io.ReadAll(NewVerifyingReader(bytes.NewReader(content), d, int64(len(content)), "test")); err == nil ||
+		!strings.Contains(err.Error(), "only sha256 is supported") {
+		t.Errorf("reading with a %s digest: %v, want a refusal", d.Algorithm, err)
 	}
 }
