@@ -1,6 +1,7 @@
 package loader_test
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"os"
@@ -104,6 +105,7 @@ func TestLoadWithSigningCheck(t *testing.T) {
 		mode     os.FileMode // of the certificate; default 0644
 		dirMode  os.FileMode // of its directory; default 0755
 		otherUID bool        // the certificate belongs to another user (needs root)
+		pad      int         // bytes appended to the certificate file
 		warn     bool        // a warning is given
 		offered  bool        // with the certificate at the stable path
 		refused  string      // the file refused, for this reason
@@ -116,6 +118,8 @@ func TestLoadWithSigningCheck(t *testing.T) {
 			refused: "dnsmon is writable by group or others (mode -rwxrwxrwx)"},
 		"untrusted, certificate of another user": {host: "secureboot-untrusted", otherUID: true, warn: true,
 			refused: "dnsmon-module-signing.der is owned by uid 65534, not root"},
+		"untrusted, oversized certificate file": {host: "secureboot-untrusted", pad: 64 << 10, warn: true,
+			refused: "dnsmon-module-signing.der is more than 65536 bytes: not a certificate"},
 		"trusted":                          {host: "secureboot-trusted"},
 		"not enforced, certificate beside": {host: "bios-plain", beside: true},
 	}
@@ -140,7 +144,7 @@ func TestLoadWithSigningCheck(t *testing.T) {
 			if tc.beside {
 				certAt = filepath.Join(filepath.Dir(ko), filepath.Base(stable))
 			}
-			if err := os.WriteFile(certAt, cert.Raw, 0o644); err != nil {
+			if err := os.WriteFile(certAt, append(bytes.Clone(cert.Raw), make([]byte, tc.pad)...), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			if tc.mode != 0 {
@@ -179,7 +183,12 @@ func TestLoadWithSigningCheck(t *testing.T) {
 			if tc.refused == "" && w.CertRefused != nil {
 				t.Errorf("refused: %v, want not", w.CertRefused)
 			}
-			if tc.refused != "" && (!errors.As(w.CertRefused, &cfe) || !strings.HasSuffix(cfe.Error(), tc.refused)) {
+			switch {
+			case tc.refused != "" && tc.pad > 0:
+				if w.CertRefused == nil || !strings.HasSuffix(w.CertRefused.Error(), tc.refused) {
+					t.Errorf("refused: %v, want an error ending %q", w.CertRefused, tc.refused)
+				}
+			case tc.refused != "" && (!errors.As(w.CertRefused, &cfe) || !strings.HasSuffix(cfe.Error(), tc.refused)):
 				t.Errorf("refused: %v, want a *CertFileError ending %q", w.CertRefused, tc.refused)
 			}
 			if _, serr := os.Stat(stable); tc.beside && serr == nil {
