@@ -3,6 +3,8 @@ package builder
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -135,9 +137,12 @@ func (e *engine) run(ctx context.Context, t matrix.Target, image, base string, m
 		return Module{}, err
 	}
 	cfg := &container.Config{
-		Image:           image,
-		Cmd:             []string{"/bin/sh", "-c", buildScript},
-		Env:             []string{imagePath, "DNSMON_KDIR=" + t.KernelDir, "DNSMON_MODULE=" + e.o.module},
+		Image: image,
+		Cmd:   []string{"/bin/sh", "-c", buildScript},
+		Env: []string{imagePath, "DNSMON_KDIR=" + t.KernelDir, "DNSMON_MODULE=" + e.o.module,
+			// A target alone has the machine to itself; targets side by
+			// side share it, and make's jobs only add a little switching.
+			"DNSMON_MAKE_JOBS=" + strconv.Itoa(runtime.NumCPU())},
 		WorkingDir:      "/",
 		NetworkDisabled: true,
 		Labels:          labels(t.Name()),

@@ -120,6 +120,7 @@ func (s *Store) make(ctx context.Context, p Plan, t Tree) error {
 	}
 	// Unpack the packages in parallel: decompressing takes a core each.
 	x := debian.NewExtractor(tmp)
+	x.Skip = skipper(p.SrcArch())
 	g, gctx = errgroup.WithContext(ctx)
 	for _, deb := range debs {
 		g.Go(func() error {

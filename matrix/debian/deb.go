@@ -183,6 +183,10 @@ var ErrUnsafePath = errors.New("path leaves the extraction directory")
 // thousand files of a kernel's headers.
 type Extractor struct {
 	dir string
+	// Skip, when set before the first Extract, leaves out the entries it
+	// returns true for. A skipped directory does not skip what is below
+	// it: Skip sees every entry.
+	Skip func(h *tar.Header) bool
 
 	mu   sync.Mutex
 	dirs map[string]bool // checked real directories, relative to dir
@@ -197,6 +201,9 @@ func NewExtractor(dir string) *Extractor {
 func (x *Extractor) Extract(path string) error {
 	return WalkData(path, func(h *tar.Header, r io.Reader) error {
 		if h.Name == "" || h.Name == "." {
+			return nil
+		}
+		if x.Skip != nil && x.Skip(h) {
 			return nil
 		}
 		switch h.Typeflag {
@@ -258,14 +265,19 @@ func (x *Extractor) mkdirs(name string) error {
 }
 
 // create opens name for writing below checked directories, never following
-// a symlink in its place.
+// a symlink in its place. The open itself runs outside x.mu, so that
+// packages unpacked side by side create their files in parallel: a checked
+// directory stays one (symlink refuses to replace it), and O_NOFOLLOW
+// guards the last component.
 func (x *Extractor) create(name string, mode os.FileMode) (*os.File, error) {
 	x.mu.Lock()
-	defer x.mu.Unlock()
-	if err := x.mkdirs(filepath.Dir(name)); err != nil {
+	err := x.mkdirs(filepath.Dir(name))
+	isDir := x.dirs[name]
+	x.mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
-	if x.dirs[name] {
+	if isDir {
 		return nil, fmt.Errorf("a file in the place of directory %q: %w", name, ErrUnsafePath)
 	}
 	f, err := os.OpenFile(filepath.Join(x.dir, name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, mode)
