@@ -298,7 +298,7 @@ func TestPruneLRU(t *testing.T) {
 			wantRemoved: sorted([]string{"image " + baseRef, "image " + headersRef, "image " + toolchainRef},
 				debs("9.9.1"), debs("9.9.2"), []string{"tree 9.9.1-amd64", "tree 9.9.2-amd64"}),
 			wantLog: []string{"removed image " + toolchainRef + ": 100.0 MiB, last used ", "removed image " + baseRef +
-				": 300.0 MiB, last used ", "(by an image built on it)"}},
+				": 300.0 MiB, last used ", "(" + toolchainRef + ", built on it)"}},
 		"keep-days 30, dry run": {opts: []Option{WithMaxAge(30 * 24 * time.Hour), WithDryRun(true)},
 			wantLog: []string{"would remove tree ", "would remove image " + headersRef}},
 	}

@@ -189,7 +189,7 @@ func settleImage(en *entry) {
 		settleImage(c)
 		if c.lastUse.After(en.lastUse) {
 			en.lastUse = c.lastUse
-			en.used = c.used + " (by an image built on it)"
+			en.used = c.used + " (" + c.name + ", built on it)"
 		}
 		en.img.depth = max(en.img.depth, c.img.depth+1)
 	}
