@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 
 	"github.com/dnsmon/dnsmon/builder"
@@ -120,7 +119,7 @@ func imageEntries(ctx context.Context, e Engine, cacheDir string) ([]*entry, err
 	if err != nil {
 		return nil, fmt.Errorf("listing images: %w", err)
 	}
-	cs, err := e.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs()})
+	cs, err := e.ContainerList(ctx, container.ListOptions{All: true})
 	if err != nil {
 		return nil, fmt.Errorf("listing containers: %w", err)
 	}
