@@ -113,7 +113,7 @@ func (e *engine) Key(t matrix.Target) (Key, error) {
 }
 
 func (e *engine) Build(ctx context.Context, t matrix.Target) (Module, error) {
-	if usesTree(t) {
+	if UsesTree(t) {
 		return e.buildFromTree(ctx, t)
 	}
 	tag, err := e.ensureHeaders(ctx, t)

@@ -55,7 +55,13 @@ func (e *engine) ensureBase(ctx context.Context, t matrix.Target) error {
 // per engine (concurrent callers wait for the first) and once across the
 // processes sharing the cache directory (a file lock, and a second look
 // after it, since another process may have made it while this one waited).
-func (e *engine) ensureImage(ctx context.Context, ref string, mk func(context.Context) error) error {
+// Each call records the image's use, for prune.
+func (e *engine) ensureImage(ctx context.Context, ref string, mk func(context.Context) error) (err error) {
+	defer func() {
+		if err == nil {
+			markImageUsed(e.o.cacheDir, ref)
+		}
+	}()
 	return e.flight(ctx, ref, func(ctx context.Context) error {
 		if ok, err := e.imageExists(ctx, ref); err != nil || ok {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 
+	"github.com/dnsmon/dnsmon/builder/cache"
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/cmd/internal/cli"
 	"github.com/dnsmon/dnsmon/kmod/signature"
@@ -18,6 +19,8 @@ func explain(err error) error {
 		return cli.Advise(err, " (dnsmon-farm keygen makes one)")
 	case errors.Is(err, signature.ErrKeyExists):
 		return cli.Advise(err, " (pass --force)")
+	case errors.As(err, new(*cache.KernelsError)):
+		return cli.Advise(err, " (pass -f with the kernels file the farm builds: prune keeps the header trees of the kernels it lists that their mirror no longer serves)")
 	}
 	return err
 }
