@@ -314,13 +314,13 @@ func TestPruneLRU(t *testing.T) {
 			}
 			opts := tc.opts
 			if tc.maxSizeBelow > 0 {
-				rep, _, err := f.prune(t, f.kernelsFile(t, "9.9.3-amd64"), WithMaxAge(1000*24*time.Hour), WithDryRun(true))
+				rep, _, err := f.prune(t, f.kernelsFile(t, "9.9.4-amd64"), WithMaxAge(1000*24*time.Hour), WithDryRun(true))
 				if err != nil {
 					t.Fatal(err)
 				}
 				opts = []Option{WithMaxSize(rep.Before.Total() - tc.maxSizeBelow)}
 			}
-			rep, log, err := f.prune(t, f.kernelsFile(t, "9.9.3-amd64"), opts...)
+			rep, log, err := f.prune(t, f.kernelsFile(t, "9.9.4-amd64"), opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -373,7 +373,7 @@ func TestPruneSkipsWhatIsInUse(t *testing.T) {
 	f.engine.refuse = map[string]error{toolchainRef: fmt.Errorf("Error response from daemon: %w", cerrdefs.ErrConflict)}
 
 	for _, dry := range []bool{true, false} {
-		rep, log, err := f.prune(t, f.kernelsFile(t, "9.9.3-amd64"), WithMaxAge(0), WithDryRun(dry))
+		rep, log, err := f.prune(t, f.kernelsFile(t, "9.9.4-amd64"), WithMaxAge(0), WithDryRun(dry))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -415,7 +415,7 @@ func TestPruneSkipsWhatIsInUse(t *testing.T) {
 
 	releaseTree()
 	making()
-	if _, _, err := f.prune(t, f.kernelsFile(t, "9.9.3-amd64"), WithMaxAge(0), WithKinds(Trees, Packages)); err != nil {
+	if _, _, err := f.prune(t, f.kernelsFile(t, "9.9.4-amd64"), WithMaxAge(0), WithKinds(Trees, Packages)); err != nil {
 		t.Fatal(err)
 	}
 	want = []string{"image " + baseRef, "image " + headersRef, "image " + toolchainRef}
@@ -426,8 +426,8 @@ func TestPruneSkipsWhatIsInUse(t *testing.T) {
 
 // TestPruneKeepsTheOnlyCopy keeps the tree of a kernel that kernels.yaml
 // lists and the mirror no longer serves, which the build then still
-// finds; the tree of a kernel no longer listed is removed like any other,
-// and so is one the mirror still serves.
+// finds, and that of a listed kernel the mirror still serves; the tree of
+// a kernel no longer listed is removed like any other.
 func TestPruneKeepsTheOnlyCopy(t *testing.T) {
 	f := newFixture(t)
 	f.age(t, [3]int{40, 40, 40}, [3]int{40, 40, 40}, [3]int{40, 40, 40})
@@ -445,11 +445,16 @@ func TestPruneKeepsTheOnlyCopy(t *testing.T) {
 	if !strings.Contains(log, w) {
 		t.Errorf("the log lacks %q", w)
 	}
-	if rep.Kept != 1 || !strings.Contains(rep.String(), "kept 1 header tree: the only copy") {
+	w = "kept tree " + f.kernels["9.9.3-amd64"][:12] + " (linux-headers-9.9.3-amd64 9.9.3-1, linux-kbuild-9.9.3 9.9.3-1): kernel 9.9.3-amd64 of group debian-12 is in kernels.yaml: " +
+		"its mirror still serves its headers, but drops superseded kernels, and this tree would then be their only copy"
+	if !strings.Contains(log, w) {
+		t.Errorf("the log lacks %q", w)
+	}
+	if rep.Kept != 2 || !strings.Contains(rep.String(), "kept 2 header trees: the headers of kernels kernels.yaml lists") {
 		t.Errorf("kept %d; summary %q", rep.Kept, rep.String())
 	}
-	if got := f.left(t); !slices.Equal(got, []string{"tree 9.9.1-amd64"}) {
-		t.Errorf("left %q, want the tree of 9.9.1 alone", got)
+	if got := f.left(t); !slices.Equal(got, []string{"tree 9.9.1-amd64", "tree 9.9.3-amd64"}) {
+		t.Errorf("left %q, want the trees of 9.9.1 and 9.9.3", got)
 	}
 
 	// The build still finds it, and only it.
@@ -467,8 +472,8 @@ func TestPruneKeepsTheOnlyCopy(t *testing.T) {
 		t.Errorf("PlanTree of the served kernel: %+v, %v", plan, err)
 	}
 
-	// Once kernels.yaml no longer lists it, it goes.
-	if _, _, err := f.prune(t, f.kernelsFile(t, "9.9.3-amd64"), WithMaxAge(0)); err != nil {
+	// Once kernels.yaml no longer lists them, they go.
+	if _, _, err := f.prune(t, f.kernelsFile(t, "9.9.4-amd64"), WithMaxAge(0)); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.left(t); len(got) != 0 {

@@ -13,14 +13,17 @@ import (
 )
 
 // irreplaceable returns the trees that must stay, each with the reason: the
-// tree recorded for a kernel that the kernels file lists and whose header
-// packages its mirror no longer serves (Debian drops superseded kernels
-// within days), so that a later change of the module's source can still be
-// built for the hosts that run that kernel. A tree whose index cannot be
-// read is kept too: nothing tells that its packages are still served.
+// tree recorded for a kernel that the kernels file lists, so that a later
+// change of the module's source can still be built for the hosts that run
+// that kernel. When its mirror no longer serves its header packages (Debian
+// drops superseded kernels within days) the tree is their only copy; while
+// it still does, the tree is kept all the same, since nothing would fetch
+// the packages again before the mirror drops them. A tree whose index
+// cannot be read is kept too.
 //
 // Only the kernels the file lists count: a tracked group's kernel is the
-// newest of its suite, which the mirror serves by definition.
+// newest of its suite, which the mirror serves by definition, and the next
+// newest replaces it.
 func irreplaceable(ctx context.Context, kernelsFile string, pkgs *debian.Client, s *headertree.Store) (map[string]string, error) {
 	f, err := matrix.Load(kernelsFile)
 	if err != nil {
@@ -53,6 +56,9 @@ func irreplaceable(ctx context.Context, kernelsFile string, pkgs *debian.Client,
 		case err == nil && plan.Gone != nil:
 			keep[rec.Tree] = fmt.Sprintf("kernel %s of group %s is in %s and its mirror no longer serves its headers (%v): this tree is their only copy",
 				t.Kernel, t.Group, name, plan.Gone)
+		case err == nil:
+			keep[rec.Tree] = fmt.Sprintf("kernel %s of group %s is in %s: its mirror still serves its headers, but drops superseded kernels, and this tree would then be their only copy",
+				t.Kernel, t.Group, name)
 		case errors.As(err, &missing):
 			// Not kept in the cache after all: nothing to keep.
 		case err != nil:

@@ -33,8 +33,8 @@ type Report struct {
 	// Removed counts the entries removed per kind; Freed is their bytes.
 	Removed Usage
 	Freed   int64
-	// Kept counts the trees kept as the only copy of a listed kernel's
-	// headers; Skipped the entries in use.
+	// Kept counts the trees kept as the headers of a listed kernel;
+	// Skipped the entries in use.
 	Kept, Skipped int
 	// MaxSize is the size limit, -1 for none.
 	MaxSize int64
@@ -53,7 +53,7 @@ func (r Report) String() string {
 		holds, FormatBytes(r.After.Total()), FormatBytes(r.After.Trees), FormatBytes(r.After.Packages),
 		FormatBytes(r.After.Images), FormatBytes(r.Before.Total()))
 	if r.Kept > 0 {
-		fmt.Fprintf(&b, "\nkept %s: the only copy of the headers of a kernel kernels.yaml lists", count(int64(r.Kept), "header tree"))
+		fmt.Fprintf(&b, "\nkept %s: the headers of kernels kernels.yaml lists, whose mirror drops them or has dropped them", count(int64(r.Kept), "header tree"))
 	}
 	if r.Skipped > 0 {
 		fmt.Fprintf(&b, "\nskipped %s in use: run prune again when the builds are done", count(int64(r.Skipped), "entry"))
