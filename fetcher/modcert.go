@@ -12,7 +12,6 @@ import (
 	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
-	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 )
@@ -165,11 +164,8 @@ func (o *options) checkModuleCert(ctx context.Context, src store.Source, keys si
 	}
 	path := o.certOut()
 	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, mc.Cert.Raw) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("writing the module signing certificate: %w", err)
-		}
-		if err := atomicfile.Write(path, mc.Cert.Raw, 0o644); err != nil {
-			return fmt.Errorf("writing the module signing certificate: %w", err)
+		if err := hoststate.WriteCert(mc.Cert, path); err != nil {
+			return err
 		}
 	}
 	rec.SigningCertPath = path

@@ -208,3 +208,17 @@ func TestBundleCarriesVersionIndex(t *testing.T) {
 		})
 	}
 }
+
+func TestBundleNeedsVersionIndex(t *testing.T) {
+	ctx := context.Background()
+	target := store.LayoutPrefix + filepath.Join(t.TempDir(), "l")
+	p, err := publish.New(ctx, target, publish.WithoutSigning())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	_, err = publish.WriteBundleFile(ctx, openT(t, target), filepath.Join(t.TempDir(), "b.tar.zst"), publish.BundleOptions{})
+	if !errors.Is(err, publish.ErrNoVersionIndex) {
+		t.Fatalf("WriteBundleFile of a source without a version index: %v, want %v", err, publish.ErrNoVersionIndex)
+	}
+}

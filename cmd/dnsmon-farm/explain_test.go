@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -25,6 +26,8 @@ func TestExplain(t *testing.T) {
 			Want: "publishing needs a signing key (dnsmon-farm keygen makes one)"},
 		"key exists": {Err: exists, WantIs: signature.ErrKeyExists,
 			Want: filepath.Join(dir, signature.PrivateKeyFile) + " exists: refusing to replace a signing key (pass --force)"},
+		"no version index": {Err: fmt.Errorf("bundle: r/x has %w (tag _index)", publish.ErrNoVersionIndex), WantIs: publish.ErrNoVersionIndex,
+			Want: "bundle: r/x has no version index (tag _index): run dnsmon-farm reindex --key on it first"},
 		"other": {Err: other, WantIs: other, Want: other.Error()},
 	})
 }
