@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/dnsmon/dnsmon/fetcher/hoststate"
+	"github.com/dnsmon/dnsmon/fetcher/internal/hostopt"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
@@ -48,13 +49,7 @@ func (e *ModuleSignatureError) Unwrap() error { return e.Err }
 // hoststate.DefaultCertPath names (dnsmon-module-signing.der) beside the
 // module.
 func WithCertPath(path string) Option {
-	return func(o *options) error {
-		if path == "" {
-			return errors.New("WithCertPath: empty path")
-		}
-		o.certPath = path
-		return nil
-	}
+	return func(o *options) error { return hostopt.NonEmpty(&o.certPath, path, "WithCertPath", "path") }
 }
 
 func (o *options) certOut() string {
