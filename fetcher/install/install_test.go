@@ -9,12 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/dnsmon/dnsmon/fetcher/install"
+	"github.com/dnsmon/dnsmon/fetcher/install/installtest"
 	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 	"github.com/klauspost/compress/zstd"
 )
@@ -146,35 +146,13 @@ func writeFile(t *testing.T, p string, data []byte, perm fs.FileMode) string {
 	return p
 }
 
-// tree lists every path under root with its type, mode and content.
+// tree lists every path under root with its type, mode and content digest.
 func tree(t *testing.T, root string) []string {
 	t.Helper()
-	var out []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		line := rel + " " + fi.Mode().String()
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, _ := os.Readlink(p)
-			line += " -> " + target
-		case fi.Mode().IsRegular():
-			b, _ := os.ReadFile(p)
-			line += " " + string(b)
-		}
-		out = append(out, line)
-		return nil
-	})
+	out, err := installtest.Snapshot(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sort.Strings(out)
 	return out
 }
 
