@@ -71,11 +71,7 @@ func TestCosignVerifies(t *testing.T) {
 		t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
 	}
 	urepo := strings.TrimSuffix(repo, "/modules") + "/cosign-signed"
-	up, err := publish.New(ctx, urepo, publish.WithoutSigning())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
+	up := newPublisher(t, urepo, publish.WithoutSigning())
 	if err := up.Publish(ctx, m); err != nil {
 		t.Fatal(err)
 	}
