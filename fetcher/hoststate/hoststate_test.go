@@ -1,29 +1,15 @@
 package hoststate
 
 import (
-	"crypto/x509"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/dnsmon/dnsmon/kmod/modsign"
+	"github.com/dnsmon/dnsmon/fetcher/hoststate/hoststatetest"
 )
 
-func testCert(t *testing.T) *x509.Certificate {
-	t.Helper()
-	b, err := os.ReadFile("testdata/cert.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := modsign.ParseCertificate(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func TestRead(t *testing.T) {
-	cert := testCert(t)
+	cert := hoststatetest.Cert(t)
 	tests := map[string]struct {
 		want      State
 		others    int
@@ -40,7 +26,7 @@ func TestRead(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			s, err := Read(os.DirFS(filepath.Join("testdata", name)), cert)
+			s, err := Read(hoststatetest.Host(t, name), cert)
 			if (err != nil) != tc.wantError {
 				t.Fatalf("Read: %v (want error %v)", err, tc.wantError)
 			}
@@ -60,7 +46,7 @@ func TestRead(t *testing.T) {
 		})
 	}
 	t.Run("no-cert", func(t *testing.T) {
-		s, err := Read(os.DirFS("testdata/secureboot-trusted"), nil)
+		s, err := Read(hoststatetest.Host(t, "secureboot-trusted"), nil)
 		if err != nil || s.KeyTrusted != Unknown {
 			t.Errorf("Read without a certificate: %v, %v", s.KeyTrusted, err)
 		}
@@ -68,7 +54,7 @@ func TestRead(t *testing.T) {
 }
 
 func TestWriteCert(t *testing.T) {
-	cert := testCert(t)
+	cert := hoststatetest.Cert(t)
 	path := filepath.Join(t.TempDir(), "var", "lib", "dnsmon", "dnsmon-module-signing.der")
 	if err := WriteCert(cert, path); err != nil {
 		t.Fatal(err)
