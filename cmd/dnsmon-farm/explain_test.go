@@ -24,10 +24,10 @@ func TestExplain(t *testing.T) {
 	clitest.CheckExplain(t, explain, map[string]clitest.Case{
 		"no signing key": {Err: noKey, WantIs: publish.ErrNoSigningKey,
 			Want: "publishing needs a signing key (dnsmon-farm keygen makes one)"},
-		"key exists": {Err: exists, WantIs: signature.ErrKeyExists,
-			Want: filepath.Join(dir, signature.PrivateKeyFile) + " exists: refusing to replace a signing key (pass --force)"},
 		"no version index": {Err: fmt.Errorf("bundle: r/x has %w (tag _index)", publish.ErrNoVersionIndex), WantIs: publish.ErrNoVersionIndex,
 			Want: "bundle: r/x has no version index (tag _index): run dnsmon-farm reindex --key on it first"},
+		"key exists": {Err: exists, WantIs: signature.ErrKeyExists,
+			Want: filepath.Join(dir, signature.PrivateKeyFile) + " exists: refusing to replace a signing key (pass --force)"},
 		"other": {Err: other, WantIs: other, Want: other.Error()},
 	})
 }
