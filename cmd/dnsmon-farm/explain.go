@@ -17,6 +17,8 @@ func explain(err error) error {
 		return nil
 	case errors.Is(err, publish.ErrNoSigningKey):
 		return cli.Advise(err, " (dnsmon-farm keygen makes one)")
+	case errors.Is(err, publish.ErrNoVersionIndex):
+		return cli.Advise(err, ": run dnsmon-farm reindex --key on it first")
 	case errors.Is(err, signature.ErrKeyExists):
 		return cli.Advise(err, " (pass --force)")
 	case errors.As(err, new(*cache.KernelsError)):

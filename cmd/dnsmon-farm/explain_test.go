@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -26,6 +27,8 @@ func TestExplain(t *testing.T) {
 	clitest.CheckExplain(t, explain, map[string]clitest.Case{
 		"no signing key": {Err: noKey, WantIs: publish.ErrNoSigningKey,
 			Want: "publishing needs a signing key (dnsmon-farm keygen makes one)"},
+		"no version index": {Err: fmt.Errorf("bundle: r/x has %w (tag _index)", publish.ErrNoVersionIndex), WantIs: publish.ErrNoVersionIndex,
+			Want: "bundle: r/x has no version index (tag _index): run dnsmon-farm reindex --key on it first"},
 		"key exists": {Err: exists, WantIs: signature.ErrKeyExists,
 			Want: filepath.Join(dir, signature.PrivateKeyFile) + " exists: refusing to replace a signing key (pass --force)"},
 		"no kernels file": {Err: noKernels, WantIs: noKernels,
