@@ -148,26 +148,26 @@ func (e *engine) run(ctx context.Context, t matrix.Target, image, base string, m
 		Labels:          labels(t.Name()),
 	}
 	host := &container.HostConfig{NetworkMode: network.NetworkNone, Mounts: mounts}
-	created, err := e.c.ContainerCreate(ctx, cfg, host, nil, nil, "")
+	id, err := createContainer(ctx, e.c, cfg, host)
 	if err != nil {
 		return Module{}, targetError(t, "building", fmt.Errorf("creating container: %w", err))
 	}
 	defer func() {
-		if rerr := removeContainer(ctx, e.c, created.ID); rerr != nil && err == nil {
+		if rerr := removeContainer(ctx, e.c, id); rerr != nil && err == nil {
 			err = targetError(t, "building", rerr)
 		}
 	}()
-	if err := e.c.CopyToContainer(ctx, created.ID, "/", src, container.CopyToContainerOptions{}); err != nil {
+	if err := e.c.CopyToContainer(ctx, id, "/", src, container.CopyToContainerOptions{}); err != nil {
 		return Module{}, targetError(t, "building", fmt.Errorf("copying source in: %w", err))
 	}
-	status, logs, err := runContainer(ctx, e.c, created.ID)
+	status, logs, err := runContainer(ctx, e.c, id)
 	if err != nil {
 		return Module{Log: logs}, targetError(t, "building", err)
 	}
 	if status != 0 {
 		return Module{Log: logs}, &BuildError{Target: t.Name(), Status: status, Log: logs}
 	}
-	data, err := copyFileOut(ctx, e.c, created.ID, "/src/"+e.o.module+".ko")
+	data, err := copyFileOut(ctx, e.c, id, "/src/"+e.o.module+".ko")
 	if err != nil {
 		return Module{Log: logs}, targetError(t, "building", err)
 	}

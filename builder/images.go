@@ -265,16 +265,16 @@ func (e *engine) commitImage(ctx context.Context, j imageJob) (err error) {
 		Labels: labels(j.what),
 	}
 	host := &container.HostConfig{NetworkMode: "host"}
-	created, err := e.c.ContainerCreate(ctx, cfg, host, nil, nil, "")
+	id, err := createContainer(ctx, e.c, cfg, host)
 	if err != nil {
 		return fmt.Errorf("making %s: creating container: %w", j.what, err)
 	}
 	defer func() {
-		if rerr := removeContainer(ctx, e.c, created.ID); rerr != nil && err == nil {
+		if rerr := removeContainer(ctx, e.c, id); rerr != nil && err == nil {
 			err = rerr
 		}
 	}()
-	status, logs, err := runContainer(ctx, e.c, created.ID)
+	status, logs, err := runContainer(ctx, e.c, id)
 	if err != nil {
 		return fmt.Errorf("making %s: %w", j.what, err)
 	}
@@ -285,7 +285,7 @@ func (e *engine) commitImage(ctx context.Context, j imageJob) (err error) {
 	for k, v := range j.labels {
 		imgLabels[k] = v
 	}
-	_, err = e.c.ContainerCommit(ctx, created.ID, container.CommitOptions{
+	_, err = e.c.ContainerCommit(ctx, id, container.CommitOptions{
 		Reference: j.tag,
 		Comment:   "dnsmon " + j.what,
 		Config:    &container.Config{Cmd: []string{"/bin/sh"}, Env: []string{imagePath}, Labels: imgLabels},
