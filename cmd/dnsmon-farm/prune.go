@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -13,18 +12,9 @@ import (
 // runPrune removes the header trees, downloaded packages and builder
 // images that builds have not used recently, least recently used first.
 func runPrune(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("dnsmon-farm prune", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var p options.Prune
-	options.AddPruneFlags(fs, &p)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags("prune", stderr, args, &p, options.AddPruneFlags); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("prune: unexpected arguments %q", fs.Args())
-	}
-	if err := p.Validate(); err != nil {
-		return fmt.Errorf("prune: %w", err)
 	}
 	opts := []cache.Option{cache.WithLog(stdout), cache.WithDryRun(p.DryRun)}
 	if p.HasMaxAge {
