@@ -93,19 +93,23 @@ func TestBuildWithFake(t *testing.T) {
 			f.images[BaseImage(debTarget("x"))] = true
 			b := newFakeEngine(t, f)
 			m, err := b.Build(t.Context(), tc.target)
+			headers := HeadersImage(tc.target)
+			if tc.target.Debootstrap == nil {
+				headers = HeadersImage(pinnedTo(tc.target, fakeTagDigest(tc.target.Image)))
+			}
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("Build: %v, want error containing %q", err, tc.wantErr)
 				}
 			} else if err != nil {
 				t.Fatalf("Build: %v", err)
-			} else if string(m.Data) != "\x7fELF module" || m.BuilderImage != HeadersImage(tc.target) || m.Key.Kernel != tc.target.Kernel {
+			} else if string(m.Data) != "\x7fELF module" || m.BuilderImage != headers || m.Key.Kernel != tc.target.Kernel {
 				t.Errorf("module = %+v", m)
 			}
 			if f.pulls != tc.wantPulls {
 				t.Errorf("%d pulls, want %d", f.pulls, tc.wantPulls)
 			}
-			if got := len(f.commits) == 1 && f.commits[0] == HeadersImage(tc.target); got != tc.wantCommit {
+			if got := len(f.commits) == 1 && f.commits[0] == headers; got != tc.wantCommit {
 				t.Errorf("commits %q", f.commits)
 			}
 			if len(f.created) != 0 {
@@ -246,7 +250,7 @@ func TestDirPublisher(t *testing.T) {
 // fixedBuilder fails targets whose kernel contains "bad" and counts builds.
 type fixedBuilder struct{ builds atomic.Int32 }
 
-func (f *fixedBuilder) Key(t matrix.Target) (Key, error) {
+func (f *fixedBuilder) Key(_ context.Context, t matrix.Target) (Key, error) {
 	return Key{Module: "m", ModuleVersion: "1", SourceDigest: "sha256:s", Kernel: t.Kernel, Arch: t.Arch, Recipe: "r"}, nil
 }
 
@@ -255,7 +259,7 @@ func (f *fixedBuilder) Build(ctx context.Context, t matrix.Target) (Module, erro
 	if strings.Contains(t.Kernel, "bad") {
 		return Module{Log: []byte("error: bad kernel\n")}, &BuildError{Target: t.Name(), Status: 2, Log: []byte("error: bad kernel\n")}
 	}
-	k, _ := f.Key(t)
+	k, _ := f.Key(ctx, t)
 	return Module{Key: k, Target: t, Data: bytes.Repeat([]byte{1}, 2048), Log: []byte("ok\n")}, nil
 }
 

@@ -21,10 +21,10 @@ type cached struct {
 
 var _ Builder = (*cached)(nil)
 
-func (c *cached) Key(t matrix.Target) (Key, error) { return c.b.Key(t) }
+func (c *cached) Key(ctx context.Context, t matrix.Target) (Key, error) { return c.b.Key(ctx, t) }
 
 func (c *cached) Build(ctx context.Context, t matrix.Target) (Module, error) {
-	key, err := c.b.Key(t)
+	key, err := c.b.Key(ctx, t)
 	if err != nil {
 		return Module{}, err
 	}
@@ -60,7 +60,7 @@ type limit struct {
 
 var _ Builder = (*limit)(nil)
 
-func (l *limit) Key(t matrix.Target) (Key, error) { return l.b.Key(t) }
+func (l *limit) Key(ctx context.Context, t matrix.Target) (Key, error) { return l.b.Key(ctx, t) }
 
 func (l *limit) Build(ctx context.Context, t matrix.Target) (Module, error) {
 	select {

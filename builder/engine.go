@@ -20,8 +20,9 @@ import (
 // Builder builds the module for one target. The engine implements it;
 // Cached and Limit decorate it.
 type Builder interface {
-	// Key returns the content key of t's module without building it.
-	Key(t matrix.Target) (Key, error)
+	// Key returns the content key of t's module without building it. It
+	// may ask a registry which image a base image's tag names.
+	Key(ctx context.Context, t matrix.Target) (Key, error)
 	// Build builds t's module. A failed build returns a *BuildError.
 	Build(ctx context.Context, t matrix.Target) (Module, error)
 }
@@ -49,8 +50,9 @@ type engine struct {
 	pkgs         *debian.Client    // package indexes and downloads
 	trees        *headertree.Store // unpacked header trees
 
-	mu      sync.Mutex
-	flights map[string]*flight
+	mu         sync.Mutex
+	flights    map[string]*flight
+	tagDigests map[string]string // tagDigest's answers
 }
 
 var _ Builder = (*engine)(nil)
@@ -77,7 +79,7 @@ func New(opts ...Option) (Builder, error) {
 		}
 	}
 	return &engine{o: o, c: o.client, sourceDigest: sd, pkgs: pkgs, trees: headertree.NewStore(o.cacheDir, pkgs),
-		flights: map[string]*flight{}}, nil
+		flights: map[string]*flight{}, tagDigests: map[string]string{}}, nil
 }
 
 // flight runs fn once per key at a time: concurrent callers wait for the
@@ -107,16 +109,29 @@ func (e *engine) flight(ctx context.Context, key string, fn func(context.Context
 	return f.err
 }
 
-func (e *engine) Key(t matrix.Target) (Key, error) {
+func (e *engine) Key(ctx context.Context, t matrix.Target) (Key, error) {
+	pt, err := e.pin(ctx, t) // digest.go
+	if err != nil {
+		return Key{}, err
+	}
+	return e.keyOf(pt), nil
+}
+
+// keyOf is the key of a pinned target's module.
+func (e *engine) keyOf(t matrix.Target) Key {
 	return Key{Module: e.o.module, ModuleVersion: e.o.moduleVersion, SourceDigest: e.sourceDigest,
-		Kernel: t.Kernel, Arch: t.Arch, Recipe: RecipeHash(t), SigningCert: e.o.signingCert()}, nil
+		Kernel: t.Kernel, Arch: t.Arch, Recipe: RecipeHash(t), SigningCert: e.o.signingCert()}
 }
 
 func (e *engine) Build(ctx context.Context, t matrix.Target) (Module, error) {
 	if UsesTree(t) {
 		return e.buildFromTree(ctx, t)
 	}
-	tag, err := e.ensureHeaders(ctx, t)
+	pt, err := e.pin(ctx, t)
+	if err != nil {
+		return Module{}, err
+	}
+	tag, err := e.ensureHeaders(ctx, pt)
 	if err != nil {
 		return Module{}, err
 	}
@@ -124,14 +139,17 @@ func (e *engine) Build(ctx context.Context, t matrix.Target) (Module, error) {
 	if err != nil {
 		return Module{}, targetError(t, "building", err)
 	}
-	return e.run(ctx, t, tag, base, nil)
+	m, err := e.run(ctx, pt, tag, base, nil)
+	m.Target = t
+	return m, err
 }
 
 // run builds t's module in a container of image, with mounts, and signs it
-// when the builder has a module signer. base is the registry or debootstrap
-// image image was made from, for the module's annotations.
+// when the builder has a module signer. t is pinned (engine.pin). base is
+// the registry or debootstrap image image was made from, for the module's
+// annotations.
 func (e *engine) run(ctx context.Context, t matrix.Target, image, base string, mounts []mount.Mount) (m Module, err error) {
-	key, _ := e.Key(t)
+	key := e.keyOf(t)
 	src, err := sourceTar(e.o.src, "src")
 	if err != nil {
 		return Module{}, err

@@ -13,12 +13,15 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -31,9 +34,17 @@ type fakeClient struct {
 	// labels of committed ones.
 	repoDigests map[string][]string
 	labels      map[string]map[string]string
-	pullErrs    []error // returned by successive pulls, then success
-	pulls       int
-	created     map[string]*fakeContainer
+	// tagDigests is what the registry says a reference's tag names (by
+	// default registryDigest's digest of it); distErr fails every such
+	// question, as an unreachable registry does.
+	tagDigests map[string]string
+	distErr    error
+	distCalls  int
+	pullErrs   []error // returned by successive pulls, then success
+	pulls      int
+	created    map[string]*fakeContainer
+	// createdFrom is the image of every container created, in order.
+	createdFrom []string
 	removed     []string
 	removeCtxs  []error // ctx.Err() at each removal
 	commits     []string
@@ -69,18 +80,72 @@ var _ Client = (*fakeClient)(nil)
 
 func newFake() *fakeClient {
 	return &fakeClient{images: map[string]bool{}, created: map[string]*fakeContainer{},
-		repoDigests: map[string][]string{}, labels: map[string]map[string]string{},
+		repoDigests: map[string][]string{}, labels: map[string]map[string]string{}, tagDigests: map[string]string{},
 		dangling: map[string]map[string]string{}, inUse: map[string]bool{}}
+}
+
+// fakeID is the ID of the fake's image of ref.
+func fakeID(ref string) string {
+	sum := sha256.Sum256([]byte("image " + ref))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// lookup finds the image ref names, as the engine does: by a reference it
+// was made, pulled or imported as, by its ID, or by a digest reference
+// ("NAME[:TAG]@DIGEST") among its repo digests. f.mu is held.
+func (f *fakeClient) lookup(ref string) (string, bool) {
+	if f.images[ref] {
+		return ref, true
+	}
+	want := canonical(ref)
+	for k := range f.images {
+		if fakeID(k) == ref {
+			return k, true
+		}
+		for _, rd := range f.repoDigests[k] {
+			if want != "" && canonical(rd) == want {
+				return k, true
+			}
+		}
+	}
+	return "", false
+}
+
+// canonical is "NAME@DIGEST" of a digest reference, "" for others.
+func canonical(ref string) string {
+	n, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ""
+	}
+	c, ok := n.(reference.Canonical)
+	if !ok {
+		return ""
+	}
+	return reference.TrimNamed(c).String() + "@" + c.Digest().String()
 }
 
 func (f *fakeClient) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.images[ref] {
-		return image.InspectResponse{ID: "sha256:" + ref, RepoDigests: f.repoDigests[ref],
-			Config: &dockerspec.DockerOCIImageConfig{ImageConfig: ocispec.ImageConfig{Labels: f.labels[ref]}}}, nil
+	if k, ok := f.lookup(ref); ok {
+		return image.InspectResponse{ID: fakeID(k), RepoDigests: f.repoDigests[k],
+			Config: &dockerspec.DockerOCIImageConfig{ImageConfig: ocispec.ImageConfig{Labels: f.labels[k]}}}, nil
 	}
 	return image.InspectResponse{}, cerrdefs.ErrNotFound
+}
+
+func (f *fakeClient) DistributionInspect(_ context.Context, ref, _ string) (registry.DistributionInspect, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.distCalls++
+	if f.distErr != nil {
+		return registry.DistributionInspect{}, f.distErr
+	}
+	d, ok := f.tagDigests[ref]
+	if !ok {
+		_, d, _ = strings.Cut(registryDigest(ref), "@")
+	}
+	return registry.DistributionInspect{Descriptor: ocispec.Descriptor{Digest: digest.Digest(d)}}, nil
 }
 
 func (f *fakeClient) ImagePull(_ context.Context, ref string, _ image.PullOptions) (io.ReadCloser, error) {
@@ -141,9 +206,10 @@ func (f *fakeClient) ImageRemove(_ context.Context, id string, o image.RemoveOpt
 func (f *fakeClient) ContainerCreate(_ context.Context, cfg *container.Config, host *container.HostConfig, _ *network.NetworkingConfig, _ *ocispec.Platform, name string) (container.CreateResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.images[cfg.Image] {
+	if _, ok := f.lookup(cfg.Image); !ok {
 		return container.CreateResponse{}, cerrdefs.ErrNotFound
 	}
+	f.createdFrom = append(f.createdFrom, cfg.Image)
 	f.nextID++
 	id := strings.Repeat("c", 12) + string(rune('a'+f.nextID))
 	f.created[id] = &fakeContainer{id: id, name: name, cfg: cfg, host: host, in: map[string][]byte{}}
@@ -157,11 +223,11 @@ func (f *fakeClient) ContainerCreate(_ context.Context, cfg *container.Config, h
 func (f *fakeClient) get(id string) (*fakeContainer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.lookup(id)
+	return f.container(id)
 }
 
-// lookup is get with f.mu held.
-func (f *fakeClient) lookup(idOrName string) (*fakeContainer, error) {
+// container is get with f.mu held.
+func (f *fakeClient) container(idOrName string) (*fakeContainer, error) {
 	if c, ok := f.created[idOrName]; ok {
 		return c, nil
 	}
@@ -231,7 +297,7 @@ func (f *fakeClient) ContainerLogs(_ context.Context, id string, _ container.Log
 func (f *fakeClient) ContainerRemove(ctx context.Context, id string, _ container.RemoveOptions) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c, err := f.lookup(id)
+	c, err := f.container(id)
 	if err != nil {
 		return err
 	}

@@ -231,14 +231,15 @@ func (e *engine) ensureHeaders(ctx context.Context, t matrix.Target) (string, er
 	return tag, err
 }
 
-// makeHeaders runs the headers script in a container from the base image,
-// with host networking, and commits the result as tag.
+// makeHeaders runs the headers script in a container of the base image
+// that resolveBase checked (by its ID), with host networking, and commits
+// the result as tag. t is pinned (engine.pin).
 func (e *engine) makeHeaders(ctx context.Context, t matrix.Target, tag string) error {
-	base, err := e.resolveBase(ctx, t)
+	base, id, err := e.resolveBase(ctx, t)
 	if err != nil {
 		return err
 	}
-	return e.commitImage(ctx, imageJob{from: BaseImage(t), tag: tag, script: headersScript(t),
+	return e.commitImage(ctx, imageJob{from: id, tag: tag, script: headersScript(t),
 		env: headersEnv(t), what: "headers " + t.Name(),
 		labels: map[string]string{"dev.dnsmon.kernel": t.Kernel, "dev.dnsmon.recipe": imageHash(t), LabelBase: base}})
 }

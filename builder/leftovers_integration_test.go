@@ -191,7 +191,7 @@ func TestTwoFarmsOneCache(t *testing.T) {
 	if err != nil || len(trees) != 1 {
 		t.Errorf("header trees: %q, want one", trees)
 	}
-	key, err := b.Key(target)
+	key, err := b.Key(t.Context(), target)
 	if err != nil {
 		t.Fatal(err)
 	}

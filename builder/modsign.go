@@ -87,7 +87,7 @@ func buildOneSigned(ctx context.Context, t matrix.Target, o *options, opts []Opt
 	if err != nil {
 		return "", err
 	}
-	key, err := b.Key(t)
+	key, err := b.Key(ctx, t)
 	if err != nil {
 		return "", err
 	}

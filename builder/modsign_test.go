@@ -107,8 +107,8 @@ func TestSignedBuildWithFake(t *testing.T) {
 	target := debTarget("6.1.0-50-amd64")
 	unsigned := newFakeEngine(t, f)
 	signed := newFakeEngine(t, f, WithModuleSigner(p))
-	uk, _ := unsigned.Key(target)
-	sk, _ := signed.Key(target)
+	uk, _ := unsigned.Key(t.Context(), target)
+	sk, _ := signed.Key(t.Context(), target)
 	if uk.SigningCert != "" || sk.SigningCert != modsign.Fingerprint(p.Cert) {
 		t.Errorf("signing certs in keys: unsigned %q, signed %q", uk.SigningCert, sk.SigningCert)
 	}

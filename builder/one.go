@@ -30,7 +30,7 @@ func BuildOne(ctx context.Context, t matrix.Target, opts ...Option) (string, err
 	if err != nil {
 		return "", err
 	}
-	key, err := b.Key(t)
+	key, err := b.Key(ctx, t)
 	if err != nil {
 		return "", err
 	}

@@ -28,8 +28,8 @@ type Key struct {
 	Kernel string `json:"kernel"`
 	// Arch is the Go/OCI architecture.
 	Arch string `json:"arch"`
-	// Recipe is RecipeHash of the target: base image, headers and build
-	// steps.
+	// Recipe is RecipeHash of the target: base image (a registry image by
+	// digest, even when kernels.yaml names a tag), headers and build steps.
 	Recipe string `json:"recipe"`
 	// SigningCert is the fingerprint (modsign.Fingerprint) of the
 	// certificate whose key signed the module, "" for an unsigned module.

@@ -103,8 +103,10 @@ func headersScript(t matrix.Target) string {
 
 // imageHash is the hex SHA-256 of everything that makes t's headers image:
 // the base image (reference or debootstrap recipe), the headers script and
-// its inputs. Pulled images are identified by reference: pin them by
-// digest in kernels.yaml to make the hash cover their content.
+// its inputs. A registry image is identified by its reference, which covers
+// its content once it names a digest: the engine hashes targets it pinned
+// (engine.pin), with the digest kernels.yaml gives or the one the tag
+// named when asked.
 func imageHash(t matrix.Target) string {
 	r := struct {
 		Version  string      `json:"version"`

@@ -20,10 +20,21 @@ type Available struct {
 
 // List returns the kernel releases the source has a module for, from the
 // index of one module version (WithVersion, default the newest), narrowed
-// by WithDistro and WithArch, sorted by distribution and release. It needs
-// no key: nothing is installed, and each module is verified when fetched.
+// by WithDistro and WithArch, sorted by distribution and release.
+//
+// It checks the version index as Fetch does, with the same keys: its
+// signature (ErrNoKey without a key or WithInsecureSkipVerify), its expiry
+// and its serial against the highest this host has seen from the source
+// (WithAllowExpired, WithAllowRollback), so that a list cannot hide the
+// releases a newer publish added. The version's index is read by the digest
+// the verified version index names. List remembers no serial: it installs
+// nothing, and may run as a user who cannot write the state.
 func List(ctx context.Context, opts ...Option) ([]Available, error) {
 	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := o.publicKeys()
 	if err != nil {
 		return nil, err
 	}
@@ -32,10 +43,14 @@ func List(ctx context.Context, opts ...Option) ([]Available, error) {
 		return nil, err
 	}
 	defer src.Close()
-	// Unverified: List installs nothing, and needs no key.
-	vi, err := ReadVersionIndex(ctx, src, nil)
+	vi, err := ReadVersionIndex(ctx, src, keys)
 	if err != nil {
 		return nil, err
+	}
+	if len(keys) > 0 {
+		if _, err := o.checkFresh(src, vi); err != nil { // freshness.go; remembering is Fetch's
+			return nil, err
+		}
 	}
 	iv, descs, err := versionIndexOf(ctx, src, vi, o.version)
 	if err != nil {

@@ -177,8 +177,8 @@ func WithLogger(w io.Writer) Option {
 
 // WithRoot makes Fetch, FetchAndInstall and FetchAndInstallKernels work on
 // the system under dir: its /lib/modules, the install manifest and the
-// state under /var/lib/dnsmon (the serials seen, see SerialsFile).
-// Default: "/".
+// state under /var/lib/dnsmon (the serials seen, see SerialsFile, which
+// List checks too). Default: "/".
 func WithRoot(dir string) Option {
 	return func(o *options) error { return hostopt.NonEmpty(&o.root, dir, "WithRoot", "directory") }
 }

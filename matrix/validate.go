@@ -104,6 +104,9 @@ func (f *File) validate() []error {
 				if fs := strings.Fields(s.Apt); len(fs) < 3 || (fs[0] != "deb" && fs[0] != "deb-src") || strings.ContainsAny(s.Apt, "\n'") {
 					gat("apt source %q is not a one-line `deb URL SUITE [COMPONENT...]` entry", s.Apt)
 				}
+				for _, opt := range uncheckedAptOptions(s.Apt) {
+					gat("apt source %q: option %s turns off apt's signature check: the farm installs only signed packages (name the source's key with signed-by= instead)", s.Apt, opt)
+				}
 			default:
 				if d != nil && d.Family() != FamilyRPM {
 					gat("yum source on a %s distribution", d.Family())
@@ -300,4 +303,26 @@ func ParsePackageURL(entry string) (url, sha256 string, err error) {
 		return "", "", fmt.Errorf("urls entry %q: sha256 must be 64 lowercase hex digits", entry)
 	}
 	return url, sha256, nil
+}
+
+// uncheckedAptOptions returns the options of a one-line apt source
+// ("deb [OPT=V ...] URL SUITE") that let apt install what its signature
+// check refuses.
+func uncheckedAptOptions(line string) []string {
+	_, rest, ok := strings.Cut(line, "[")
+	if !ok {
+		return nil
+	}
+	opts, _, _ := strings.Cut(rest, "]")
+	var bad []string
+	for _, o := range strings.Fields(opts) {
+		k, v, _ := strings.Cut(o, "=")
+		switch k {
+		case "trusted", "allow-insecure", "allow-weak", "allow-downgrade-to-insecure":
+			if v != "no" {
+				bad = append(bad, o)
+			}
+		}
+	}
+	return bad
 }

@@ -17,8 +17,8 @@ import (
 // PublishCert writes the module signing certificate (DER) of version as
 // its own manifest, tagged artifact.CertTag(version), and signs that
 // manifest with the publisher's key exactly like a module manifest. It
-// does nothing when the tag already holds this certificate and its
-// signature; a different certificate under the tag is replaced (the key
+// does nothing when the tag already holds this certificate signed by this
+// key; a different certificate under the tag is replaced (the key
 // was rotated: modules signed by the old key no longer match it, and the
 // farm rebuilds them because their content key names the certificate).
 func (p *Publisher) PublishCert(ctx context.Context, version string, der []byte) (v1.Descriptor, error) {
@@ -36,9 +36,10 @@ func (p *Publisher) PublishCert(ctx context.Context, version string, der []byte)
 	case err == nil && bytes.Equal(old, a.Manifest) && p.key == nil:
 		return desc, nil
 	case err == nil && bytes.Equal(old, a.Manifest):
-		if _, serr := store.ReadManifest(ctx, p.src, artifact.SignatureTag(a.Digest)); serr == nil {
-			return desc, nil
-		}
+		// The same certificate: sign it unless this key did already (after
+		// an artifact key rotation, only the old key had), keeping the
+		// other keys' signatures, as for modules.
+		return desc, p.sign(ctx, a.Digest)
 	case err == nil:
 		fmt.Fprintf(p.log, "replacing the module signing certificate %s:%s (%s)\n", p.target, tag, artifact.CertFingerprint(der))
 	case !errors.Is(err, store.ErrNotFound):

@@ -3,6 +3,7 @@ package publish_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/kmod/signature"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 func signedModule(t *testing.T, p *modsign.KeyPair, release string) builder.Module {
@@ -76,6 +78,22 @@ func TestPublishCert(t *testing.T) {
 					t.Errorf("Has(%s certificate) = %v, %v; want %v", kname, has, err, k.want)
 				}
 			}
+			// A rotated artifact key signs the certificate too, beside the
+			// old key: hosts that trust only the new key verify it.
+			key2, _ := signature.GenerateKey()
+			p2, err := publish.New(ctx, target, publish.WithSigningKey(key2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p2.Close()
+			if err := p2.Publish(ctx, signedModule(t, pair, "6.1.0-57-amd64")); err != nil {
+				t.Fatal(err)
+			}
+			for kname, k := range map[string]*ecdsa.PrivateKey{"old key": key, "new key": key2} {
+				if err := verifyWith(t, target, raw, k); err != nil {
+					t.Errorf("the certificate after a rotation, checked with the %s: %v", kname, err)
+				}
+			}
 			// A signed module without its certificate is refused.
 			bad := signedModule(t, pair, "6.1.0-58-amd64")
 			bad.SigningCert = nil
@@ -84,6 +102,27 @@ func TestPublishCert(t *testing.T) {
 			}
 		})
 	}
+}
+
+// verifyWith checks the signature of manifest raw in target with key.
+func verifyWith(t *testing.T, target string, raw []byte, key *ecdsa.PrivateKey) error {
+	t.Helper()
+	ctx := context.Background()
+	src, err := store.Open(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	d := artifact.Digest(raw)
+	sraw, err := store.ReadManifest(ctx, src, artifact.SignatureTag(d))
+	if err != nil {
+		return err
+	}
+	blob := func(ctx context.Context, bd v1.Descriptor) ([]byte, error) {
+		return store.ReadBlob(ctx, src, bd, signature.MaxPayloadSize)
+	}
+	_, err = signature.VerifyManifest(ctx, sraw, blob, signature.Keys{&key.PublicKey}, d)
+	return err
 }
 
 // TestDirCert takes a signed module through dnsmon-farm build --to

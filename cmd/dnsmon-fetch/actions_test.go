@@ -32,8 +32,8 @@ func TestPersistence(t *testing.T) {
 	}{
 		{name: "save nothing", args: []string{"--save"}, wantErr: "--save needs"},
 		{name: "save", args: []string{"--from", layout, "--key", pub, "--save"}, wantOut: []string{"saved " + conf + ": source " + layout + ", key " + pub}},
-		{name: "list", args: []string{"--list"}, wantOut: []string{"RELEASE", "5.10.0-32-amd64  amd64  debian-11  0.1.0", "6.1.0-56-amd64   amd64  debian-12  0.1.0"}},
-		{name: "list distro json", args: []string{"--list", "--distro", "debian-11", "--json"}, wantOut: []string{`"release": "5.10.0-32-amd64"`}},
+		{name: "list", args: []string{"--list", "--root", root}, wantOut: []string{"RELEASE", "5.10.0-32-amd64  amd64  debian-11  0.1.0", "6.1.0-56-amd64   amd64  debian-12  0.1.0"}},
+		{name: "list distro json", args: []string{"--list", "--distro", "debian-11", "--json", "--root", root}, wantOut: []string{`"release": "5.10.0-32-amd64"`}},
 		{name: "install one", args: []string{"--kernel", "5.10.0-32-amd64", "--install", "--root", root},
 			wantOut: []string{"5.10.0-32-amd64: installed dnsmon 0.1.0 at /lib/modules/5.10.0-32-amd64/updates/dnsmon.ko, signature verified with sha256:"}},
 		{name: "install missing", args: []string{"--kernel", "7.0.0-1-amd64", "--install", "--root", root},

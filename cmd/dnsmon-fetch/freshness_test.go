@@ -137,9 +137,10 @@ func readLayout(t *testing.T, dir, ref string) []byte {
 	return raw
 }
 
-// TestVersionIndexChecks runs dnsmon-fetch against layouts whose version
-// index is older than one seen, expired, unsigned, tampered with or signed
-// by another key, with and without the flags that accept the first two.
+// TestVersionIndexChecks runs dnsmon-fetch, and dnsmon-fetch --list,
+// against layouts whose version index is older than one seen, expired,
+// unsigned, tampered with or signed by another key, with and without the
+// flags that accept the first two.
 func TestVersionIndexChecks(t *testing.T) {
 	ctx := context.Background()
 	keyDir := t.TempDir()
@@ -171,7 +172,8 @@ func TestVersionIndexChecks(t *testing.T) {
 		keys    []string
 		flags   []string
 		wantErr string
-		// wantSerial is the serial kept afterwards for the layout.
+		// wantSerial is the serial kept for the layout after the fetch;
+		// after --list, the one kept before.
 		wantSerial uint64
 	}{
 		"fresh": {setup: func(t *testing.T, dir, _ string) { freshLayout(t, dir, keyDir, []string{rel, "5.10.0-1-amd64"}) },
@@ -213,31 +215,44 @@ func TestVersionIndexChecks(t *testing.T) {
 			untag(t, dir, artifact.VersionIndexTag)
 		}, wantErr: "no version index in"},
 	} {
-		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "layout")
-			root := t.TempDir()
-			c.setup(t, dir, root)
-			keys := c.keys
-			if keys == nil {
-				keys = []string{pub}
-			}
-			args := []string{"--from", store.LayoutPrefix + dir, "--kernel", rel, "--arch", "amd64", "--root", root}
-			for _, k := range keys {
-				args = append(args, "--key", k)
-			}
-			var stdout, stderr bytes.Buffer
-			err := run(ctx, &stdout, &stderr, append(args, c.flags...))
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("run: %v, want %q", err, c.wantErr)
+		// --list checks the version index as a fetch does, with the same
+		// sentences, but keeps no serial: it installs nothing.
+		for _, mode := range []string{"fetch", "list"} {
+			t.Run(name+"/"+mode, func(t *testing.T) {
+				dir := filepath.Join(t.TempDir(), "layout")
+				root := t.TempDir()
+				c.setup(t, dir, root)
+				keys := c.keys
+				if keys == nil {
+					keys = []string{pub}
 				}
-			} else if err != nil {
-				t.Fatalf("run: %v\n%s", err, stderr.String())
-			}
-			if got := keptSerial(t, root, dir); got != c.wantSerial {
-				t.Errorf("serial kept for the layout: %d, want %d", got, c.wantSerial)
-			}
-		})
+				args := []string{"--from", store.LayoutPrefix + dir, "--root", root}
+				wantSerial := c.wantSerial
+				if mode == "list" {
+					args = append(args, "--list")
+					wantSerial = keptSerial(t, root, dir)
+				} else {
+					args = append(args, "--kernel", rel, "--arch", "amd64")
+				}
+				for _, k := range keys {
+					args = append(args, "--key", k)
+				}
+				var stdout, stderr bytes.Buffer
+				err := run(ctx, &stdout, &stderr, append(args, c.flags...))
+				if c.wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+						t.Fatalf("run: %v, want %q", err, c.wantErr)
+					}
+				} else if err != nil {
+					t.Fatalf("run: %v\n%s", err, stderr.String())
+				} else if mode == "list" && !strings.Contains(stdout.String(), rel) {
+					t.Errorf("--list printed %q, want %s in it", stdout.String(), rel)
+				}
+				if got := keptSerial(t, root, dir); got != wantSerial {
+					t.Errorf("serial kept for the layout: %d, want %d", got, wantSerial)
+				}
+			})
+		}
 	}
 }
 

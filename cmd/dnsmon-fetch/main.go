@@ -7,7 +7,7 @@
 //	             [--allow-rollback] [--allow-expired]
 //	dnsmon-fetch [--kernel RELEASE] --install [--root DIR]
 //	dnsmon-fetch --installed-kernels [--root DIR]
-//	dnsmon-fetch --list [--distro D] [--json]
+//	dnsmon-fetch --list [--from SRC] [--key PUB] [--distro D] [--json] [--root DIR]
 //	dnsmon-fetch --from SRC --key PUB --save
 //
 // The defaults for --from and --key come from /etc/dnsmon/config.json
@@ -56,13 +56,12 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) (err erro
 			return nil
 		}
 	}
-	if f.List {
-		return runList(ctx, stdout, &f, stderr)
-	}
 	if err := f.Validate(fileExists); err != nil {
 		return err
 	}
 	switch {
+	case f.List:
+		return runList(ctx, stdout, &f, stderr)
 	case f.Install:
 		return runInstall(ctx, stdout, &f, stderr)
 	case f.InstalledKernels:

@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -124,6 +125,44 @@ func rewriteIndex(t *testing.T, repo, version string, edit func(*v1.Descriptor))
 	if err := remote.Put(ref, rawManifest(b)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// resignedRepo publishes the first two modules of 0.1.0 and one of 0.2.0,
+// signed with key, lets edit rewrite the repository, and then has key sign
+// a version index that names 0.1.0's index as edit left it: Reindex
+// rebuilds 0.2.0's index from its module tags and takes 0.1.0's as it
+// finds it, as a publisher that wrote it would sign it.
+func resignedRepo(t *testing.T, key *ecdsa.PrivateKey, edit func(t *testing.T, repo string, d map[string]v1.Hash)) string {
+	t.Helper()
+	addr, _ := startRegistry(t)
+	repo := addr + "/resigned"
+	d := publishAll(t, repo, key, []mod{mods[0], mods[1], mods[5]})
+	edit(t, repo, d)
+	reindex(t, repo, key, publish.ReindexOptions{Versions: []string{"0.2.0"}})
+	return repo
+}
+
+// reindex runs Reindex on repo with key.
+func reindex(t *testing.T, repo string, key *ecdsa.PrivateKey, o publish.ReindexOptions) {
+	t.Helper()
+	p, err := publish.New(context.Background(), repo, publish.WithSigningKey(key), publish.WithRetryBackoff(fastRetry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Reindex(context.Background(), o); err != nil {
+		t.Fatalf("Reindex: %v", err)
+	}
+}
+
+// manifestSize is the size of the manifest d in repo.
+func manifestSize(t *testing.T, repo string, d v1.Hash) int64 {
+	t.Helper()
+	raw, err := crane.Manifest(repo + "@" + d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(len(raw))
 }
 
 // rawManifest is a manifest to put as it is.
@@ -397,6 +436,97 @@ func TestFetch(t *testing.T) {
 				t.Errorf("fetched the module for %s through a rewritten version tag", rec.Kernel)
 			}
 		}},
+		// The checks below stand behind the signed version index: what
+		// they refuse is signed, as a publisher with a bug, or one whose
+		// index job was subverted, would sign it.
+		"index entry points at another kernel's manifest": {setup: func(t *testing.T) string {
+			repo := resignedRepo(t, key, func(t *testing.T, repo string, d map[string]v1.Hash) {
+				rewriteIndex(t, repo, "0.1.0", func(m *v1.Descriptor) {
+					if m.Annotations[artifact.AnnotationRelease] == "6.1.0-56-amd64" {
+						m.Digest, m.Size = d["0.1.0/6.1.0-57-amd64"], manifestSize(t, repo, d["0.1.0/6.1.0-57-amd64"])
+					}
+				})
+			})
+			return repo
+		}, opts: []fetcher.Option{fetcher.WithVersion("0.1.0")},
+			wantErr: "is dnsmon 0.1.0 for 6.1.0-57-amd64/amd64, but the index lists it for 0.1.0 6.1.0-56-amd64/amd64: refusing a mislabelled module"},
+		"index entry relabelled for another arch": {setup: func(t *testing.T) string {
+			repo := resignedRepo(t, key, func(t *testing.T, repo string, _ map[string]v1.Hash) {
+				rewriteIndex(t, repo, "0.1.0", func(m *v1.Descriptor) {
+					if m.Annotations[artifact.AnnotationRelease] == "6.1.0-56-amd64" {
+						m.Annotations[artifact.AnnotationArch] = "arm64"
+					}
+				})
+			})
+			return repo
+		}, opts: []fetcher.Option{fetcher.WithVersion("0.1.0"), fetcher.WithArch("arm64")},
+			wantErr: "is dnsmon 0.1.0 for 6.1.0-56-amd64/amd64, but the index lists it for 0.1.0 6.1.0-56-amd64/arm64: refusing a mislabelled module"},
+		"index entry points at another version's module": {setup: func(t *testing.T) string {
+			repo := resignedRepo(t, key, func(t *testing.T, repo string, d map[string]v1.Hash) {
+				rewriteIndex(t, repo, "0.1.0", func(m *v1.Descriptor) {
+					if m.Annotations[artifact.AnnotationRelease] == "6.1.0-56-amd64" {
+						m.Digest, m.Size = d["0.2.0/6.1.0-56-amd64"], manifestSize(t, repo, d["0.2.0/6.1.0-56-amd64"])
+					}
+				})
+			})
+			return repo
+		}, opts: []fetcher.Option{fetcher.WithVersion("0.1.0")},
+			wantErr: "is dnsmon 0.2.0 for 6.1.0-56-amd64/amd64, but the index lists it for 0.1.0 6.1.0-56-amd64/amd64: refusing a mislabelled module"},
+		"version index names another version's index": {setup: func(t *testing.T) string {
+			repo := resignedRepo(t, key, func(t *testing.T, repo string, _ map[string]v1.Hash) {
+				raw, err := crane.Manifest(repo + ":0.2.0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				ref, err := name.ParseReference(repo + ":0.1.0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := remote.Put(ref, rawManifest(raw)); err != nil {
+					t.Fatal(err)
+				}
+			})
+			return repo
+		}, opts: []fetcher.Option{fetcher.WithVersion("0.1.0")}, wantErr: `is the index of version "0.2.0", not "0.1.0"`},
+		"index entry claims a manifest over the cap": {setup: func(t *testing.T) string {
+			repo := resignedRepo(t, key, func(t *testing.T, repo string, _ map[string]v1.Hash) {
+				rewriteIndex(t, repo, "0.1.0", func(m *v1.Descriptor) {
+					if m.Annotations[artifact.AnnotationRelease] == "6.1.0-56-amd64" {
+						m.Size = artifact.MaxManifestSize + 1
+					}
+				})
+			})
+			return repo
+		}, opts: []fetcher.Option{fetcher.WithVersion("0.1.0")}, wantErr: fmt.Sprintf("is %d bytes, more than %d", artifact.MaxManifestSize+1, artifact.MaxManifestSize)},
+		"unsigned module under a signed version index": {setup: func(t *testing.T) string {
+			addr, _ := startRegistry(t)
+			repo := addr + "/unsigned-module"
+			publishAll(t, repo, nil, mods[:1])
+			reindex(t, repo, key, publish.ReindexOptions{IncludeUnsigned: true})
+			return repo
+		}, wantIs: fetcher.ErrUnsigned, wantErr: "module is not signed: sha256:"},
+		"module signed by another key than the version index": {setup: func(t *testing.T) string {
+			addr, _ := startRegistry(t)
+			repo := addr + "/stranger-module"
+			publishAll(t, repo, otherKey, mods[:1])
+			reindex(t, repo, key, publish.ReindexOptions{})
+			return repo
+		}, wantIs: signature.ErrNoSignature, wantErr: "verifying signature of sha256:"},
+		"module of another name": {setup: func(t *testing.T) string {
+			dir := filepath.Join(t.TempDir(), "layout")
+			p, err := publish.New(context.Background(), store.LayoutPrefix+dir, publish.WithSigningKey(key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			m := mods[0]
+			meta := artifact.Meta{Version: m.version, Release: m.release, Arch: "amd64", Distro: m.distro,
+				Vermagic: kmodtest.Vermagic(m.release), Created: time.Unix(1700000000, 0)}
+			if _, err := p.PublishArtifact(context.Background(), meta, kmodtest.KO(kmodtest.Module{Name: "evil", Release: m.release})); err != nil {
+				t.Fatal(err)
+			}
+			return store.LayoutPrefix + dir
+		}, wantErr: `module is "evil", not "dnsmon"`},
 		"manifest vermagic other than the module's": {setup: func(t *testing.T) string {
 			dir := filepath.Join(t.TempDir(), "layout")
 			p, err := publish.New(context.Background(), store.LayoutPrefix+dir, publish.WithSigningKey(key))

@@ -12,6 +12,7 @@ import (
 	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/fetcher/install"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
+	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
 // noDepmod stands in for a host without kmod tools.
@@ -144,21 +145,44 @@ func (roFS) WriteFile(string, []byte, os.FileMode) error {
 func (roFS) Symlink(string, string) error { return errors.New("read-only file system") }
 func (roFS) Remove(string) error          { return errors.New("read-only file system") }
 
+// TestList checks what List lists, and that it checks the version index
+// as Fetch does: with the same keys, refusing it with the same errors.
 func TestList(t *testing.T) {
+	key := newKey(t)
 	layout := store.LayoutPrefix + t.TempDir()
-	publishAll(t, layout, nil, mods)
+	publishAll(t, layout, key, mods)
+	unsigned := store.LayoutPrefix + t.TempDir()
+	publishAll(t, unsigned, nil, mods[:1])
+	right := fetcher.WithPublicKey(&key.PublicKey)
 	cases := map[string]struct {
-		opts []fetcher.Option
-		want string
+		opts    []fetcher.Option
+		want    string
+		wantIs  error
+		wantErr string
 	}{
-		"newest":        {want: "debian-12/6.1.0-56-amd64 debian-12/6.1.0-99-amd64 debian-12/6.12.117+deb12-amd64"},
-		"version 0.1.0": {opts: []fetcher.Option{fetcher.WithVersion("0.1.0")}, want: "debian-12/6.1.0-56-amd64 debian-12/6.1.0-56-cloud-amd64 debian-12/6.1.0-57-amd64 debian-12/6.12.117+deb12-amd64 rocky-9/5.14.0-427.13.1.el9_4.x86_64"},
-		"distro id":     {opts: []fetcher.Option{fetcher.WithVersion("0.1.0"), fetcher.WithDistro("rocky")}, want: "rocky-9/5.14.0-427.13.1.el9_4.x86_64"},
-		"other arch":    {opts: []fetcher.Option{fetcher.WithArch("arm64")}, want: ""},
+		"newest":        {opts: []fetcher.Option{right}, want: "debian-12/6.1.0-56-amd64 debian-12/6.1.0-99-amd64 debian-12/6.12.117+deb12-amd64"},
+		"version 0.1.0": {opts: []fetcher.Option{right, fetcher.WithVersion("0.1.0")}, want: "debian-12/6.1.0-56-amd64 debian-12/6.1.0-56-cloud-amd64 debian-12/6.1.0-57-amd64 debian-12/6.12.117+deb12-amd64 rocky-9/5.14.0-427.13.1.el9_4.x86_64"},
+		"distro id":     {opts: []fetcher.Option{right, fetcher.WithVersion("0.1.0"), fetcher.WithDistro("rocky")}, want: "rocky-9/5.14.0-427.13.1.el9_4.x86_64"},
+		"other arch":    {opts: []fetcher.Option{right, fetcher.WithArch("arm64")}, want: ""},
+		"no key":        {wantIs: fetcher.ErrNoKey},
+		"wrong key": {opts: []fetcher.Option{fetcher.WithPublicKey(&newKey(t).PublicKey)}, wantIs: signature.ErrNoSignature,
+			wantErr: "refusing the version index"},
+		"unsigned index": {opts: []fetcher.Option{right, fetcher.WithSource(unsigned)}, wantIs: fetcher.ErrIndexUnsigned,
+			wantErr: "version index is not signed"},
+		"unsigned index, not checked": {opts: []fetcher.Option{fetcher.WithInsecureSkipVerify(), fetcher.WithSource(unsigned)},
+			want: "debian-12/6.1.0-56-amd64"},
+		"source down": {opts: []fetcher.Option{right, fetcher.WithSource("127.0.0.1:1/x"), fetcher.WithRetryBackoff(fastRetry)},
+			wantErr: "connection refused"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, err := fetcher.List(t.Context(), append([]fetcher.Option{fetcher.WithSource(layout)}, c.opts...)...)
+			got, err := fetcher.List(t.Context(), append([]fetcher.Option{fetcher.WithSource(layout), fetcher.WithRoot(t.TempDir())}, c.opts...)...)
+			if c.wantIs != nil || c.wantErr != "" {
+				if err == nil || (c.wantIs != nil && !errors.Is(err, c.wantIs)) || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("List: %v, want %v %q", err, c.wantIs, c.wantErr)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,8 +194,5 @@ func TestList(t *testing.T) {
 				t.Errorf("got  %q\nwant %q", strings.Join(s, " "), c.want)
 			}
 		})
-	}
-	if _, err := fetcher.List(t.Context(), fetcher.WithSource("127.0.0.1:1/x"), fetcher.WithRetryBackoff(fastRetry)); err == nil {
-		t.Error("List from a source that is down succeeded")
 	}
 }

@@ -101,9 +101,6 @@ func (f *Fetch) CheckActions() error {
 	if !f.List && (f.Distro != "" || f.JSON) {
 		errs = append(errs, errors.New("--distro and --json go with --list"))
 	}
-	if f.Root != "" && f.List {
-		errs = append(errs, errors.New("--root does not go with --list, which reads no state"))
-	}
 	if f.Root != "" && f.Output != "" {
 		errs = append(errs, errors.New("--root and -o exclude each other: with -o, the state is kept beside the file"))
 	}
