@@ -161,18 +161,8 @@ func TestBuildCancelRemovesContainer(t *testing.T) {
 	f.block = true
 	b := newFakeEngine(t, f)
 	ctx, cancel := context.WithCancel(t.Context())
-	go func() {
-		for {
-			f.mu.Lock()
-			n := len(f.created)
-			f.mu.Unlock()
-			if n > 0 {
-				cancel()
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
+	defer cancel()
+	go cancelOnceCreated(ctx, f, cancel)
 	_, err := b.Build(ctx, debTarget("6.1.0-50-amd64"))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Build: %v, want context.Canceled", err)

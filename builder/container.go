@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -22,7 +25,8 @@ import (
 )
 
 // Labels on every container the builder creates, so that orphans left by a
-// killed farm can be found and removed (Reap).
+// killed farm can be found and removed (ReapDead). LabelFarm is also on
+// every image it makes, so that its dangling images can be (RemoveDangling).
 const (
 	LabelFarm   = "dev.dnsmon.farm"
 	LabelTarget = "dev.dnsmon.target"
@@ -35,6 +39,24 @@ func labels(what string) map[string]string {
 
 // cleanupTimeout bounds container removal after the build's context ended.
 const cleanupTimeout = 30 * time.Second
+
+// createContainer creates a container under a random name and returns its
+// ID. A create that fails, e.g. because ctx was cancelled while the engine
+// was making the container, may still have made it: it is removed by that
+// name, so that not even a cancelled create leaves a container behind.
+func createContainer(ctx context.Context, c Client, cfg *container.Config, host *container.HostConfig) (string, error) {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	name := "dnsmon-" + hex.EncodeToString(b[:])
+	created, err := c.ContainerCreate(ctx, cfg, host, nil, nil, name)
+	if err != nil {
+		if rerr := removeContainer(ctx, c, name); rerr != nil && !cerrdefs.IsNotFound(rerr) {
+			err = errors.Join(err, rerr)
+		}
+		return "", err
+	}
+	return created.ID, nil
+}
 
 // removeContainer force-removes a container with a fresh short context, so
 // that it also runs after ctx was cancelled.

@@ -3,6 +3,8 @@ package builder
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -122,7 +124,7 @@ func (e *engine) keyOf(t matrix.Target) Key {
 }
 
 func (e *engine) Build(ctx context.Context, t matrix.Target) (Module, error) {
-	if usesTree(t) {
+	if UsesTree(t) {
 		return e.buildFromTree(ctx, t)
 	}
 	pt, err := e.pin(ctx, t)
@@ -153,34 +155,37 @@ func (e *engine) run(ctx context.Context, t matrix.Target, image, base string, m
 		return Module{}, err
 	}
 	cfg := &container.Config{
-		Image:           image,
-		Cmd:             []string{"/bin/sh", "-c", buildScript},
-		Env:             []string{imagePath, "DNSMON_KDIR=" + t.KernelDir, "DNSMON_MODULE=" + e.o.module},
+		Image: image,
+		Cmd:   []string{"/bin/sh", "-c", buildScript},
+		Env: []string{imagePath, "DNSMON_KDIR=" + t.KernelDir, "DNSMON_MODULE=" + e.o.module,
+			// A target alone has the machine to itself; targets side by
+			// side share it, and make's jobs only add a little switching.
+			"DNSMON_MAKE_JOBS=" + strconv.Itoa(runtime.NumCPU())},
 		WorkingDir:      "/",
 		NetworkDisabled: true,
 		Labels:          labels(t.Name()),
 	}
 	host := &container.HostConfig{NetworkMode: network.NetworkNone, Mounts: mounts}
-	created, err := e.c.ContainerCreate(ctx, cfg, host, nil, nil, "")
+	id, err := createContainer(ctx, e.c, cfg, host)
 	if err != nil {
 		return Module{}, targetError(t, "building", fmt.Errorf("creating container: %w", err))
 	}
 	defer func() {
-		if rerr := removeContainer(ctx, e.c, created.ID); rerr != nil && err == nil {
+		if rerr := removeContainer(ctx, e.c, id); rerr != nil && err == nil {
 			err = targetError(t, "building", rerr)
 		}
 	}()
-	if err := e.c.CopyToContainer(ctx, created.ID, "/", src, container.CopyToContainerOptions{}); err != nil {
+	if err := e.c.CopyToContainer(ctx, id, "/", src, container.CopyToContainerOptions{}); err != nil {
 		return Module{}, targetError(t, "building", fmt.Errorf("copying source in: %w", err))
 	}
-	status, logs, err := runContainer(ctx, e.c, created.ID)
+	status, logs, err := runContainer(ctx, e.c, id)
 	if err != nil {
 		return Module{Log: logs}, targetError(t, "building", err)
 	}
 	if status != 0 {
 		return Module{Log: logs}, &BuildError{Target: t.Name(), Status: status, Log: logs}
 	}
-	data, err := copyFileOut(ctx, e.c, created.ID, "/src/"+e.o.module+".ko")
+	data, err := copyFileOut(ctx, e.c, id, "/src/"+e.o.module+".ko")
 	if err != nil {
 		return Module{Log: logs}, targetError(t, "building", err)
 	}

@@ -49,6 +49,15 @@ type fakeClient struct {
 	removeCtxs  []error // ctx.Err() at each removal
 	commits     []string
 	nextID      int
+	// createErr, when set, is returned by ContainerCreate after it made the
+	// container: a create whose context ended while the engine made it.
+	createErr error
+	// dangling are untagged images by ID, with their labels; inUse those a
+	// container uses. imageLists counts ImageList calls.
+	dangling      map[string]map[string]string
+	inUse         map[string]bool
+	removedImages []string
+	imageLists    int
 	// run decides a container's exit status and output; block makes Wait
 	// hang until its context ends.
 	run   func(c *fakeContainer) (status int, out string, files map[string][]byte)
@@ -57,6 +66,7 @@ type fakeClient struct {
 
 type fakeContainer struct {
 	id      string
+	name    string
 	cfg     *container.Config
 	host    *container.HostConfig
 	in      map[string][]byte
@@ -70,7 +80,8 @@ var _ Client = (*fakeClient)(nil)
 
 func newFake() *fakeClient {
 	return &fakeClient{images: map[string]bool{}, created: map[string]*fakeContainer{},
-		repoDigests: map[string][]string{}, labels: map[string]map[string]string{}, tagDigests: map[string]string{}}
+		repoDigests: map[string][]string{}, labels: map[string]map[string]string{}, tagDigests: map[string]string{},
+		dangling: map[string]map[string]string{}, inUse: map[string]bool{}}
 }
 
 // fakeID is the ID of the fake's image of ref.
@@ -162,7 +173,37 @@ func (f *fakeClient) ImageImport(_ context.Context, src image.ImportSource, ref 
 	return io.NopCloser(strings.NewReader(`{"status":"sha256:1234"}` + "\n")), nil
 }
 
-func (f *fakeClient) ContainerCreate(_ context.Context, cfg *container.Config, host *container.HostConfig, _ *network.NetworkingConfig, _ *ocispec.Platform, _ string) (container.CreateResponse, error) {
+func (f *fakeClient) ImageList(_ context.Context, o image.ListOptions) ([]image.Summary, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.imageLists++
+	var out []image.Summary
+	for id, labels := range f.dangling {
+		if o.Filters.ExactMatch("dangling", "true") && o.Filters.MatchKVList("label", labels) {
+			out = append(out, image.Summary{ID: id, Labels: labels})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeClient) ImageRemove(_ context.Context, id string, o image.RemoveOptions) ([]image.DeleteResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case o.Force:
+		return nil, errors.New("the builder never forces an image's removal")
+	case f.inUse[id]:
+		return nil, cerrdefs.ErrConflict.WithMessage("image is being used by a running container")
+	}
+	if _, ok := f.dangling[id]; !ok {
+		return nil, cerrdefs.ErrNotFound
+	}
+	delete(f.dangling, id)
+	f.removedImages = append(f.removedImages, id)
+	return []image.DeleteResponse{{Deleted: id}}, nil
+}
+
+func (f *fakeClient) ContainerCreate(_ context.Context, cfg *container.Config, host *container.HostConfig, _ *network.NetworkingConfig, _ *ocispec.Platform, name string) (container.CreateResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.lookup(cfg.Image); !ok {
@@ -171,18 +212,31 @@ func (f *fakeClient) ContainerCreate(_ context.Context, cfg *container.Config, h
 	f.createdFrom = append(f.createdFrom, cfg.Image)
 	f.nextID++
 	id := strings.Repeat("c", 12) + string(rune('a'+f.nextID))
-	f.created[id] = &fakeContainer{id: id, cfg: cfg, host: host, in: map[string][]byte{}}
+	f.created[id] = &fakeContainer{id: id, name: name, cfg: cfg, host: host, in: map[string][]byte{}}
+	if f.createErr != nil {
+		return container.CreateResponse{}, f.createErr
+	}
 	return container.CreateResponse{ID: id}, nil
 }
 
+// get returns the container named by ID or name, as the engine does.
 func (f *fakeClient) get(id string) (*fakeContainer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c, ok := f.created[id]
-	if !ok {
-		return nil, cerrdefs.ErrNotFound
+	return f.container(id)
+}
+
+// container is get with f.mu held.
+func (f *fakeClient) container(idOrName string) (*fakeContainer, error) {
+	if c, ok := f.created[idOrName]; ok {
+		return c, nil
 	}
-	return c, nil
+	for _, c := range f.created {
+		if c.name != "" && c.name == idOrName {
+			return c, nil
+		}
+	}
+	return nil, cerrdefs.ErrNotFound
 }
 
 func (f *fakeClient) ContainerStart(_ context.Context, id string, _ container.StartOptions) error {
@@ -243,9 +297,13 @@ func (f *fakeClient) ContainerLogs(_ context.Context, id string, _ container.Log
 func (f *fakeClient) ContainerRemove(ctx context.Context, id string, _ container.RemoveOptions) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.removed = append(f.removed, id)
+	c, err := f.container(id)
+	if err != nil {
+		return err
+	}
+	f.removed = append(f.removed, c.id)
 	f.removeCtxs = append(f.removeCtxs, ctx.Err())
-	delete(f.created, id)
+	delete(f.created, c.id)
 	return nil
 }
 

@@ -55,7 +55,13 @@ func (e *engine) ensureBase(ctx context.Context, t matrix.Target) error {
 // per engine (concurrent callers wait for the first) and once across the
 // processes sharing the cache directory (a file lock, and a second look
 // after it, since another process may have made it while this one waited).
-func (e *engine) ensureImage(ctx context.Context, ref string, mk func(context.Context) error) error {
+// Each call records the image's use, for prune.
+func (e *engine) ensureImage(ctx context.Context, ref string, mk func(context.Context) error) (err error) {
+	defer func() {
+		if err == nil {
+			markImageUsed(e.o.cacheDir, ref)
+		}
+	}()
 	return e.flight(ctx, ref, func(ctx context.Context) error {
 		if ok, err := e.imageExists(ctx, ref); err != nil || ok {
 			return err
@@ -260,16 +266,16 @@ func (e *engine) commitImage(ctx context.Context, j imageJob) (err error) {
 		Labels: labels(j.what),
 	}
 	host := &container.HostConfig{NetworkMode: "host"}
-	created, err := e.c.ContainerCreate(ctx, cfg, host, nil, nil, "")
+	id, err := createContainer(ctx, e.c, cfg, host)
 	if err != nil {
 		return fmt.Errorf("making %s: creating container: %w", j.what, err)
 	}
 	defer func() {
-		if rerr := removeContainer(ctx, e.c, created.ID); rerr != nil && err == nil {
+		if rerr := removeContainer(ctx, e.c, id); rerr != nil && err == nil {
 			err = rerr
 		}
 	}()
-	status, logs, err := runContainer(ctx, e.c, created.ID)
+	status, logs, err := runContainer(ctx, e.c, id)
 	if err != nil {
 		return fmt.Errorf("making %s: %w", j.what, err)
 	}
@@ -280,7 +286,7 @@ func (e *engine) commitImage(ctx context.Context, j imageJob) (err error) {
 	for k, v := range j.labels {
 		imgLabels[k] = v
 	}
-	_, err = e.c.ContainerCommit(ctx, created.ID, container.CommitOptions{
+	_, err = e.c.ContainerCommit(ctx, id, container.CommitOptions{
 		Reference: j.tag,
 		Comment:   "dnsmon " + j.what,
 		Config:    &container.Config{Cmd: []string{"/bin/sh"}, Env: []string{imagePath}, Labels: imgLabels},

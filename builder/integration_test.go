@@ -165,48 +165,33 @@ func TestEngineBrokenSource(t *testing.T) {
 	}
 }
 
-// TestEngineCancel cancels a running build and checks that its container is
-// removed.
+// TestEngineCancel cancels a farm run while its build's container runs:
+// the run leaves neither the container nor a dangling farm image.
 func TestEngineCancel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds in containers")
 	}
 	good, _ := engineTargets(t, t.Context())
-	b, c := newTestEngine(t, "testdata/slow")
+	c := engineClient(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := Run(ctx, b, good[:1], WithJobs(1))
+		_, err := testFarm(t, c, "testdata/slow").build(ctx, good[:1])
 		done <- err
 	}()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		ids, err := ContainersOf(t.Context(), c, os.Getpid())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ids) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no build container appeared")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	time.Sleep(time.Second) // let make start
+	waitRunning(t, c, os.Getpid(), &syncBuffer{})
 	cancel()
 	select {
 	case err := <-done:
 		if !errors.Is(err, context.Canceled) {
-			t.Errorf("Run after cancel: %v", err)
+			t.Errorf("farm run after cancel: %v", err)
 		}
 	case <-time.After(time.Minute):
-		t.Fatal("Run did not return after cancel")
+		t.Fatal("the farm run did not return after cancel")
 	}
-	ids, err := ContainersOf(t.Context(), c, os.Getpid())
-	if err != nil || len(ids) != 0 {
-		t.Errorf("containers left after cancel: %v %v", ids, err)
+	if left := farmLeftovers(t, c, os.Getpid()); len(left) > 0 {
+		t.Errorf("left behind after cancel: %s", strings.Join(left, ", "))
 	}
 }
 

@@ -59,6 +59,15 @@ func BuildMatrix(ctx context.Context, m MatrixBuild) ([]Result, error) {
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("no targets selected from %s", m.File)
 	}
+	return m.build(ctx, targets)
+}
+
+// build is one farm run over targets. It leaves nothing behind on the
+// engine: it starts by removing the containers of farms that are gone and
+// the farm's dangling images, each build removes its own container, and
+// the dangling images are removed again at the end, also after ctx was
+// cancelled.
+func (m MatrixBuild) build(ctx context.Context, targets []matrix.Target) ([]Result, error) {
 	o, err := makeOptions(m.Options)
 	if err != nil {
 		return nil, err
@@ -68,6 +77,22 @@ func BuildMatrix(ctx context.Context, m MatrixBuild) ([]Result, error) {
 	} else if n > 0 {
 		fmt.Fprintf(o.log, "removed %d builder containers left by farms that are gone\n", n)
 	}
+	if n, err := RemoveDangling(ctx, o.client); err != nil {
+		return nil, err
+	} else if n > 0 {
+		fmt.Fprintf(o.log, "removed %d dangling builder images\n", n)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		// The modules are built and published by now: a failure here is
+		// reported, and the next run's sweep tries again.
+		if n, err := RemoveDangling(ctx, o.client); err != nil {
+			fmt.Fprintf(o.log, "warning: %v\n", err)
+		} else if n > 0 {
+			fmt.Fprintf(o.log, "removed %d dangling builder images\n", n)
+		}
+	}()
 	b, err := New(append(m.Options, WithClient(o.client))...)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package builder
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,35 +19,104 @@ import (
 // compiler to a base image.
 const ToolchainRepo = "dnsmon-toolchain"
 
-// usesTree reports whether t builds against a header tree unpacked by the
+// UsesTree reports whether t builds against a header tree unpacked by the
 // Go side (the apt families' apt-extract method) rather than in a headers
 // image made by a script.
-func usesTree(t matrix.Target) bool {
+func UsesTree(t matrix.Target) bool {
 	return t.Family == matrix.FamilyDeb && t.Method == matrix.MethodAptExtract && t.Debootstrap != nil
 }
 
-// headersPlan resolves t's header packages in the indexes its image would
-// list, each checked against its suite's signed InRelease.
-func (e *engine) headersPlan(ctx context.Context, t matrix.Target) (headertree.Plan, error) {
+// TreePlan is how a target's header tree is found: from the package
+// indexes, or, once they no longer list the kernel's packages, from the
+// record of the tree they resolved to before.
+type TreePlan struct {
+	// Origin is what the tree is resolved from: t's indexes and packages.
+	Origin headertree.Origin
+	// Plan is what the indexes give; zero when Gone is set.
+	Plan headertree.Plan
+	// Key names the tree; Install is what the builder image must have.
+	Key     string
+	Install []string
+	// Gone is set when the indexes no longer list the kernel's packages
+	// and the store holds the tree recorded for Origin: Key and Install
+	// then come from that record.
+	Gone *headertree.MissingError
+}
+
+// HeaderOrigin is what t's header tree is resolved from: the indexes its
+// image would list and its header packages.
+func HeaderOrigin(t matrix.Target) (headertree.Origin, error) {
 	idx, err := t.HeaderIndexes()
 	if err != nil {
-		return headertree.Plan{}, err
+		return headertree.Origin{}, err
 	}
+	return originOf(t, idx), nil
+}
+
+func originOf(t matrix.Target, idx []matrix.PackageIndex) headertree.Origin {
+	o := headertree.Origin{Roots: slices.Clone(t.Packages)}
+	for _, ix := range idx {
+		o.Indexes = append(o.Indexes, ix.String())
+	}
+	return o
+}
+
+// PlanTree resolves t's header packages in the indexes its image would
+// list, each checked against its suite's signed InRelease. Debian drops a
+// superseded kernel's packages from its mirror within days: when the
+// indexes lack them, PlanTree returns the tree s recorded for the same
+// indexes and packages (TreePlan.Gone set) if s still has it, and the
+// *headertree.MissingError otherwise.
+func PlanTree(ctx context.Context, c *debian.Client, s *headertree.Store, t matrix.Target) (TreePlan, error) {
+	idx, err := t.HeaderIndexes()
+	if err != nil {
+		return TreePlan{}, err
+	}
+	origin := originOf(t, idx)
 	var all []debian.Package
 	for _, ix := range idx {
 		for _, comp := range ix.Components {
-			pkgs, err := e.pkgs.Packages(ctx, debian.Suite{Name: ix.Suite, BaseURL: ix.URL, Component: comp, Arch: ix.Arch})
+			pkgs, err := c.Packages(ctx, debian.Suite{Name: ix.Suite, BaseURL: ix.URL, Component: comp, Arch: ix.Arch})
 			if err != nil {
-				return headertree.Plan{}, fmt.Errorf("reading the package index %s: %w", ix, err)
+				return TreePlan{}, fmt.Errorf("reading the package index %s: %w", ix, err)
 			}
 			all = append(all, pkgs...)
 		}
 	}
 	plan, err := headertree.Resolve(all, t.Packages)
-	if err != nil {
-		return headertree.Plan{}, err
+	var missing *headertree.MissingError
+	if !errors.As(err, &missing) {
+		if err != nil {
+			return TreePlan{}, err
+		}
+		return TreePlan{Origin: origin, Plan: plan, Key: plan.Key(), Install: plan.Install}, nil
 	}
-	return plan, nil
+	rec, ok, rerr := s.LookupOrigin(origin)
+	if rerr != nil {
+		return TreePlan{}, errors.Join(err, rerr)
+	}
+	if !ok || !s.Has(rec.Tree) {
+		return TreePlan{}, fmt.Errorf("%w, and no header tree of it is kept in the cache", err)
+	}
+	return TreePlan{Origin: origin, Key: rec.Tree, Install: rec.Install, Gone: missing}, nil
+}
+
+// Use returns p's tree from s, making it when the indexes gave p, and
+// holds it until release is called (see headertree.Store.Use). A tree
+// made or used from the indexes is recorded for p.Origin.
+func (p TreePlan) Use(ctx context.Context, s *headertree.Store) (tree headertree.Tree, release func(), err error) {
+	if p.Gone != nil {
+		return s.UseKey(ctx, p.Key)
+	}
+	tree, release, err = s.Use(ctx, p.Plan)
+	if err != nil {
+		return headertree.Tree{}, nil, err
+	}
+	if err := s.RecordOrigin(p.Origin, p.Plan); err != nil {
+		release()
+		return headertree.Tree{}, nil, err
+	}
+	return tree, release, nil
 }
 
 // toolchainImage returns the image t builds in: its base image when that
@@ -105,15 +175,19 @@ func ToolchainImage(t matrix.Target, packages []string) string {
 // bind-mounted read-only: no package manager runs on this path.
 func (e *engine) buildFromTree(ctx context.Context, t matrix.Target) (Module, error) {
 	start := time.Now()
-	plan, err := e.headersPlan(ctx, t)
+	plan, err := PlanTree(ctx, e.pkgs, e.trees, t)
 	if err != nil {
 		return Module{}, targetError(t, "resolving the headers of", err)
+	}
+	if plan.Gone != nil {
+		fmt.Fprintf(e.o.log, "%s: the kernel's header packages are gone from the mirror (%v): building against the header tree %s kept in the cache\n",
+			t.Name(), plan.Gone, plan.Key[:12])
 	}
 	img, err := e.toolchainImage(ctx, t, plan.Install)
 	if err != nil {
 		return Module{}, err
 	}
-	tree, release, err := e.trees.Use(ctx, plan)
+	tree, release, err := plan.Use(ctx, e.trees)
 	if err != nil {
 		return Module{}, targetError(t, "preparing the headers of", err)
 	}

@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
 
+	"github.com/dnsmon/dnsmon/builder/headertree"
 	"github.com/dnsmon/dnsmon/matrix"
 	"github.com/dnsmon/dnsmon/matrix/debian"
 	"github.com/dnsmon/dnsmon/matrix/debian/debiantest"
@@ -18,6 +20,17 @@ import (
 // treeMirror serves the header packages of kernel 9.9.9-amd64, which need
 // gcc-12, signed by a key the returned client trusts.
 func treeMirror(t *testing.T) (*debiantest.Mirror, *debian.Client) {
+	t.Helper()
+	m, s := signedTreeMirror(t)
+	c, err := debian.NewClient(debian.WithCacheDir(t.TempDir()), debian.WithKeyring(s.Keyring()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, c
+}
+
+// signedTreeMirror is treeMirror's mirror and the key it signs with.
+func signedTreeMirror(t *testing.T) (*debiantest.Mirror, *debiantest.Signer) {
 	t.Helper()
 	s, err := debiantest.NewSigner()
 	if err != nil {
@@ -33,11 +46,7 @@ func treeMirror(t *testing.T) (*debiantest.Mirror, *debian.Client) {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Close)
-	c, err := debian.NewClient(debian.WithCacheDir(t.TempDir()), debian.WithKeyring(s.Keyring()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, c
+	return m, s
 }
 
 func treeTarget(mirror string, include ...string) matrix.Target {
@@ -135,5 +144,70 @@ func TestReapDead(t *testing.T) {
 	n, err := ReapDead(t.Context(), f)
 	if err != nil || n != 2 || len(f.created) != 1 {
 		t.Fatalf("ReapDead removed %d (err %v), %d left; want the two of no live process removed, ours kept", n, err, len(f.created))
+	}
+}
+
+// TestBuildFromKeptTree: once the mirror drops a kernel's packages, as
+// Debian drops superseded kernels, the tree made from them still builds
+// the kernel's module; without it the build names what is missing.
+func TestBuildFromKeptTree(t *testing.T) {
+	m, s := signedTreeMirror(t)
+	dir := t.TempDir()
+	// A fresh client per build reads the index as the mirror serves it now.
+	client := func() *debian.Client {
+		c, err := debian.NewClient(debian.WithCacheDir(dir), debian.WithKeyring(s.Keyring()), debian.WithMaxAge(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	target := treeTarget(m.URL, "gcc", "make")
+	f := newFake()
+	f.run = okRun
+	f.images[BaseImage(target)] = true
+	build := func() (Module, string, error) {
+		var log strings.Builder
+		mod, err := newFakeEngine(t, f, WithCacheDir(dir), WithPackageClient(client()), WithLog(&log)).Build(t.Context(), target)
+		return mod, log.String(), err
+	}
+	if _, _, err := build(); err != nil {
+		t.Fatal(err)
+	}
+	toolchain := ToolchainImage(target, []string{"gcc-12"})
+	for _, ref := range []string{BaseImage(target), toolchain} {
+		if _, ok := ImageLastUse(dir, ref); !ok {
+			t.Errorf("no use of %s recorded", ref)
+		}
+	}
+
+	if err := m.Drop("bookworm", "linux-headers-9.9.9-amd64", "linux-kbuild-9.9", "linux-compiler-gcc-12-x86"); err != nil {
+		t.Fatal(err)
+	}
+	hits := m.Hits.Load()
+	mod, log, err := build()
+	if err != nil {
+		t.Fatalf("build after the mirror dropped the kernel: %v", err)
+	}
+	if !strings.Contains(log, "header packages are gone from the mirror") || !strings.Contains(log, "kept in the cache") {
+		t.Errorf("the log does not say the kept tree is used:\n%s", log)
+	}
+	if mod.BuilderImage != toolchain || len(mod.HeaderBinds) != 2 {
+		t.Errorf("built in %s with %d header mounts, want %s and 2", mod.BuilderImage, len(mod.HeaderBinds), toolchain)
+	}
+	if m.Hits.Load() != hits {
+		t.Error("packages were downloaded for the kept tree")
+	}
+
+	es, err := headertree.NewStore(dir, nil).Entries()
+	if err != nil || len(es) != 1 {
+		t.Fatalf("trees: %+v %v", es, err)
+	}
+	if err := headertree.NewStore(dir, nil).Remove(es[0].Key); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = build()
+	var missing *headertree.MissingError
+	if !errors.As(err, &missing) || !strings.Contains(err.Error(), "no header tree of it is kept in the cache") {
+		t.Fatalf("build without the tree: %v, want the missing package and no kept tree", err)
 	}
 }

@@ -44,20 +44,13 @@ func (e *VermagicError) Error() string {
 // it (digests, signature, vermagic) and writes it atomically with its
 // record beside it. Nothing is written unless every check passes.
 func Fetch(ctx context.Context, opts ...Option) (*Record, error) {
-	o, err := makeOptions(opts...)
-	if err != nil {
-		return nil, err
-	}
-	keys, host, src, err := o.open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	out := o.output
-	if out == "" {
-		out = filepath.Join(o.root, kmod.DefaultPath(host.Release))
-	}
-	return o.fetchFrom(ctx, src, keys, host, out)
+	return withSource(ctx, opts, func(o *options, keys signature.Keys, host Host, src store.Source) (*Record, error) {
+		out := o.output
+		if out == "" {
+			out = filepath.Join(o.root, kmod.DefaultPath(host.Release))
+		}
+		return o.fetchFrom(ctx, src, keys, host, out)
+	})
 }
 
 // fetchFrom resolves and verifies the module for host in src and writes it
@@ -97,23 +90,30 @@ func (o *options) fetchFrom(ctx context.Context, src store.Source, keys signatur
 	return rec, nil
 }
 
-// open returns what every fetch starts from: the verification keys (none
-// when told to skip signatures), the target host and the opened source,
-// which the caller closes.
-func (o *options) open(ctx context.Context) (signature.Keys, Host, store.Source, error) {
+// withSource makes the options and what every fetch of one kernel starts
+// from: the verification keys (none when told to skip signatures), the
+// target host and the opened source. It runs f with them and closes the
+// source.
+func withSource[T any](ctx context.Context, opts []Option, f func(o *options, keys signature.Keys, host Host, src store.Source) (T, error)) (T, error) {
+	var none T
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return none, err
+	}
 	keys, err := o.publicKeys()
 	if err != nil {
-		return nil, Host{}, nil, err
+		return none, err
 	}
 	host, err := o.target()
 	if err != nil {
-		return nil, Host{}, nil, err
+		return none, err
 	}
 	src, err := store.Open(ctx, o.source, o.store...)
 	if err != nil {
-		return nil, Host{}, nil, err
+		return none, err
 	}
-	return keys, host, src, nil
+	defer src.Close()
+	return f(o, keys, host, src)
 }
 
 // publicKeys returns every key a signature may verify with: those given and

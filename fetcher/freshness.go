@@ -1,12 +1,10 @@
 package fetcher
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,17 +102,12 @@ type serials struct {
 
 func readSerials(path string) (serials, error) {
 	s := serials{Sources: map[string]uint64{}}
-	b, err := boundedio.ReadFile(path, maxSerialsFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
+	err := boundedio.DecodeJSONFile(path, maxSerialsFile, &s)
+	if errors.As(err, new(*boundedio.DecodeError)) {
+		return s, fmt.Errorf("reading the serials seen, %s: %w (remove it to start again: older serials are accepted once)", path, err)
 	}
 	if err != nil {
 		return s, fmt.Errorf("reading the serials seen: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return s, fmt.Errorf("reading the serials seen, %s: %w (remove it to start again: older serials are accepted once)", path, err)
 	}
 	if s.Sources == nil {
 		s.Sources = map[string]uint64{}

@@ -66,17 +66,10 @@ func (e *KernelsError) Error() string {
 // install.ModuleAndBoot's, which takes a module file already on disk. It
 // is what the kernel post-install hook runs.
 func FetchAndInstall(ctx context.Context, opts ...Option) (*KernelResult, error) {
-	o, err := makeOptions(opts...)
-	if err != nil {
-		return nil, err
-	}
-	keys, host, src, err := o.open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	r := o.installOne(ctx, src, keys, host)
-	return &r, r.Err
+	return withSource(ctx, opts, func(o *options, keys signature.Keys, host Host, src store.Source) (*KernelResult, error) {
+		r := o.installOne(ctx, src, keys, host)
+		return &r, r.Err
+	})
 }
 
 // FetchAndInstallKernels runs FetchAndInstall for every kernel installed

@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 
 	"github.com/dnsmon/dnsmon/fetcher/hoststate"
+	"github.com/dnsmon/dnsmon/fetcher/internal/hostopt"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
-	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 )
@@ -49,13 +49,7 @@ func (e *ModuleSignatureError) Unwrap() error { return e.Err }
 // hoststate.DefaultCertPath names (dnsmon-module-signing.der) beside the
 // module.
 func WithCertPath(path string) Option {
-	return func(o *options) error {
-		if path == "" {
-			return errors.New("WithCertPath: empty path")
-		}
-		o.certPath = path
-		return nil
-	}
+	return func(o *options) error { return hostopt.NonEmpty(&o.certPath, path, "WithCertPath", "path") }
 }
 
 func (o *options) certOut() string {
@@ -165,11 +159,8 @@ func (o *options) checkModuleCert(ctx context.Context, src store.Source, keys si
 	}
 	path := o.certOut()
 	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, mc.Cert.Raw) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("writing the module signing certificate: %w", err)
-		}
-		if err := atomicfile.Write(path, mc.Cert.Raw, 0o644); err != nil {
-			return fmt.Errorf("writing the module signing certificate: %w", err)
+		if err := hoststate.WriteCert(mc.Cert, path); err != nil {
+			return err
 		}
 	}
 	rec.SigningCertPath = path

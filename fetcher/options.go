@@ -3,7 +3,6 @@ package fetcher
 import (
 	"crypto/ecdsa"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -88,62 +87,34 @@ func withStore(so store.Option) Option {
 // WithSource sets where Fetch reads: REGISTRY/REPO, oci-layout:DIR or a
 // bundle file. Default: DefaultSource.
 func WithSource(src string) Option {
-	return func(o *options) error {
-		if src == "" {
-			return errors.New("WithSource: empty source")
-		}
-		o.source = src
-		return nil
-	}
+	return func(o *options) error { return hostopt.NonEmpty(&o.source, src, "WithSource", "source") }
 }
 
 // WithRelease sets the target kernel release. Default: the running
 // kernel's (`uname -r`).
 func WithRelease(release string) Option {
 	return func(o *options) error {
-		if err := modinfo.ValidateRelease(release); err != nil {
-			return fmt.Errorf("WithRelease: %w", err)
-		}
-		o.release = release
-		return nil
+		return hostopt.SetChecked(&o.release, release, "WithRelease", modinfo.ValidateRelease)
 	}
 }
 
 // WithArch sets the target architecture (GOARCH spelling). Default: the
 // running kernel's machine (`uname -m`, mapped to GOARCH names).
 func WithArch(arch string) Option {
-	return func(o *options) error {
-		if arch == "" {
-			return errors.New("WithArch: empty arch")
-		}
-		o.arch = arch
-		return nil
-	}
+	return func(o *options) error { return hostopt.NonEmpty(&o.arch, arch, "WithArch", "arch") }
 }
 
 // WithVersion sets the module version. Default: the newest version in the
 // source.
 func WithVersion(v string) Option {
-	return func(o *options) error {
-		if v == "" {
-			return errors.New("WithVersion: empty version")
-		}
-		o.version = v
-		return nil
-	}
+	return func(o *options) error { return hostopt.NonEmpty(&o.version, v, "WithVersion", "version") }
 }
 
 // WithOutput sets the file to write; the state Fetch keeps (the serials
 // seen, the module signing certificate) then goes beside it. Default:
 // kmod.DefaultPath(release) under WithRoot.
 func WithOutput(path string) Option {
-	return func(o *options) error {
-		if path == "" {
-			return errors.New("WithOutput: empty path")
-		}
-		o.output = path
-		return nil
-	}
+	return func(o *options) error { return hostopt.NonEmpty(&o.output, path, "WithOutput", "path") }
 }
 
 // WithPublicKey adds a key signatures may verify with; a signature by any
@@ -209,25 +180,13 @@ func WithLogger(w io.Writer) Option {
 // state under /var/lib/dnsmon (the serials seen, see SerialsFile, which
 // List checks too). Default: "/".
 func WithRoot(dir string) Option {
-	return func(o *options) error {
-		if dir == "" {
-			return errors.New("WithRoot: empty directory")
-		}
-		o.root = dir
-		return nil
-	}
+	return func(o *options) error { return hostopt.NonEmpty(&o.root, dir, "WithRoot", "directory") }
 }
 
 // WithDistro makes List return only the kernels of a distribution: "debian"
 // matches every "debian-N", "debian-12" only itself. Default: all.
 func WithDistro(d string) Option {
-	return func(o *options) error {
-		if d == "" {
-			return errors.New("WithDistro: empty distribution")
-		}
-		o.distro = d
-		return nil
-	}
+	return func(o *options) error { return hostopt.NonEmpty(&o.distro, d, "WithDistro", "distribution") }
 }
 
 // WithInstallOptions passes options to the install package (a fake

@@ -72,16 +72,26 @@ type Discoverer interface {
 // ErrNoIndex is returned for a group whose package indexes are unknown.
 var ErrNoIndex = errors.New("no package index known")
 
-// GroupIndexes returns the package indexes to read for new kernels of g:
-// its discover.sources, or its distribution's defaults.
-func GroupIndexes(g Group) ([]PackageIndex, error) {
+// discovererOf returns the distribution of g and its discovery rules; for
+// a distribution without them, an error wrapping ErrNoIndex.
+func discovererOf(g Group) (Distro, Discoverer, error) {
 	d, err := LookupDistro(g.Distro)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	disc, ok := d.(Discoverer)
 	if !ok {
-		return nil, fmt.Errorf("group %q: discovery is not supported for %s: %w", g.Name, g.Distro, ErrNoIndex)
+		return nil, nil, fmt.Errorf("group %q: discovery is not supported for %s: %w", g.Name, g.Distro, ErrNoIndex)
+	}
+	return d, disc, nil
+}
+
+// GroupIndexes returns the package indexes to read for new kernels of g:
+// its discover.sources, or its distribution's defaults.
+func GroupIndexes(g Group) ([]PackageIndex, error) {
+	d, disc, err := discovererOf(g)
+	if err != nil {
+		return nil, err
 	}
 	parch, err := d.PackageArch(g.Arch)
 	if err != nil {
@@ -129,13 +139,9 @@ func GroupFlavours(g Group) ([]string, error) {
 	if g.Discover != nil && len(g.Discover.Flavours) > 0 {
 		return slices.Clone(g.Discover.Flavours), nil
 	}
-	d, err := LookupDistro(g.Distro)
+	_, disc, err := discovererOf(g)
 	if err != nil {
 		return nil, err
-	}
-	disc, ok := d.(Discoverer)
-	if !ok {
-		return nil, fmt.Errorf("group %q: discovery is not supported for %s: %w", g.Name, g.Distro, ErrNoIndex)
 	}
 	var out []string
 	add := func(f string) {
@@ -174,12 +180,8 @@ func KernelFlavour(distro string, r Release) (string, error) {
 // HeadersRelease returns the kernel release whose headers p carries for
 // group g, and false when p is no headers package of g's distribution.
 func HeadersRelease(g Group, p IndexedPackage) (string, bool) {
-	d, err := LookupDistro(g.Distro)
+	_, disc, err := discovererOf(g)
 	if err != nil {
-		return "", false
-	}
-	disc, ok := d.(Discoverer)
-	if !ok {
 		return "", false
 	}
 	return disc.HeadersRelease(g, p)

@@ -2,6 +2,7 @@ package matrix_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -98,36 +99,23 @@ func TestHeadersRelease(t *testing.T) {
 
 func TestDiscoverValidation(t *testing.T) {
 	tests := map[string]struct {
-		group   string
-		wantErr string
+		release  string // of the Ubuntu group
+		discover string // its discover: value; "" for none
+		wantErr  string
 	}{
-		"yum source on ubuntu": {`  - name: u
-    distro: ubuntu
-    release: "24.04"
-    image: docker.io/library/ubuntu:24.04
-    headers: {method: apt, packages: [x]}
-    discover: {sources: [{yum: {id: x, baseurl: "http://example.org/"}}]}
-    kernels: [6.8.0-49-generic]
-`, "discover: yum source on a deb distribution"},
-		"bad apt line": {`  - name: u
-    distro: ubuntu
-    release: "24.04"
-    image: docker.io/library/ubuntu:24.04
-    headers: {method: apt, packages: [x]}
-    discover: {sources: [{apt: "http://example.org noble"}]}
-    kernels: [6.8.0-49-generic]
-`, "is not a `deb URL SUITE"},
-		"unknown release falls back to an error at discovery, not load": {`  - name: u
-    distro: ubuntu
-    release: "99.04"
-    image: docker.io/library/ubuntu:99.04
-    headers: {method: apt, packages: [x]}
-    kernels: [6.8.0-49-generic]
-`, ""},
+		"yum source on ubuntu": {"24.04", `{sources: [{yum: {id: x, baseurl: "http://example.org/"}}]}`, "discover: yum source on a deb distribution"},
+		"bad apt line":         {"24.04", `{sources: [{apt: "http://example.org noble"}]}`, "is not a `deb URL SUITE"},
+		"unknown release falls back to an error at discovery, not load": {"99.04", "", ""},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			f, err := matrix.Parse("k.yaml", []byte("groups:\n"+tc.group))
+			group := fmt.Sprintf("  - name: u\n    distro: ubuntu\n    release: %q\n    image: docker.io/library/ubuntu:%s\n    headers: {method: apt, packages: [x]}\n",
+				tc.release, tc.release)
+			if tc.discover != "" {
+				group += "    discover: " + tc.discover + "\n"
+			}
+			group += "    kernels: [6.8.0-49-generic]\n"
+			f, err := matrix.Parse("k.yaml", []byte("groups:\n"+group))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want %q", err, tc.wantErr)

@@ -22,12 +22,15 @@ import (
 	"time"
 
 	"github.com/dnsmon/dnsmon/builder"
+	"github.com/dnsmon/dnsmon/builder/headertree"
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/fetcher"
 	"github.com/dnsmon/dnsmon/kmod"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
+	"github.com/dnsmon/dnsmon/kmod/modsign"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 	"github.com/dnsmon/dnsmon/matrix"
+	"github.com/dnsmon/dnsmon/matrix/debian"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -42,8 +45,9 @@ const farmCommand = "go test -run '^$' -bench '^BenchmarkFarm$' -benchtime 1x -t
 // distribution path on what it published. It runs once whatever b.N is
 // (use -benchtime 1x) and appends its rows to $BENCH_OUT/rows.jsonl.
 //
-//   - cold (BENCH_COLD=1 only: it removes every dnsmon-base and
-//     dnsmon-headers image first, several minutes of debootstrap);
+//   - cold (BENCH_COLD=1 only: it removes every builder image, header
+//     tree and downloaded header package first, several minutes of
+//     debootstrap; debootstrap's own package cache stays);
 //   - warm: images cached, module source changed by a comment, so every
 //     target is built and published (median of BENCH_FARM_RUNS, default 5);
 //   - no-op: nothing changed (median of BENCH_NOOP_RUNS, default 5);
@@ -51,6 +55,9 @@ const farmCommand = "go test -run '^$' -bench '^BenchmarkFarm$' -benchtime 1x -t
 //     summed and divided by the jobs (Floor), before the first warm run
 //     and after each; warm / floor with each warm run against the floors
 //     around it; also with one kernel's make standing for every target;
+//   - a new kernel (when the one kernel builds from a header tree): its
+//     header packages and tree removed, built alone, then again with its
+//     headers cached against its raw make (BENCH_NEW_RUNS, default 5);
 //   - fetch-and-verify from a loopback registry and from a bundle (median
 //     of BENCH_FETCH_RUNS, default 10), artifact and bundle sizes, and the
 //     sizes of the binaries in bin/ (`make build` first).
@@ -97,15 +104,18 @@ func BenchmarkFarm(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if err := removeHeaderCache(); err != nil {
+			b.Fatal(err)
+		}
 		res, d, err := f.build(ctx, src("cold"), true)
 		if err != nil {
 			b.Fatalf("cold build: %v", err)
 		}
-		add(Row{Section: "Farm", Metric: fmt.Sprintf("cold: %d targets, %d builder images removed first, -j %d (1 run)", len(res), n, jobs),
+		add(Row{Section: "Farm", Metric: fmt.Sprintf("cold: %d targets, %d builder images, the header trees and header packages removed first, -j %d (1 run)", len(res), n, jobs),
 			Value: Seconds(d), Command: "BENCH_COLD=1 " + farmCommand})
 	} else {
 		add(Row{Section: "Farm", Metric: "cold: every builder image made from scratch (debootstrap + headers)",
-			Value: "skipped (set BENCH_COLD=1; removes the dnsmon-base and dnsmon-headers images, several minutes)", Command: "BENCH_COLD=1 " + farmCommand})
+			Value: "skipped (set BENCH_COLD=1; removes the builder images, header trees and header packages, several minutes)", Command: "BENCH_COLD=1 " + farmCommand})
 	}
 
 	// The floor is sampled around the warm runs: one raw make of every
@@ -119,7 +129,7 @@ func BenchmarkFarm(b *testing.B) {
 	floorSet := func(res []builder.Result, src fs.FS) time.Duration {
 		var makes []time.Duration
 		for _, r := range res {
-			mt, err := rawMake(ctx, r, src)
+			mt, err := rawMake(ctx, r, src, 1)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -232,6 +242,26 @@ func BenchmarkFarm(b *testing.B) {
 		targets, one.Target.Kernel, jobs, len(oneRatios), one.Target.Kernel, Seconds(oneMed)),
 		Value: fmt.Sprintf("%.2f", oneRatio), Command: farmCommand})
 
+	if len(one.Module.HeaderBinds) > 0 {
+		newRuns := envInt("BENCH_NEW_RUNS", 5)
+		nk, err := newKernel(ctx, f, one, newRuns, src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		newMed, _ := MedianDuration(nk.fresh)
+		cachedMed, _ := MedianDuration(nk.cached)
+		rawMed, _ := MedianDuration(nk.raw)
+		var ratios []float64
+		for i := range nk.cached {
+			ratios = append(ratios, float64(nk.cached[i])/float64(nk.raw[i]))
+		}
+		ratio, _ := Median(ratios)
+		add(Row{Section: "Farm", Metric: fmt.Sprintf("a new kernel: %s alone, its header packages and tree absent from the cache (indexes and images cached), built + module-signed + published signed (median of %d)", one.Target.Name(), newRuns),
+			Value: Seconds(newMed), Command: farmCommand}.WithGoal("≤ 10 s", newMed <= 10*time.Second))
+		add(Row{Section: "Farm", Metric: fmt.Sprintf("the same kernel with its headers cached / its raw `make -j%d` in the same image and tree, each build paired with the raw make after it (median of %d pairs; medians alone: %s / %s)", jobs, newRuns, Seconds(cachedMed), Seconds(rawMed)),
+			Value: fmt.Sprintf("%.2f", ratio), Command: farmCommand}.WithGoal("≤ 1.5", ratio <= 1.5))
+	}
+
 	drows, err := f.distribution(ctx, b, root, last, one, fetchRuns)
 	if err != nil {
 		b.Fatal(err)
@@ -248,6 +278,7 @@ type farm struct {
 	only *regexp.Regexp
 	jobs int
 	key  *ecdsa.PrivateKey
+	opts []builder.Option // beside the source and the log
 	// The registry and publisher of the latest source.
 	srv  *httptest.Server
 	repo string
@@ -264,7 +295,7 @@ func (f *farm) build(ctx context.Context, src fs.FS, fresh bool) ([]builder.Resu
 	t0 := time.Now()
 	res, err := builder.BuildMatrix(ctx, builder.MatrixBuild{
 		File: f.file, Only: f.only, Publisher: f.pub,
-		Options:     []builder.Option{builder.WithSource(src), builder.WithLog(io.Discard)},
+		Options:     append([]builder.Option{builder.WithSource(src), builder.WithLog(io.Discard)}, f.opts...),
 		FarmOptions: []builder.FarmOption{builder.WithJobs(f.jobs)},
 	})
 	return res, time.Since(t0), err
@@ -303,10 +334,111 @@ func pickOneKernel(res []builder.Result) builder.Result {
 	return res[0]
 }
 
-// rawMake runs `make modules` once for one target in a fresh container of
-// its headers image (networking disabled, as the farm builds) and returns
-// make's time as the container's clock measured it.
-func rawMake(ctx context.Context, r builder.Result, src fs.FS) (time.Duration, error) {
+// newKernelRuns are the times of newKernel's runs.
+type newKernelRuns struct{ fresh, cached, raw []time.Duration }
+
+// newKernel measures one kernel as the farm first meets it and as it meets
+// it again. Each run removes the kernel's header packages and tree from the
+// cache and builds it alone (fresh), builds it again with the source
+// changed (cached), then runs its raw make with one job per CPU, as the
+// farm's container does. Each build publishes to a fresh loopback registry,
+// signed, and the module is signed too.
+func newKernel(ctx context.Context, f *farm, one builder.Result, runs int, src func(string) fs.FS) (newKernelRuns, error) {
+	var nk newKernelRuns
+	signer, err := modsign.NewSigningKey("dnsmon bench")
+	if err != nil {
+		return nk, err
+	}
+	cache, err := debian.CacheDir()
+	if err != nil {
+		return nk, err
+	}
+	g := &farm{file: f.file, only: regexp.MustCompile("^" + regexp.QuoteMeta(one.Target.Name()) + "$"), jobs: f.jobs, key: f.key,
+		opts: []builder.Option{builder.WithModuleSigner(signer)}}
+	defer g.close()
+	buildOne := func(s fs.FS) (builder.Result, time.Duration, error) {
+		res, d, err := g.build(ctx, s, true)
+		if err != nil {
+			return builder.Result{}, 0, err
+		}
+		if len(res) != 1 || res[0].Status() != "built" {
+			return builder.Result{}, 0, fmt.Errorf("building %s alone: %d results, want it built", one.Target.Name(), len(res))
+		}
+		return res[0], d, nil
+	}
+	for i := range runs {
+		if err := removeHeaders(cache, one.Module.HeaderBinds); err != nil {
+			return nk, err
+		}
+		if _, d, err := buildOne(src(fmt.Sprintf("new %d", i))); err != nil {
+			return nk, fmt.Errorf("new kernel run %d: %w", i+1, err)
+		} else {
+			nk.fresh = append(nk.fresh, d)
+		}
+		s := src(fmt.Sprintf("cached %d", i))
+		r, d, err := buildOne(s)
+		if err != nil {
+			return nk, fmt.Errorf("cached kernel run %d: %w", i+1, err)
+		}
+		nk.cached = append(nk.cached, d)
+		mt, err := rawMake(ctx, r, s, runtime.NumCPU())
+		if err != nil {
+			return nk, err
+		}
+		nk.raw = append(nk.raw, mt)
+	}
+	return nk, nil
+}
+
+// removeHeaders removes the header tree that binds come from and the
+// downloaded packages it was unpacked from (every version of each), so the
+// farm meets the kernel as new. The tree's marker lists its packages.
+func removeHeaders(cache string, binds []headertree.Bind) error {
+	dir := binds[0].Source
+	for filepath.Base(filepath.Dir(dir)) != "trees" {
+		if filepath.Dir(dir) == dir {
+			return fmt.Errorf("header bind %s is not below a trees/ directory", binds[0].Source)
+		}
+		dir = filepath.Dir(dir)
+	}
+	done, err := os.ReadFile(filepath.Join(dir, ".done"))
+	if err != nil {
+		return fmt.Errorf("reading the tree's package list: %w", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(done)), "\n") {
+		name, _, _ := strings.Cut(line, " ")
+		debs, err := filepath.Glob(filepath.Join(cache, "debs", name+"_*.deb"))
+		if err != nil {
+			return err
+		}
+		for _, d := range debs {
+			if err := os.Remove(d); err != nil {
+				return err
+			}
+		}
+	}
+	return removeTree(dir)
+}
+
+// removeTree removes dir, whose directories may be read-only as packages
+// made them.
+func removeTree(dir string) error {
+	if err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			err = os.Chmod(p, 0o755)
+		}
+		return err
+	}); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return os.RemoveAll(dir)
+}
+
+// rawMake runs `make -jJOBS modules` once for one target in a fresh
+// container of its builder image with its header tree (networking
+// disabled, as the farm builds) and returns make's time as the container's
+// clock measured it.
+func rawMake(ctx context.Context, r builder.Result, src fs.FS, jobs int) (time.Duration, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	if err := tw.AddFS(src); err != nil {
@@ -316,10 +448,10 @@ func rawMake(ctx context.Context, r builder.Result, src fs.FS) (time.Duration, e
 		return 0, err
 	}
 	const script = `set -e; mkdir -p /src; tar -x -C /src; cd /src
-s=$(date +%s%N); make -C "$KDIR" M=/src W=1 modules >/tmp/make.log 2>&1 || { cat /tmp/make.log; exit 1; }; e=$(date +%s%N)
+s=$(date +%s%N); make -j"$JOBS" -C "$KDIR" M=/src W=1 modules >/tmp/make.log 2>&1 || { cat /tmp/make.log; exit 1; }; e=$(date +%s%N)
 echo "make_ns $((e-s))"`
 	args := []string{"run", "--rm", "-i", "--network", "none",
-		"-e", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "-e", "KDIR=" + r.Target.KernelDir}
+		"-e", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "-e", "KDIR=" + r.Target.KernelDir, "-e", "JOBS=" + strconv.Itoa(jobs)}
 	for _, b := range r.Module.HeaderBinds {
 		args = append(args, "--mount", "type=bind,readonly,source="+b.Source+",target="+b.Target)
 	}
@@ -363,6 +495,26 @@ func removeBuilderImages(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// removeHeaderCache removes every header tree and downloaded header
+// package; debootstrap's package cache (debs/debootstrap) stays, as it did
+// for the cold figures before header trees.
+func removeHeaderCache() error {
+	cache, err := debian.CacheDir()
+	if err != nil {
+		return err
+	}
+	debs, err := filepath.Glob(filepath.Join(cache, "debs", "*.deb"))
+	if err != nil {
+		return err
+	}
+	for _, d := range debs {
+		if err := os.Remove(d); err != nil {
+			return err
+		}
+	}
+	return removeTree(filepath.Join(cache, "trees"))
 }
 
 // distribution measures fetching what the last warm run published, from

@@ -17,4 +17,11 @@
 //	trees/KEY/.done     written last; its mtime is the tree's last use
 //	trees/KEY.lock      shared while a build reads the tree, exclusive
 //	                    while it is made or pruned
+//	trees/packages.lock shared while any tree is made (from its downloads
+//	                    to its unpacking), exclusive while prune removes
+//	                    downloaded packages
+//	trees/by-target/ID  the tree an Origin (indexes and root packages)
+//	                    last resolved to, and what its image must have:
+//	                    how a kernel whose packages the mirror dropped is
+//	                    built again
 package headertree

@@ -1,6 +1,7 @@
 package headertree
 
 import (
+	"archive/tar"
 	"context"
 	"errors"
 	"os"
@@ -92,7 +93,11 @@ func testMirror(t *testing.T) (*debiantest.Mirror, *debian.Client) {
 	}
 	m, err := debiantest.NewMirror(s, map[string][]debiantest.Deb{"bookworm": {
 		{Name: "linux-headers-9.9.9-amd64", Version: "9.9.9-1", Depends: "linux-kbuild-9.9, gcc-12",
-			Files: map[string]string{"usr/src/linux-headers-9.9.9-amd64/Makefile": "all:\n"},
+			Files: map[string]string{"usr/src/linux-headers-9.9.9-amd64/Makefile": "all:\n",
+				"usr/src/linux-headers-9.9.9-amd64/arch/x86/Makefile":        "x86\n",
+				"usr/src/linux-headers-9.9.9-amd64/arch/mips/Makefile":       "mips\n",
+				"usr/src/linux-headers-9.9.9-amd64/include/config/auto.conf": "CONFIG_X=y\n",
+				"usr/src/linux-headers-9.9.9-amd64/include/config/X":         ""},
 			Links: map[string]string{"usr/src/linux-headers-9.9.9-amd64/scripts": "../../lib/linux-kbuild-9.9/scripts"}},
 		{Name: "linux-kbuild-9.9", Version: "9.9.9-1",
 			Files: map[string]string{"usr/lib/linux-kbuild-9.9/scripts/Makefile.build": "x\n", "lib/modules/9.9.9-amd64/x": ""}},
@@ -153,6 +158,16 @@ func TestStoreUse(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(tree.Dir, "usr/src/linux-headers-9.9.9-amd64/scripts/Makefile.build")); err != nil || string(b) != "x\n" {
 		t.Errorf("the headers' scripts symlink does not reach kbuild: %q, %v", b, err)
 	}
+	// What a module build reads is there; what it never reads is not.
+	for name, want := range map[string]bool{
+		"arch/x86/Makefile": true, "include/config/auto.conf": true,
+		"arch/mips": false, "include/config/X": false,
+	} {
+		_, err := os.Lstat(filepath.Join(tree.Dir, "usr/src/linux-headers-9.9.9-amd64", name))
+		if got := err == nil; got != want {
+			t.Errorf("%s in the tree: %v, want %v", name, got, want)
+		}
+	}
 	binds, err := tree.Binds()
 	if err != nil {
 		t.Fatal(err)
@@ -195,5 +210,43 @@ func TestStoreRefusesTamperedPackage(t *testing.T) {
 		t.Fatalf("Use after the mirror is repaired: %v", err)
 	} else {
 		release()
+	}
+}
+
+func TestSkipper(t *testing.T) {
+	const h = "usr/src/linux-headers-6.1.0-50-common/"
+	tests := []struct {
+		name string
+		typ  byte
+		size int64
+		arch string
+		want bool
+	}{
+		{h + "arch/mips/Makefile", tar.TypeReg, 10, "x86", true},
+		{h + "arch/mips", tar.TypeDir, 0, "x86", true},
+		{h + "arch/x86/Makefile", tar.TypeReg, 10, "x86", false},
+		{h + "arch/x86", tar.TypeDir, 0, "x86", false},
+		{h + "arch", tar.TypeDir, 0, "x86", false},
+		{h + "arch/mips/Makefile", tar.TypeReg, 10, "", false}, // unknown architecture: keep all
+		{h + "include/config/SMP", tar.TypeReg, 0, "x86", true},
+		{h + "include/config/auto.conf", tar.TypeReg, 900, "x86", false},
+		{h + "include/config", tar.TypeDir, 0, "x86", false},
+		{h + "include/linux/module.h", tar.TypeReg, 0, "x86", false},
+		{"usr/lib/linux-kbuild-6.1/arch/mips/x", tar.TypeReg, 0, "x86", false}, // only the headers' own trees
+		{"usr/src/other/arch/mips/x", tar.TypeReg, 0, "x86", false},
+	}
+	for _, tc := range tests {
+		if got := skipper(tc.arch)(&tar.Header{Name: tc.name, Typeflag: tc.typ, Size: tc.size}); got != tc.want {
+			t.Errorf("skip %s (arch %q) = %v, want %v", tc.name, tc.arch, got, tc.want)
+		}
+	}
+}
+
+func TestPlanSrcArch(t *testing.T) {
+	for debArch, want := range map[string]string{"amd64": "x86", "arm64": "arm64", "all": "", "hurd-amd64": ""} {
+		p := Plan{Unpack: []debian.Package{{Name: "linux-headers-x", Fields: map[string]string{"Architecture": debArch}}}}
+		if got := p.SrcArch(); got != want {
+			t.Errorf("SrcArch of a %s package = %q, want %q", debArch, got, want)
+		}
 	}
 }

@@ -20,11 +20,12 @@ type Plan struct {
 }
 
 // Key names the tree: the hex SHA-256 of the unpacked packages' names,
-// versions and digests. The same packages make the same tree whatever
+// versions and digests, and of the layout version (2: without what
+// skipper leaves out). The same packages make the same tree whatever
 // kernel or group asked for them.
 func (p Plan) Key() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "headertree 1\n")
+	fmt.Fprintf(h, "headertree 2\n")
 	for _, pkg := range p.Unpack {
 		fmt.Fprintf(h, "%s %s %s\n", pkg.Name, pkg.Version, pkg.SHA256)
 	}

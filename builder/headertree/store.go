@@ -49,29 +49,66 @@ type Tree struct {
 func (s *Store) treeDir(key string) string  { return filepath.Join(s.dir, key) }
 func (s *Store) lockPath(key string) string { return filepath.Join(s.dir, key+".lock") }
 
+// packagesLockPath is held shared by every tree being made, from its
+// downloads to the end of its unpacking, and exclusive by Prune while it
+// removes downloaded packages.
+func (s *Store) packagesLockPath() string { return filepath.Join(s.dir, "packages.lock") }
+
 // Use returns p's tree, making it first if it does not exist, and holds it
 // against Prune until release is called. Processes sharing the directory
 // make each tree once: one makes it while the others wait.
 func (s *Store) Use(ctx context.Context, p Plan) (t Tree, release func(), err error) {
 	key := p.Key()
-	t = Tree{Dir: s.treeDir(key), Key: key}
 	for attempt := 0; attempt < 2; attempt++ {
-		unlock, err := flock.Shared(ctx, s.lockPath(key))
-		if err != nil {
-			return Tree{}, nil, err
+		t, release, err := s.UseKey(ctx, key)
+		if !errors.Is(err, ErrNoTree) {
+			return t, release, err
 		}
-		if complete(t.Dir) {
-			now := time.Now()
-			// The mtime of the marker is the tree's last use, for Prune.
-			_ = os.Chtimes(filepath.Join(t.Dir, doneFile), now, now)
-			return t, unlock, nil
-		}
-		unlock()
-		if err := s.make(ctx, p, t); err != nil {
+		if err := s.make(ctx, p, Tree{Dir: s.treeDir(key), Key: key}); err != nil {
 			return Tree{}, nil, err
 		}
 	}
 	return Tree{}, nil, fmt.Errorf("header tree %s vanished right after it was made", key[:12])
+}
+
+// ErrNoTree is matched by UseKey's error when the store has no complete
+// tree of that key.
+var ErrNoTree = errors.New("no such header tree")
+
+// UseKey returns the tree of that key if the store has it, holding it
+// against Prune until release is called, and marks it used. It makes
+// nothing: a tree whose packages the mirror no longer serves is used so.
+func (s *Store) UseKey(ctx context.Context, key string) (t Tree, release func(), err error) {
+	if !validKey(key) {
+		return Tree{}, nil, fmt.Errorf("header tree %q: not a tree key", key)
+	}
+	t = Tree{Dir: s.treeDir(key), Key: key}
+	unlock, err := flock.Shared(ctx, s.lockPath(key))
+	if err != nil {
+		return Tree{}, nil, err
+	}
+	if !complete(t.Dir) {
+		unlock()
+		return Tree{}, nil, fmt.Errorf("header tree %s: %w", key[:12], ErrNoTree)
+	}
+	now := time.Now()
+	// The mtime of the marker is the tree's last use, for Prune.
+	_ = os.Chtimes(filepath.Join(t.Dir, doneFile), now, now)
+	return t, unlock, nil
+}
+
+// validKey reports whether key is a Plan.Key: 64 hex digits, so that a
+// key read from a file can name nothing but a tree of the store.
+func validKey(key string) bool {
+	if len(key) != 64 {
+		return false
+	}
+	for _, c := range key {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func complete(dir string) bool {
@@ -89,6 +126,13 @@ func (s *Store) make(ctx context.Context, p Plan, t Tree) error {
 	if complete(t.Dir) { // another process made it while we waited
 		return nil
 	}
+	// Between the download and the unpack the packages must stay: Prune
+	// leaves debs/ alone while any tree is being made.
+	unpacking, err := flock.Shared(ctx, s.packagesLockPath())
+	if err != nil {
+		return err
+	}
+	defer unpacking()
 	debs := make([]string, len(p.Unpack))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.downloads)
@@ -120,6 +164,7 @@ func (s *Store) make(ctx context.Context, p Plan, t Tree) error {
 	}
 	// Unpack the packages in parallel: decompressing takes a core each.
 	x := debian.NewExtractor(tmp)
+	x.Skip = skipper(p.SrcArch())
 	g, gctx = errgroup.WithContext(ctx)
 	for _, deb := range debs {
 		g.Go(func() error {
@@ -175,4 +220,9 @@ func removeAll(dir string) error {
 		return nil
 	})
 	return os.RemoveAll(dir)
+}
+
+// Has reports whether the store holds the complete tree of key.
+func (s *Store) Has(key string) bool {
+	return validKey(key) && complete(s.treeDir(key))
 }

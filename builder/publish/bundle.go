@@ -66,6 +66,11 @@ func (o BundleOptions) keeps(d v1.Descriptor) bool {
 	return len(o.Arches) == 0 || slices.Contains(o.Arches, d.Annotations[artifact.AnnotationArch])
 }
 
+// ErrNoVersionIndex means the source of a bundle has no version index (it
+// was published before version indexes, or its publish did not finish):
+// nothing says which versions it holds, or signs that list.
+var ErrNoVersionIndex = errors.New("no version index")
+
 // WriteBundleFile writes a bundle of src to file atomically.
 func WriteBundleFile(ctx context.Context, src store.Source, file string, opts BundleOptions) (*BundleStats, error) {
 	var st *BundleStats
@@ -123,7 +128,7 @@ func (b *bundleWriter) tag(tag string, raw []byte, mt types.MediaType, at string
 func WriteBundle(ctx context.Context, src store.Source, w io.Writer, opts BundleOptions) (*BundleStats, error) {
 	viRaw, err := store.ReadManifest(ctx, src, artifact.VersionIndexTag)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%s has no version index (tag %s): run dnsmon-farm reindex --key on it first", src, artifact.VersionIndexTag)
+		return nil, fmt.Errorf("%s has %w (tag %s)", src, ErrNoVersionIndex, artifact.VersionIndexTag)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the version index of %s: %w", src, err)
@@ -207,7 +212,7 @@ func (b *bundleWriter) versionIndex(ctx context.Context, src store.Source, srcRa
 		return err
 	}
 	if key == nil {
-		return fmt.Errorf("a bundle of part of %s (--only, --version, --arch) needs a version index of its own, signed: %w", src, ErrNoSigningKey)
+		return fmt.Errorf("a bundle of part of %s (some of its versions, kernels or architectures) needs a version index of its own, signed: %w", src, ErrNoSigningKey)
 	}
 	b.st.Resigned = true
 	raw, err := out.Marshal()

@@ -10,7 +10,6 @@ import (
 
 	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
-	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
@@ -30,24 +29,11 @@ func TestCosignVerifies(t *testing.T) {
 	}
 	cosign := cosignBinary(t)
 	ctx := context.Background()
-	repo := kmodtest.StartDockerRegistry(t) + "/dnsmon/modules"
-	dir := t.TempDir()
-	if _, _, err := signature.GenerateKeyFiles(dir, false); err != nil {
-		t.Fatal(err)
-	}
+	repo, dir, key, p := registryPublisher(ctx, t)
 	otherDir := t.TempDir()
 	if _, _, err := signature.GenerateKeyFiles(otherDir, false); err != nil {
 		t.Fatal(err)
 	}
-	key, err := signature.LoadPrivateKey(filepath.Join(dir, signature.PrivateKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := publish.New(ctx, repo, publish.WithSigningKey(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
 	m := module("6.12.117+deb12-amd64", "r")
 	if err := p.Publish(ctx, m); err != nil {
 		t.Fatal(err)
@@ -85,11 +71,7 @@ func TestCosignVerifies(t *testing.T) {
 		t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
 	}
 	urepo := strings.TrimSuffix(repo, "/modules") + "/cosign-signed"
-	up, err := publish.New(ctx, urepo, publish.WithoutSigning())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
+	up := newPublisher(t, urepo, publish.WithoutSigning())
 	if err := up.Publish(ctx, m); err != nil {
 		t.Fatal(err)
 	}

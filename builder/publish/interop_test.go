@@ -12,10 +12,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/dnsmon/dnsmon/builder/publish"
 	"github.com/dnsmon/dnsmon/kmod/artifact"
-	"github.com/dnsmon/dnsmon/kmod/kmodtest"
-	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
 // Peer tool versions the interop test runs (.ci/deps installs the same).
@@ -34,20 +31,7 @@ func TestPlainToolsListAndPull(t *testing.T) {
 	crane := goTool(t, "crane", "github.com/google/go-containerregistry/cmd/crane", craneVersion, "version")
 	oras := goTool(t, "oras", "oras.land/oras/cmd/oras", orasVersion, "version")
 	ctx := context.Background()
-	repo := kmodtest.StartDockerRegistry(t) + "/dnsmon/modules"
-	dir := t.TempDir()
-	if _, _, err := signature.GenerateKeyFiles(dir, false); err != nil {
-		t.Fatal(err)
-	}
-	key, err := signature.LoadPrivateKey(filepath.Join(dir, signature.PrivateKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := publish.New(ctx, repo, publish.WithSigningKey(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	repo, _, _, p := registryPublisher(ctx, t)
 	releases := []string{"6.1.0-50-amd64", "6.12.117+deb12-amd64"}
 	published := map[string][]byte{}
 	for _, rel := range releases {

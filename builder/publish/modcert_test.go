@@ -45,11 +45,7 @@ func TestPublishCert(t *testing.T) {
 	for name, target := range targets(t) {
 		t.Run(name, func(t *testing.T) {
 			key, _ := signature.GenerateKey()
-			p, err := publish.New(ctx, target, publish.WithSigningKey(key))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
+			p := newPublisher(t, target, publish.WithSigningKey(key))
 			m := signedModule(t, pair, "6.1.0-56-amd64")
 			if err := p.Publish(ctx, m); err != nil {
 				t.Fatal(err)
@@ -147,11 +143,7 @@ func TestDirCert(t *testing.T) {
 	}
 	key, _ := signature.GenerateKey()
 	target := store.LayoutPrefix + filepath.Join(t.TempDir(), "l")
-	p, err := publish.New(ctx, target, publish.WithSigningKey(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := newPublisher(t, target, publish.WithSigningKey(key))
 	if st, err := publish.Dir(ctx, dir, p); err != nil || st.Published != 1 {
 		t.Fatalf("Dir: %+v, %v", st, err)
 	}
@@ -166,11 +158,7 @@ func TestDirCert(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, builder.SigningCertFile), other.Cert.Raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p2, err := publish.New(ctx, store.LayoutPrefix+filepath.Join(t.TempDir(), "l2"), publish.WithSigningKey(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p2.Close()
+	p2 := newPublisher(t, store.LayoutPrefix+filepath.Join(t.TempDir(), "l2"), publish.WithSigningKey(key))
 	if _, err := publish.Dir(ctx, dir, p2); err == nil || !strings.Contains(err.Error(), "is signed with certificate") {
 		t.Errorf("Dir with a foreign certificate: %v", err)
 	}

@@ -110,17 +110,24 @@ func readManifest(t *testing.T, target, ref string) []byte {
 	return raw
 }
 
+// newPublisher returns a publisher to target that the test closes.
+func newPublisher(t *testing.T, target string, opts ...publish.Option) *publish.Publisher {
+	t.Helper()
+	p, err := publish.New(context.Background(), target, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
 func TestPublisher(t *testing.T) {
 	ctx := context.Background()
 	key, _ := signature.GenerateKey()
 	key2, _ := signature.GenerateKey()
 	for name, target := range targets(t) {
 		t.Run(name, func(t *testing.T) {
-			p, err := publish.New(ctx, target, publish.WithSigningKey(key))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
+			p := newPublisher(t, target, publish.WithSigningKey(key))
 			m := module("6.1.0-56-amd64", "sha256:"+strings.Repeat("2", 64))
 			if has, err := p.Has(ctx, m.Key); err != nil || has {
 				t.Fatalf("Has before publishing = %v, %v", has, err)
@@ -171,11 +178,7 @@ func TestPublisher(t *testing.T) {
 			}
 			// A rotated key: what only the old key signed is not published
 			// for the new one, so the farm publishes it again.
-			p2, err := publish.New(ctx, target, publish.WithSigningKey(key2))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p2.Close()
+			p2 := newPublisher(t, target, publish.WithSigningKey(key2))
 			again := module(d.Annotations[artifact.AnnotationRelease], m.Key.Recipe)
 			if has, err := p2.Has(ctx, again.Key); err != nil || has {
 				t.Errorf("Has with a rotated key, before signing = %v, %v; want false", has, err)
@@ -202,11 +205,7 @@ func TestPublishRefuses(t *testing.T) {
 	if _, err := publish.New(ctx, target); !errors.Is(err, publish.ErrNoSigningKey) {
 		t.Errorf("New without key: %v", err)
 	}
-	p, err := publish.New(ctx, target, publish.WithSigningKey(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := newPublisher(t, target, publish.WithSigningKey(key))
 	for name, c := range map[string]struct {
 		m    builder.Module
 		want string
@@ -239,11 +238,7 @@ func TestDir(t *testing.T) {
 		}
 	}
 	key, _ := signature.GenerateKey()
-	p, err := publish.New(ctx, store.LayoutPrefix+filepath.Join(t.TempDir(), "l"), publish.WithSigningKey(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := newPublisher(t, store.LayoutPrefix+filepath.Join(t.TempDir(), "l"), publish.WithSigningKey(key))
 	for i, want := range []publish.DirStats{{Published: 2}, {Skipped: 2}} {
 		st, err := publish.Dir(ctx, dir, p)
 		if err != nil || st != want {
@@ -259,11 +254,7 @@ func TestConcurrentPublish(t *testing.T) {
 	key, _ := signature.GenerateKey()
 	for name, target := range targets(t) {
 		t.Run(name, func(t *testing.T) {
-			p, err := publish.New(ctx, target, publish.WithSigningKey(key))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
+			p := newPublisher(t, target, publish.WithSigningKey(key))
 			var g errgroup.Group
 			g.SetLimit(4)
 			const n = 12

@@ -68,22 +68,14 @@ func TestShardsThenReindex(t *testing.T) {
 
 			// One unsigned module, in another version, must stay out
 			// unless asked for.
-			up, err := publish.New(ctx, target, publish.WithoutSigning(), publish.WithoutIndex())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer up.Close()
+			up := newPublisher(t, target, publish.WithoutSigning(), publish.WithoutIndex())
 			um := module("6.1.0-99-amd64", "r")
 			um.Key.ModuleVersion = "0.2.0"
 			if err := up.Publish(ctx, um); err != nil {
 				t.Fatal(err)
 			}
 
-			p, err := publish.New(ctx, target, publish.WithoutSigning())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
+			p := newPublisher(t, target, publish.WithoutSigning())
 			tests := []struct {
 				name        string
 				opts        publish.ReindexOptions

@@ -1,11 +1,17 @@
 package publish_test
 
 import (
+	"context"
+	"crypto/ecdsa"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dnsmon/dnsmon/builder/publish"
+	"github.com/dnsmon/dnsmon/kmod/kmodtest"
+	"github.com/dnsmon/dnsmon/kmod/signature"
 )
 
 // goTool returns the peer tool name from $DNSMON_CACHE/bin, where .ci/deps
@@ -35,4 +41,27 @@ func goTool(t *testing.T, name, pkg, version string, versionArgs ...string) stri
 		t.Fatalf("go install %s@%s: %v\n%s", pkg, version, err, out)
 	}
 	return p
+}
+
+// registryPublisher starts docker-registry and returns a publisher to its
+// repository dnsmon/modules that signs with a new key, whose files
+// (signature.PrivateKeyFile, PublicKeyFile) are in dir: what the peer
+// tools read.
+func registryPublisher(ctx context.Context, t *testing.T) (repo, dir string, key *ecdsa.PrivateKey, p *publish.Publisher) {
+	t.Helper()
+	repo = kmodtest.StartDockerRegistry(t) + "/dnsmon/modules"
+	dir = t.TempDir()
+	if _, _, err := signature.GenerateKeyFiles(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	key, err := signature.LoadPrivateKey(filepath.Join(dir, signature.PrivateKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err = publish.New(ctx, repo, publish.WithSigningKey(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return repo, dir, key, p
 }

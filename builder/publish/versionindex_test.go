@@ -122,22 +122,14 @@ func TestVersionIndexAfterShards(t *testing.T) {
 	ctx := context.Background()
 	key, _ := signature.GenerateKey()
 	target := store.LayoutPrefix + filepath.Join(t.TempDir(), "l")
-	shard, err := publish.New(ctx, target, publish.WithSigningKey(key), publish.WithoutIndex())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer shard.Close()
+	shard := newPublisher(t, target, publish.WithSigningKey(key), publish.WithoutIndex())
 	if err := shard.Publish(ctx, module("6.1.0-1-amd64", "r")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := store.ReadManifest(ctx, openT(t, target), artifact.VersionIndexTag); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a shard wrote the version index: %v", err)
 	}
-	ix, err := publish.New(ctx, target, publish.WithSigningKey(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
+	ix := newPublisher(t, target, publish.WithSigningKey(key))
 	for i, want := range []uint64{1, 2} {
 		if i == 1 {
 			if err := shard.Publish(ctx, module("6.1.0-2-amd64", "r")); err != nil {
@@ -162,11 +154,7 @@ func TestBundleCarriesVersionIndex(t *testing.T) {
 	key, _ := signature.GenerateKey()
 	bundleKey, _ := signature.GenerateKey()
 	target := store.LayoutPrefix + filepath.Join(t.TempDir(), "l")
-	p, err := publish.New(ctx, target, publish.WithSigningKey(key), publish.WithExpires(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := newPublisher(t, target, publish.WithSigningKey(key), publish.WithExpires(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)))
 	for _, r := range []string{"6.1.0-1-amd64", "5.10.0-1-amd64"} {
 		if err := p.Publish(ctx, module(r, "r")); err != nil {
 			t.Fatal(err)
@@ -206,5 +194,19 @@ func TestBundleCarriesVersionIndex(t *testing.T) {
 				t.Errorf("bundle index is the source's: %v, resigned %v; want %v", same, st.Resigned, c.wantSame)
 			}
 		})
+	}
+}
+
+func TestBundleNeedsVersionIndex(t *testing.T) {
+	ctx := context.Background()
+	target := store.LayoutPrefix + filepath.Join(t.TempDir(), "l")
+	p, err := publish.New(ctx, target, publish.WithoutSigning())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	_, err = publish.WriteBundleFile(ctx, openT(t, target), filepath.Join(t.TempDir(), "b.tar.zst"), publish.BundleOptions{})
+	if !errors.Is(err, publish.ErrNoVersionIndex) {
+		t.Fatalf("WriteBundleFile of a source without a version index: %v, want %v", err, publish.ErrNoVersionIndex)
 	}
 }

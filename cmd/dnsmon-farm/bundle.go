@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
 	"github.com/dnsmon/dnsmon/kmod/artifact/store"
@@ -17,18 +16,9 @@ import (
 // runBundle writes an offline bundle: a zstd-compressed tar of an OCI image
 // layout with the selected modules and their signatures.
 func runBundle(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("dnsmon-farm bundle", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var b options.Bundle
-	options.AddBundleFlags(fs, &b)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags("bundle", stderr, args, &b, options.AddBundleFlags); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("bundle: unexpected arguments %q", fs.Args())
-	}
-	if err := b.Validate(); err != nil {
-		return fmt.Errorf("bundle: %w", err)
 	}
 	opts := publish.BundleOptions{Versions: b.Versions, Only: b.OnlyRE, Arches: b.Arches}
 	if b.Key != "" {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 
@@ -15,18 +14,9 @@ import (
 // runDiscover lists the kernel releases whose headers the groups'
 // package indexes carry and kernels.yaml lacks, and with --write adds them.
 func runDiscover(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("dnsmon-farm discover", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var d options.Discover
-	options.AddDiscoverFlags(fs, &d)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags("discover", stderr, args, &d, options.AddDiscoverFlags); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("discover: unexpected arguments %q", fs.Args())
-	}
-	if err := d.Validate(); err != nil {
-		return fmt.Errorf("discover: %w", err)
 	}
 	var opts []discover.Option
 	if d.OnlyRE != nil {

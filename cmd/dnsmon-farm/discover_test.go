@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -30,36 +29,17 @@ func TestDiscoverVerb(t *testing.T) {
 	defer srv.Close()
 	t.Setenv("DNSMON_CACHE", t.TempDir())
 	file := filepath.Join(t.TempDir(), "kernels.yaml")
-	yaml := fmt.Sprintf(`# keep me
-groups:
-  - name: rocky-9
-    distro: rocky
-    release: "9"
-    image: docker.io/rockylinux/rockylinux:9
-    headers: {method: dnf, packages: ["kernel-devel-{{.Release}}"]}
-    discover:
-      sources:
-        - yum: {id: appstream, baseurl: "%s/dl.rockylinux.org/pub/rocky/9/AppStream/x86_64/os/"}
-    kernels:
-      - 5.14.0-503.14.1.el9_5.x86_64 # pinned
-  # a group whose repository is missing
-  - name: alma-8
-    distro: alma
-    release: "8"
-    image: docker.io/library/almalinux:8
-    headers: {method: dnf, packages: ["kernel-devel-{{.Release}}"]}
-    discover:
-      sources:
-        - yum: {id: appstream, baseurl: "%s/nowhere/"}
-    kernels:
-      - 4.18.0-553.16.1.el8_10.x86_64
-`, srv.URL, srv.URL)
+	tmpl, err := os.ReadFile("testdata/discover/kernels.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := strings.ReplaceAll(string(tmpl), "{{.URL}}", srv.URL)
 	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	var out bytes.Buffer
-	err := run(ctx, &out, io.Discard, []string{"discover", "-f", file, "--write"})
+	err = run(ctx, &out, io.Discard, []string{"discover", "-f", file, "--write"})
 	if err == nil || !strings.Contains(err.Error(), "1 of 2 groups could not be read") {
 		t.Errorf("error %v, want one failed group", err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
 	"io"
@@ -21,18 +20,9 @@ import (
 // certificate instead (the kernel checks modules against it under Secure
 // Boot): DIR/dnsmon-module-signing.key (0600), .pem and .der.
 func runKeygen(_ context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("dnsmon-farm keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var k options.Keygen
-	options.AddKeygenFlags(fs, &k)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags("keygen", stderr, args, &k, options.AddKeygenFlags); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("keygen: unexpected arguments %q", fs.Args())
-	}
-	if err := k.Validate(); err != nil {
-		return fmt.Errorf("keygen: %w", err)
 	}
 	if k.ModuleSigning {
 		return moduleKeygen(stdout, k.Dir, k.Force)

@@ -28,6 +28,7 @@ func verbs() map[string]verb {
 		"bundle":   {"write an offline bundle (.tar.zst of an OCI layout)", runBundle},
 		"discover": {"list (--write: add) kernels whose headers the distributions publish", runDiscover},
 		"reindex":  {"rebuild the per-version indexes of a repository from its module tags", runReindex},
+		"prune":    {"remove header trees, packages and builder images not used recently", runPrune},
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
 	"io"
@@ -15,18 +14,9 @@ import (
 // runPublish publishes the modules a build wrote to a directory as signed
 // OCI artifacts.
 func runPublish(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("dnsmon-farm publish", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var o options.Publish
-	options.AddPublishFlags(fs, &o)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags("publish", stderr, args, &o, options.AddPublishFlags); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("publish: unexpected arguments %q", fs.Args())
-	}
-	if err := o.Validate(); err != nil {
-		return fmt.Errorf("publish: %w", err)
 	}
 	k, err := signature.LoadPrivateKey(o.Key)
 	if err != nil {

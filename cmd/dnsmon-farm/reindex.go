@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"github.com/dnsmon/dnsmon/cmd/internal/options"
 	"io"
@@ -16,18 +15,9 @@ import (
 // runReindex rebuilds the per-version indexes of a repository from the
 // module tags it holds, after shards published with --no-index.
 func runReindex(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("dnsmon-farm reindex", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var r options.Reindex
-	options.AddReindexFlags(fs, &r)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags("reindex", stderr, args, &r, options.AddReindexFlags); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("reindex: unexpected arguments %q", fs.Args())
-	}
-	if err := r.Validate(); err != nil {
-		return fmt.Errorf("reindex: %w", err)
 	}
 	// The key signs the version index; the modules it lists are signed
 	// already (or listed unsigned with --include-unsigned).

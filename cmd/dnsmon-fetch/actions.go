@@ -128,7 +128,11 @@ func printKernel(w io.Writer, r fetcher.KernelResult, src string) {
 		}
 		notes := ""
 		if len(r.Install.Notes) > 0 {
-			notes = " (" + strings.Join(r.Install.Notes, "; ") + ")"
+			texts := make([]string, len(r.Install.Notes))
+			for i, n := range r.Install.Notes {
+				texts[i] = n.String()
+			}
+			notes = " (" + strings.Join(texts, "; ") + ")"
 		}
 		fmt.Fprintf(w, "%s: %s dnsmon %s at %s, %s%s\n", r.Kernel, state, r.Record.Version, install.ModulePath(r.Kernel), signedBy(r.Record), notes)
 	}

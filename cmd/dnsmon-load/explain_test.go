@@ -20,40 +20,33 @@ func TestExplain(t *testing.T) {
 	load := func(kind error, errno unix.Errno, reason string) error {
 		return &loader.Error{Op: "loading", Target: "/m/dnsmon.ko", Release: "6.1.0-9-amd64", Kind: kind, Errno: errno, Reason: reason}
 	}
+	// refused is the case of a refused load whose text gains advice.
+	refused := func(kind error, errno unix.Errno, reason, advice string) clitest.Case {
+		return clitest.Case{Err: load(kind, errno, reason), WantIs: kind, Want: "loading /m/dnsmon.ko: " + reason + advice}
+	}
 	other := errors.New("loading x.ko: read-only file system")
 	clitest.CheckExplain(t, explain, map[string]clitest.Case{
 		"kernel not installed": {
 			Err:    fmt.Errorf("installing /tmp/dnsmon.ko: %w: the module is for kernel 6.1.0-9-amd64, but /lib/modules/6.1.0-9-amd64 does not exist", install.ErrKernelNotInstalled),
 			WantIs: install.ErrKernelNotInstalled,
 			Want:   "installing /tmp/dnsmon.ko: kernel not installed: the module is for kernel 6.1.0-9-amd64, but /lib/modules/6.1.0-9-amd64 does not exist (fetch the module for an installed kernel; see dnsmon-fetch --installed-kernels)"},
-		"no file": {Err: load(loader.ErrNoFile, 0, "no such file"), WantIs: loader.ErrNoFile,
-			Want: "loading /m/dnsmon.ko: no such file; run dnsmon-fetch to download the module for kernel 6.1.0-9-amd64, or name the module file"},
-		"wrong kernel (vermagic)": {Err: load(loader.ErrWrongKernel, 0, `built for another kernel: the module is for 6.1.0-8-amd64 (vermagic "6.1.0-8-amd64 SMP") but this host runs 6.1.0-9-amd64`), WantIs: loader.ErrWrongKernel,
-			Want: `loading /m/dnsmon.ko: built for another kernel: the module is for 6.1.0-8-amd64 (vermagic "6.1.0-8-amd64 SMP") but this host runs 6.1.0-9-amd64; run dnsmon-fetch to get the module built for 6.1.0-9-amd64`},
+		"no file":                 refused(loader.ErrNoFile, 0, "no such file", "; run dnsmon-fetch to download the module for kernel 6.1.0-9-amd64, or name the module file"),
+		"wrong kernel (vermagic)": refused(loader.ErrWrongKernel, 0, `built for another kernel: the module is for 6.1.0-8-amd64 (vermagic "6.1.0-8-amd64 SMP") but this host runs 6.1.0-9-amd64`, `; run dnsmon-fetch to get the module built for 6.1.0-9-amd64`),
 		"wrong kernel (ENOEXEC)": {Err: load(loader.ErrWrongKernel, unix.ENOEXEC, "built for another kernel: the kernel refused the module's format (…); dmesg says which (…)"), WantIs: unix.ENOEXEC,
 			Want: "loading /m/dnsmon.ko: built for another kernel: the kernel refused the module's format (…); dmesg says which (…); run dnsmon-fetch to get the module built for exactly 6.1.0-9-amd64"},
-		"unknown symbol": {Err: load(loader.ErrUnknownSymbol, unix.ENOENT, "unknown symbol: …; it was built against other headers"), WantIs: loader.ErrUnknownSymbol,
-			Want: "loading /m/dnsmon.ko: unknown symbol: …; it was built against other headers: run dnsmon-fetch to get the module built for 6.1.0-9-amd64"},
-		"EINVAL without parameters": {Err: load(loader.ErrNotModule, unix.EINVAL, "invalid argument with no parameters passed: the file is damaged or not a module for this architecture; see dmesg"), WantIs: loader.ErrNotModule,
-			Want: "loading /m/dnsmon.ko: invalid argument with no parameters passed: the file is damaged or not a module for this architecture; see dmesg, and fetch it again with dnsmon-fetch"},
-		"not a module": {Err: load(loader.ErrNotModule, 0, "not a kernel module: not an ELF file"), WantIs: loader.ErrNotModule,
-			Want: "loading /m/dnsmon.ko: not a kernel module: not an ELF file"},
-		"already loaded": {Err: load(loader.ErrAlreadyLoaded, unix.EEXIST, "already loaded: module dnsmon is in the kernel (/sys/module/dnsmon)"), WantIs: loader.ErrAlreadyLoaded,
-			Want: "loading /m/dnsmon.ko: already loaded: module dnsmon is in the kernel (/sys/module/dnsmon); to replace it, stop dnsmon-watch, run dnsmon-load --unload, then load again"},
-		"being loaded": {Err: load(loader.ErrBusy, unix.EBUSY, "a module named dnsmon is being loaded or unloaded right now"), WantIs: loader.ErrBusy,
-			Want: "loading /m/dnsmon.ko: a module named dnsmon is being loaded or unloaded right now; wait a moment and run dnsmon-load again"},
-		"file busy": {Err: load(loader.ErrFileBusy, unix.ETXTBSY, "the module file is open for writing by another process (a download still running?)"), WantIs: loader.ErrFileBusy,
-			Want: "loading /m/dnsmon.ko: the module file is open for writing by another process (a download still running?); wait for it to finish and run dnsmon-load again"},
-		"no finit_module": {Err: load(loader.ErrUnsupported, unix.ENOSYS, "this kernel has no finit_module(2) (it is older than 3.8) or a seccomp filter blocks it"), WantIs: loader.ErrUnsupported,
-			Want: "loading /m/dnsmon.ko: this kernel has no finit_module(2) (it is older than 3.8) or a seccomp filter blocks it; dnsmon-load cannot load modules here"},
-		"not root": {Err: load(loader.ErrNotRoot, unix.EPERM, "not permitted: loading kernel modules needs root (CAP_SYS_MODULE)"), WantIs: loader.ErrNotRoot,
-			Want: "loading /m/dnsmon.ko: not permitted: loading kernel modules needs root (CAP_SYS_MODULE); run dnsmon-load as root, e.g. with sudo"},
+		"unknown symbol":            refused(loader.ErrUnknownSymbol, unix.ENOENT, "unknown symbol: …; it was built against other headers", ": run dnsmon-fetch to get the module built for 6.1.0-9-amd64"),
+		"EINVAL without parameters": refused(loader.ErrNotModule, unix.EINVAL, "invalid argument with no parameters passed: the file is damaged or not a module for this architecture; see dmesg", ", and fetch it again with dnsmon-fetch"),
+		"not a module":              refused(loader.ErrNotModule, 0, "not a kernel module: not an ELF file", ""),
+		"already loaded":            refused(loader.ErrAlreadyLoaded, unix.EEXIST, "already loaded: module dnsmon is in the kernel (/sys/module/dnsmon)", "; to replace it, stop dnsmon-watch, run dnsmon-load --unload, then load again"),
+		"being loaded":              refused(loader.ErrBusy, unix.EBUSY, "a module named dnsmon is being loaded or unloaded right now", "; wait a moment and run dnsmon-load again"),
+		"file busy":                 refused(loader.ErrFileBusy, unix.ETXTBSY, "the module file is open for writing by another process (a download still running?)", "; wait for it to finish and run dnsmon-load again"),
+		"no finit_module":           refused(loader.ErrUnsupported, unix.ENOSYS, "this kernel has no finit_module(2) (it is older than 3.8) or a seccomp filter blocks it", "; dnsmon-load cannot load modules here"),
+		"not root":                  refused(loader.ErrNotRoot, unix.EPERM, "not permitted: loading kernel modules needs root (CAP_SYS_MODULE)", "; run dnsmon-load as root, e.g. with sudo"),
 		"in use": {Err: &loader.Error{Op: "unloading", Target: "dnsmon", Kind: loader.ErrInUse, Errno: unix.EWOULDBLOCK, Users: 2, Reason: "in use (2 users): …"}, WantIs: loader.ErrInUse,
 			Want: "unloading dnsmon: in use (dnsmon-watch running?, 2 users): stop the programs that hold /dev/dnsmon open (fuser -v /dev/dnsmon lists them) and run dnsmon-load --unload again"},
 		"in use, users unknown": {Err: &loader.Error{Op: "unloading", Target: "dnsmon", Kind: loader.ErrInUse, Errno: unix.EBUSY, Reason: "in use: …"}, WantIs: unix.EBUSY,
 			Want: "unloading dnsmon: in use (dnsmon-watch running?): stop the programs that hold /dev/dnsmon open (fuser -v /dev/dnsmon lists them) and run dnsmon-load --unload again"},
-		"needs signature, no advice to add": {Err: load(loader.ErrNeedsSignature, unix.EKEYREJECTED, "needs a signed module; …"), WantIs: loader.ErrNeedsSignature,
-			Want: "loading /m/dnsmon.ko: needs a signed module; …"},
-		"other": {Err: other, WantIs: other, Want: other.Error()},
+		"needs signature, no advice to add": refused(loader.ErrNeedsSignature, unix.EKEYREJECTED, "needs a signed module; …", ""),
+		"other":                             {Err: other, WantIs: other, Want: other.Error()},
 	})
 }

@@ -54,7 +54,7 @@ func runInstall(ctx context.Context, stdout io.Writer, o *options.Load) error {
 		}
 	}
 	for _, n := range res.Notes {
-		fmt.Fprintf(stdout, "note: %s\n", n)
+		fmt.Fprintf(stdout, "note: %s\n", noteText(n))
 	}
 	k := res.Kernels[0]
 	params := "default parameters"
@@ -71,6 +71,14 @@ func runInstall(ctx context.Context, stdout io.Writer, o *options.Load) error {
 		fmt.Fprintf(stdout, "note: %s is not the running kernel (%s): the module loads when %s boots\n", k, running, k)
 	}
 	return nil
+}
+
+// noteText words an install note for a dnsmon-load user.
+func noteText(n install.Note) string {
+	if n.Kind == install.NoFetchBinary {
+		return "no dnsmon-fetch binary given: " + n.String() + "; put dnsmon-fetch beside dnsmon-load and install again"
+	}
+	return n.String()
 }
 
 // findFetch returns dnsmon-fetch from the directory of this binary, the
@@ -112,8 +120,8 @@ func runUninstall(ctx context.Context, stdout io.Writer, o *options.Load) error 
 			n++
 		}
 	}
-	for _, note := range res.Notes {
-		fmt.Fprintf(stdout, "note: %s\n", note)
+	for _, n := range res.Notes {
+		fmt.Fprintf(stdout, "note: %s\n", noteText(n))
 	}
 	fmt.Fprintf(stdout, "uninstalled %s: removed %d files and directories\n", kmod.Name, n)
 	if root == "/" && fileExists("/sys/module/"+kmod.Name+"/initstate") {

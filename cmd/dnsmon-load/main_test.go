@@ -15,15 +15,12 @@ import (
 
 	"github.com/dnsmon/dnsmon/fetcher/loader"
 	"github.com/dnsmon/dnsmon/fetcher/loader/loadertest"
+	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 )
 
 // TestRun drives the command with a fake kernel: nothing is ever loaded.
 func TestRun(t *testing.T) {
-	dir := t.TempDir()
-	mod := filepath.Join(dir, "dnsmon.ko")
-	if out, err := exec.CommandContext(t.Context(), "gcc", "-c", "-o", mod, "../../fetcher/loader/testdata/module/module.c").CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
+	mod := kmodtest.CompileModule(t)
 	release, err := loader.RunningRelease()
 	if err != nil {
 		t.Fatal(err)
@@ -37,9 +34,9 @@ func TestRun(t *testing.T) {
 		wantErr   string
 		wantKind  error
 	}{
-		"load": {args: []string{mod, "ports=53,5353"}, release: "6.1.0-56-amd64",
+		"load": {args: []string{mod, "ports=53,5353"}, release: kmodtest.CompiledRelease,
 			wantOut: "loaded dnsmon 1.2.3 from " + mod + " with ports=53,5353; watch it with dnsmon-watch\n"},
-		"already loaded": {args: []string{mod}, release: "6.1.0-56-amd64", finitErr: unix.EEXIST, wantKind: loader.ErrAlreadyLoaded,
+		"already loaded": {args: []string{mod}, release: kmodtest.CompiledRelease, finitErr: unix.EEXIST, wantKind: loader.ErrAlreadyLoaded,
 			wantErr: "loading " + mod + ": already loaded: module dnsmon is in the kernel (/sys/module/dnsmon); to replace it, stop dnsmon-watch, run dnsmon-load --unload, then load again"},
 		"other kernel": {args: []string{mod}, release: "7.3-amd64", wantKind: loader.ErrWrongKernel,
 			wantErr: `built for another kernel: the module is for 6.1.0-56-amd64`},

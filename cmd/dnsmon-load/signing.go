@@ -1,12 +1,14 @@
 package main
 
 import (
+	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 	"github.com/dnsmon/dnsmon/fetcher/loader"
+	"github.com/dnsmon/dnsmon/kmod/modsign"
 )
 
 // signingText is what dnsmon-load prints on stderr, before loading, for
@@ -30,10 +32,24 @@ func signingText(w *loader.SigningWarning) string {
 		if len(w.OtherKeys) > 0 {
 			fmt.Fprintf(&b, "They hold another key with the same signer, an older dnsmon key: %s\n", strings.Join(w.OtherKeys, "; "))
 		}
-		b.WriteString(hoststate.Guidance(w.Cert, w.CertPath))
+		b.WriteString(enrolmentSteps(w.Cert, w.CertPath))
 		b.WriteString("\n(Keys this process may not view are missing from /proc/keys: trying to load anyway.)")
 	}
 	return b.String()
+}
+
+// enrolmentSteps walks a user through trusting the key of cert, kept at
+// path, once, as a Machine Owner Key.
+func enrolmentSteps(cert *x509.Certificate, path string) string {
+	return fmt.Sprintf(`This kernel only loads signed modules, and it does not trust the dnsmon module signing key yet
+(%s, SHA-256 fingerprint %X). Enrol it once as a Machine Owner Key:
+  1. sudo mokutil --import %s
+     (choose a one-time password; you type it again after the reboot)
+  2. reboot
+  3. in the blue MokManager screen: Enroll MOK, Continue, Yes, enter the password, Reboot
+Then check it with: grep %q /proc/keys   (or: mokutil --test-key %s)
+and run dnsmon-load again.`,
+		modsign.KeyDescription(cert), sha256.Sum256(cert.Raw), path, cert.Subject.CommonName, path)
 }
 
 // certRefusal adds to why a certificate file was refused what to do.

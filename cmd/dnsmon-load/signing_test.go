@@ -1,10 +1,10 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/dnsmon/dnsmon/fetcher/hoststate/hoststatetest"
 	"github.com/dnsmon/dnsmon/fetcher/loader"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
 )
@@ -12,14 +12,7 @@ import (
 // TestSigningText checks the lines README's troubleshooting table and
 // Secure Boot section quote, from the loader's facts.
 func TestSigningText(t *testing.T) {
-	b, err := os.ReadFile("../../fetcher/hoststate/testdata/cert.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := modsign.ParseCertificate(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := hoststatetest.Cert(t)
 	const path = "/var/lib/dnsmon/dnsmon-module-signing.der"
 	sb := []string{"Secure Boot is on", "lockdown=integrity"}
 	tests := map[string]struct {

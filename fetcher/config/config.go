@@ -1,11 +1,9 @@
 package config
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -41,17 +39,12 @@ type Config struct {
 // ignored silently).
 func Load(path string) (Config, error) {
 	var c Config
-	b, err := boundedio.ReadFile(path, maxSize)
-	if errors.Is(err, fs.ErrNotExist) {
-		return c, nil
+	err := boundedio.DecodeJSONFile(path, maxSize, &c)
+	if errors.As(err, new(*boundedio.DecodeError)) {
+		return c, fmt.Errorf("reading configuration %s: %w (fields: source, keys, insecure_registry)", path, err)
 	}
 	if err != nil {
 		return c, fmt.Errorf("reading configuration: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("reading configuration %s: %w (fields: source, keys, insecure_registry)", path, err)
 	}
 	if c.Key != "" {
 		c.Keys = append([]string{c.Key}, c.Keys...)

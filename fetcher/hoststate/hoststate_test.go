@@ -1,30 +1,15 @@
 package hoststate
 
 import (
-	"crypto/x509"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/dnsmon/dnsmon/kmod/modsign"
+	"github.com/dnsmon/dnsmon/fetcher/hoststate/hoststatetest"
 )
 
-func testCert(t *testing.T) *x509.Certificate {
-	t.Helper()
-	b, err := os.ReadFile("testdata/cert.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := modsign.ParseCertificate(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func TestRead(t *testing.T) {
-	cert := testCert(t)
+	cert := hoststatetest.Cert(t)
 	tests := map[string]struct {
 		want      State
 		others    int
@@ -41,7 +26,7 @@ func TestRead(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			s, err := Read(os.DirFS(filepath.Join("testdata", name)), cert)
+			s, err := Read(hoststatetest.Host(t, name), cert)
 			if (err != nil) != tc.wantError {
 				t.Fatalf("Read: %v (want error %v)", err, tc.wantError)
 			}
@@ -61,27 +46,27 @@ func TestRead(t *testing.T) {
 		})
 	}
 	t.Run("no-cert", func(t *testing.T) {
-		s, err := Read(os.DirFS("testdata/secureboot-trusted"), nil)
+		s, err := Read(hoststatetest.Host(t, "secureboot-trusted"), nil)
 		if err != nil || s.KeyTrusted != Unknown {
 			t.Errorf("Read without a certificate: %v, %v", s.KeyTrusted, err)
 		}
 	})
 }
 
-func TestWriteEnrolment(t *testing.T) {
-	cert := testCert(t)
+func TestWriteCert(t *testing.T) {
+	cert := hoststatetest.Cert(t)
 	path := filepath.Join(t.TempDir(), "var", "lib", "dnsmon", "dnsmon-module-signing.der")
-	text, err := WriteEnrolment(cert, path)
-	if err != nil {
+	if err := WriteCert(cert, path); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil || string(b) != string(cert.Raw) {
 		t.Fatalf("written certificate differs: %v", err)
 	}
-	for _, want := range []string{"mokutil --import " + path, "reboot", "MokManager", modsign.KeyDescription(cert)} {
-		if !strings.Contains(text, want) {
-			t.Errorf("guidance lacks %q:\n%s", want, text)
-		}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("certificate mode: %v, %v", fi, err)
+	}
+	if err := WriteCert(nil, path); err == nil {
+		t.Error("WriteCert(nil) succeeded")
 	}
 }

@@ -40,7 +40,7 @@ type Result struct {
 	// Changes lists every path touched or checked, in order.
 	Changes []Change
 	// Notes are things the operator should know (depmod missing, ...).
-	Notes []string
+	Notes []Note
 }
 
 // Changed reports whether anything on disk changed.
@@ -48,10 +48,6 @@ func (r *Result) Changed() bool {
 	return slices.ContainsFunc(r.Changes, func(c Change) bool {
 		return c.Action != "unchanged" && c.Action != "absent" && c.Action != "kept"
 	})
-}
-
-func (r *Result) note(format string, args ...any) {
-	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
 }
 
 // write is one planned file or symlink.
@@ -111,7 +107,7 @@ func ModuleAndBoot(ctx context.Context, module string, params []string, opts ...
 	)
 	res := &Result{Kernels: []string{release}}
 	if o.fetchBin == "" {
-		res.note("no dnsmon-fetch binary given: the kernel post-install hook runs " + FetchPath + ", which is not installed; put dnsmon-fetch beside dnsmon-load and install again")
+		res.Notes = append(res.Notes, Note{Kind: NoFetchBinary})
 	}
 	if err := o.apply(ctx, res, writes, &params); err != nil {
 		return res, err
@@ -327,8 +323,7 @@ func (o *options) writeOne(w write) (bool, error) {
 func (o *options) depmod(ctx context.Context, res *Result, release string) error {
 	bin, err := o.cmds.LookPath("depmod")
 	if err != nil {
-		res.note("depmod not found: modprobe cannot find %s for kernel %s until `depmod -a %s` runs; the systemd unit %s loads it without modprobe",
-			kmod.Name, release, release, UnitPath)
+		res.Notes = append(res.Notes, Note{Kind: NoDepmod, Kernel: release})
 		return nil
 	}
 	args := []string{"-a", release}
@@ -339,7 +334,7 @@ func (o *options) depmod(ctx context.Context, res *Result, release string) error
 	if err != nil {
 		return fmt.Errorf("running %s %s: %w: %s", bin, strings.Join(args, " "), err, out)
 	}
-	res.note("ran %s %s", bin, strings.Join(args, " "))
+	res.Notes = append(res.Notes, Note{Kind: RanDepmod, Kernel: release, Command: append([]string{bin}, args...)})
 	return nil
 }
 

@@ -8,12 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/dnsmon/dnsmon/fetcher/install"
+	"github.com/dnsmon/dnsmon/fetcher/install/installtest"
 	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 	"github.com/klauspost/compress/zstd"
 )
@@ -145,35 +146,13 @@ func writeFile(t *testing.T, p string, data []byte, perm fs.FileMode) string {
 	return p
 }
 
-// tree lists every path under root with its type, mode and content.
+// tree lists every path under root with its type, mode and content digest.
 func tree(t *testing.T, root string) []string {
 	t.Helper()
-	var out []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		line := rel + " " + fi.Mode().String()
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, _ := os.Readlink(p)
-			line += " -> " + target
-		case fi.Mode().IsRegular():
-			b, _ := os.ReadFile(p)
-			line += " " + string(b)
-		}
-		out = append(out, line)
-		return nil
-	})
+	out, err := installtest.Snapshot(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sort.Strings(out)
 	return out
 }
 
@@ -465,8 +444,8 @@ func TestMissingDepmod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Notes) == 0 || !strings.Contains(strings.Join(res.Notes, "\n"), "depmod not found") {
-		t.Errorf("notes %q do not say depmod is missing", res.Notes)
+	if !slices.ContainsFunc(res.Notes, func(n install.Note) bool { return n.Kind == install.NoDepmod && n.Kernel == krel }) {
+		t.Errorf("notes %v do not say depmod is missing", res.Notes)
 	}
 	if _, err := os.Stat(filepath.Join(h.root, install.UnitPath)); err != nil {
 		t.Errorf("unit not written without depmod: %v", err)
@@ -495,8 +474,8 @@ func TestLoaderAlreadyInPlaceIsNotRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(strings.Join(res.Notes, "\n"), install.FetchPath+", which is not installed") {
-		t.Errorf("no note that the hook's dnsmon-fetch is not installed: %q", res.Notes)
+	if !slices.ContainsFunc(res.Notes, func(n install.Note) bool { return n.Kind == install.NoFetchBinary }) {
+		t.Errorf("no note that the hook's dnsmon-fetch is not installed: %v", res.Notes)
 	}
 	if hook := read(t, h, install.HookPath); !strings.Contains(hook, "FETCH="+install.FetchPath+"\n") || strings.Contains(hook, "command -v") {
 		t.Errorf("the hook must run %s alone, never one from $PATH:\n%s", install.FetchPath, hook)

@@ -73,13 +73,7 @@ func WithCommands(c Commands) Option {
 // /usr/local/sbin/dnsmon-load for the systemd unit, unless it is that file
 // already. Default: none; ModuleAndBoot then fails, since the unit needs it.
 func WithLoaderBinary(path string) Option {
-	return func(o *options) error {
-		if path == "" {
-			return errors.New("WithLoaderBinary: empty path")
-		}
-		o.loaderBin = path
-		return nil
-	}
+	return func(o *options) error { return hostopt.NonEmpty(&o.loaderBin, path, "WithLoaderBinary", "path") }
 }
 
 // WithFetchBinary copies the dnsmon-fetch binary at path to
@@ -87,24 +81,14 @@ func WithLoaderBinary(path string) Option {
 // is that file already. Default: none; the hook then runs dnsmon-fetch
 // from $PATH.
 func WithFetchBinary(path string) Option {
-	return func(o *options) error {
-		if path == "" {
-			return errors.New("WithFetchBinary: empty path")
-		}
-		o.fetchBin = path
-		return nil
-	}
+	return func(o *options) error { return hostopt.NonEmpty(&o.fetchBin, path, "WithFetchBinary", "path") }
 }
 
 // WithRelease requires the module to be built for release. Default: any
 // release whose /lib/modules directory exists under the root.
 func WithRelease(release string) Option {
 	return func(o *options) error {
-		if err := modinfo.ValidateRelease(release); err != nil {
-			return fmt.Errorf("WithRelease: %w", err)
-		}
-		o.release = release
-		return nil
+		return hostopt.SetChecked(&o.release, release, "WithRelease", modinfo.ValidateRelease)
 	}
 }
 

@@ -44,11 +44,7 @@ func WithSyscalls(s Syscalls) Option {
 // name. Default: uname -r.
 func WithRelease(release string) Option {
 	return func(o *options) error {
-		if err := modinfo.ValidateRelease(release); err != nil {
-			return fmt.Errorf("WithRelease: %w", err)
-		}
-		o.release = release
-		return nil
+		return hostopt.SetChecked(&o.release, release, "WithRelease", modinfo.ValidateRelease)
 	}
 }
 

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -17,14 +15,16 @@ import (
 	"github.com/ulikunitz/xz"
 	"golang.org/x/sys/unix"
 
+	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 	"github.com/dnsmon/dnsmon/fetcher/loader"
 	"github.com/dnsmon/dnsmon/fetcher/loader/loadertest"
+	"github.com/dnsmon/dnsmon/kmod/kmodtest"
 	"github.com/dnsmon/dnsmon/kmod/modinfo"
 )
 
-const release = "6.1.0-56-amd64" // the vermagic of testdata/module/module.c
+const release = kmodtest.CompiledRelease
 
-// fixtures compiles testdata/module/module.c and writes the variants the
+// fixtures compiles kmodtest's stand-in module and writes the variants the
 // tests load: plain, signed, zst, xz, and a non-module object.
 type fixtures struct {
 	dir     string
@@ -39,11 +39,7 @@ type fixtures struct {
 func makeFixtures(t *testing.T) fixtures {
 	t.Helper()
 	dir := t.TempDir()
-	obj := filepath.Join(dir, "module.o")
-	if out, err := exec.CommandContext(t.Context(), "gcc", "-c", "-O2", "-o", obj, "testdata/module/module.c").CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
-	raw, err := os.ReadFile(obj)
+	raw, err := os.ReadFile(kmodtest.CompileModule(t))
 	if err != nil {
 		t.Fatal(err)
 	}

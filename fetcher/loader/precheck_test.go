@@ -2,40 +2,22 @@ package loader_test
 
 import (
 	"bytes"
-	"crypto/x509"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/dnsmon/dnsmon/fetcher/hoststate/hoststatetest"
 	"github.com/dnsmon/dnsmon/fetcher/loader"
 	"github.com/dnsmon/dnsmon/fetcher/loader/loadertest"
-	"github.com/dnsmon/dnsmon/kmod/modsign"
 )
-
-// hostStates are fetcher/hoststate's fixtures: views of / on hosts with and
-// without Secure Boot, sig_enforce and the dnsmon key in /proc/keys.
-const hostStates = "../hoststate/testdata"
-
-func stateCert(t *testing.T) *x509.Certificate {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(hostStates, "cert.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := modsign.ParseCertificate(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // TestSigningWarning runs Load with WithSigningCheck on fixture hosts and
 // checks the facts of the warning; cmd/dnsmon-load words them.
 func TestSigningWarning(t *testing.T) {
 	fx := makeFixtures(t)
-	cert := stateCert(t)
+	cert := hoststatetest.Cert(t)
 	tests := map[string]struct {
 		host     string
 		unsigned bool
@@ -68,7 +50,7 @@ func TestSigningWarning(t *testing.T) {
 			}
 			var got []*loader.SigningWarning
 			_, err := loader.Load(t.Context(), ko, nil, loader.WithSyscalls(&loadertest.Syscalls{}), loader.WithRelease(release),
-				loader.WithFS(os.DirFS(filepath.Join(hostStates, tc.host))),
+				loader.WithFS(hoststatetest.Host(t, tc.host)),
 				loader.WithSigningCheck(func(w *loader.SigningWarning) { got = append(got, w) }, path))
 			if err != nil {
 				t.Fatalf("Load: %v", err)
@@ -98,7 +80,7 @@ func TestSigningWarning(t *testing.T) {
 // no one but root can have written it: one beside the module is ignored.
 func TestLoadWithSigningCheck(t *testing.T) {
 	fx := makeFixtures(t)
-	cert := stateCert(t)
+	cert := hoststatetest.Cert(t)
 	tests := map[string]struct {
 		host     string
 		beside   bool        // the certificate is beside the module, not at the stable path
@@ -161,7 +143,7 @@ func TestLoadWithSigningCheck(t *testing.T) {
 			var warnings []*loader.SigningWarning
 			k := &loadertest.Syscalls{}
 			_, err = loader.Load(t.Context(), ko, nil, loader.WithSyscalls(k), loader.WithRelease(release),
-				loader.WithFS(os.DirFS(filepath.Join(hostStates, tc.host))),
+				loader.WithFS(hoststatetest.Host(t, tc.host)),
 				loader.WithSigningCheck(func(w *loader.SigningWarning) { warnings = append(warnings, w) }, stable))
 			if err != nil {
 				t.Fatalf("Load: %v", err)

@@ -36,13 +36,7 @@ type options struct {
 
 // WithDevice reads from path. Default: DefaultDevice (/dev/dnsmon).
 func WithDevice(path string) Option {
-	return func(o *options) error {
-		if path == "" {
-			return errors.New("WithDevice: empty path")
-		}
-		o.device = path
-		return nil
-	}
+	return func(o *options) error { return hostopt.NonEmpty(&o.device, path, "WithDevice", "path") }
 }
 
 // WithJSON prints one JSON object per line instead of readable lines.

@@ -1,13 +1,17 @@
 // Package boundedio reads small files and bodies whole, up to a cap: a
 // file or a server that sends more than expected gets an error, not the
-// memory of the process. It imports nothing of ours, so every layer can
-// use it.
+// memory of the process. DecodeJSONFile reads a small JSON file (a
+// configuration, a state file) that way, strictly. It imports nothing of
+// ours, so every layer can use it.
 package boundedio
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 )
 
@@ -45,6 +49,38 @@ func ReadFile(name string, max int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// DecodeJSONFile decodes the JSON file name into v, strictly: a key that v
+// has no field for is an error, so a typo is not ignored. It reads at most
+// max bytes (see ReadFile). A missing file is no error and leaves v as it
+// was, its zero value for a file that was never written. When the file is
+// there but its content does not decode, the error is a *DecodeError, so
+// that a caller can say what to do about the file.
+func DecodeJSONFile(name string, max int64, v any) error {
+	b, err := ReadFile(name, max)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &DecodeError{Path: name, Err: err}
+	}
+	return nil
+}
+
+// DecodeError is a file whose content DecodeJSONFile could not decode. Its
+// text is the decoder's alone: the caller names the file in its own terms.
+type DecodeError struct {
+	Path string
+	Err  error
+}
+
+func (e *DecodeError) Error() string { return e.Err.Error() }
+func (e *DecodeError) Unwrap() error { return e.Err }
 
 // NewReadCloser returns a reader of rc that gives at most max bytes: when
 // rc has more, the read past max fails with an error wrapping ErrTooLarge,

@@ -79,6 +79,47 @@ func TestReadFile(t *testing.T) {
 	}
 }
 
+func TestDecodeJSONFile(t *testing.T) {
+	type doc struct {
+		A string `json:"a"`
+	}
+	tests := map[string]struct {
+		content    string // "" for no file
+		want       doc
+		wantErr    error
+		wantDecode bool // a *DecodeError
+	}{
+		"missing":     {want: doc{A: "before"}},
+		"fits":        {content: `{"a": "x"}`, want: doc{A: "x"}},
+		"unknown key": {content: `{"a": "x", "b": 1}`, wantDecode: true},
+		"not JSON":    {content: `a = x`, wantDecode: true},
+		"too large":   {content: `{"a": "` + strings.Repeat("x", 64) + `"}`, wantErr: ErrTooLarge},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "doc.json")
+			if tc.content != "" {
+				if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := doc{A: "before"}
+			err := DecodeJSONFile(path, 32, &got)
+			var de *DecodeError
+			if errors.As(err, &de) != tc.wantDecode || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) ||
+				(err == nil) != (tc.wantErr == nil && !tc.wantDecode) {
+				t.Fatalf("DecodeJSONFile: %v, want %v (a *DecodeError: %v)", err, tc.wantErr, tc.wantDecode)
+			}
+			if de != nil && (de.Path != path || de.Error() != de.Err.Error()) {
+				t.Errorf("DecodeError %+v: want the path and the decoder's text", de)
+			}
+			if err == nil && got != tc.want {
+				t.Errorf("DecodeJSONFile: %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestNewReadCloser(t *testing.T) {
 	tests := map[string]struct {
 		in      string

@@ -5,25 +5,14 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
-)
 
-// compile builds testdata/<src> with gcc -c into a temporary directory and
-// returns the object's path: an ELF relocatable, as a .ko is.
-func compile(t *testing.T, src string) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(src), ".c")+".o")
-	cmd := exec.CommandContext(t.Context(), "gcc", "-c", "-O2", "-o", out, filepath.Join("testdata", src))
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("gcc %s: %v\n%s", src, err, b)
-	}
-	return out
-}
+	"github.com/dnsmon/dnsmon/kmod/kmodtest"
+)
 
 func TestParse(t *testing.T) {
 	tests := map[string]struct {
@@ -77,8 +66,8 @@ func TestParse(t *testing.T) {
 }
 
 func TestRead(t *testing.T) {
-	mod := compile(t, "module/module.c")
-	plain := compile(t, "nomodinfo/plain.c")
+	mod := kmodtest.CompileModule(t)
+	plain := kmodtest.Compile(t, "testdata/nomodinfo/plain.c")
 	tests := map[string]struct {
 		path    string
 		data    []byte
@@ -141,7 +130,7 @@ func TestRead(t *testing.T) {
 }
 
 func TestReadFileCompressed(t *testing.T) {
-	mod := compile(t, "module/module.c")
+	mod := kmodtest.CompileModule(t)
 	raw, err := os.ReadFile(mod)
 	if err != nil {
 		t.Fatal(err)

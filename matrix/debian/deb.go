@@ -3,6 +3,7 @@ package debian
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sync/errgroup"
 )
 
 // ErrNotDeb is returned for a file that is not a Debian binary package.
@@ -125,6 +127,12 @@ func decompressMember(m arMember) (io.Reader, func(), error) {
 			return nil, nil, fmt.Errorf("opening %s: %w", m.Name, err)
 		}
 		return d, d.Close, nil
+	case strings.HasSuffix(m.Name, ".xz"):
+		r, closeFn, err := newXZReader(m.Body)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening %s: %w", m.Name, err)
+		}
+		return r, closeFn, nil
 	case m.Name == "data.tar":
 		return m.Body, func() {}, nil
 	}
@@ -183,6 +191,10 @@ var ErrUnsafePath = errors.New("path leaves the extraction directory")
 // thousand files of a kernel's headers.
 type Extractor struct {
 	dir string
+	// Skip, when set before the first Extract, leaves out the entries it
+	// returns true for. A skipped directory does not skip what is below
+	// it: Skip sees every entry.
+	Skip func(h *tar.Header) bool
 
 	mu   sync.Mutex
 	dirs map[string]bool // checked real directories, relative to dir
@@ -194,9 +206,21 @@ func NewExtractor(dir string) *Extractor {
 }
 
 // Extract unpacks the data archive of the .deb at path.
+//
+// Small files are written by a few goroutines while the archive is read
+// on: creating a file costs a metadata update that waits on the disk, and
+// a kernel's headers are thousands of small files, so overlapping the
+// creations is most of the speed. Each creation makes the same checks as
+// one in order would; an archive that names one path twice may fail
+// instead of the later entry winning.
 func (x *Extractor) Extract(path string) error {
-	return WalkData(path, func(h *tar.Header, r io.Reader) error {
+	var g errgroup.Group
+	g.SetLimit(extractWriters)
+	err := WalkData(path, func(h *tar.Header, r io.Reader) error {
 		if h.Name == "" || h.Name == "." {
+			return nil
+		}
+		if x.Skip != nil && x.Skip(h) {
 			return nil
 		}
 		switch h.Typeflag {
@@ -208,17 +232,15 @@ func (x *Extractor) Extract(path string) error {
 				return fmt.Errorf("extracting %q: %w", h.Name, err)
 			}
 		case tar.TypeReg:
-			f, err := x.create(h.Name, os.FileMode(h.Mode)&0o755|0o644)
-			if err != nil {
+			mode := os.FileMode(h.Mode)&0o755 | 0o644
+			if h.Size > maxBufferedFile {
+				return x.writeFile(h.Name, mode, r)
+			}
+			data := make([]byte, h.Size)
+			if _, err := io.ReadFull(r, data); err != nil {
 				return fmt.Errorf("extracting %q: %w", h.Name, err)
 			}
-			_, err = io.Copy(f, r)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return fmt.Errorf("extracting %q: %w", h.Name, err)
-			}
+			g.Go(func() error { return x.writeFile(h.Name, mode, bytes.NewReader(data)) })
 		case tar.TypeSymlink:
 			if err := x.symlink(h.Linkname, h.Name); err != nil {
 				return fmt.Errorf("extracting symlink %q: %w", h.Name, err)
@@ -226,6 +248,31 @@ func (x *Extractor) Extract(path string) error {
 		}
 		return nil
 	})
+	return errors.Join(err, g.Wait())
+}
+
+const (
+	// extractWriters bounds the files being written at once per Extract.
+	extractWriters = 4
+	// maxBufferedFile is the largest file handed to a writer goroutine;
+	// a larger one is written in order, from the archive.
+	maxBufferedFile = 1 << 20
+)
+
+// writeFile creates name with mode and copies r into it.
+func (x *Extractor) writeFile(name string, mode os.FileMode, r io.Reader) error {
+	f, err := x.create(name, mode)
+	if err != nil {
+		return fmt.Errorf("extracting %q: %w", name, err)
+	}
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("extracting %q: %w", name, err)
+	}
+	return nil
 }
 
 // mkdirs makes name and its parents, each checked to be a directory and
@@ -258,14 +305,19 @@ func (x *Extractor) mkdirs(name string) error {
 }
 
 // create opens name for writing below checked directories, never following
-// a symlink in its place.
+// a symlink in its place. The open itself runs outside x.mu, so that
+// packages unpacked side by side create their files in parallel: a checked
+// directory stays one (symlink refuses to replace it), and O_NOFOLLOW
+// guards the last component.
 func (x *Extractor) create(name string, mode os.FileMode) (*os.File, error) {
 	x.mu.Lock()
-	defer x.mu.Unlock()
-	if err := x.mkdirs(filepath.Dir(name)); err != nil {
+	err := x.mkdirs(filepath.Dir(name))
+	isDir := x.dirs[name]
+	x.mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
-	if x.dirs[name] {
+	if isDir {
 		return nil, fmt.Errorf("a file in the place of directory %q: %w", name, ErrUnsafePath)
 	}
 	f, err := os.OpenFile(filepath.Join(x.dir, name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, mode)

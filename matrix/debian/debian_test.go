@@ -7,9 +7,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -554,8 +556,14 @@ func TestDownload(t *testing.T) {
 }
 
 func TestExtract(t *testing.T) {
-	for _, deb := range []string{"testdata/deb/fixture-xz.deb", "testdata/deb/fixture-zst.deb"} {
-		t.Run(filepath.Base(deb), func(t *testing.T) {
+	for _, tc := range []struct{ deb, decoder string }{
+		{"testdata/deb/fixture-xz.deb", "the xz command"},
+		{"testdata/deb/fixture-xz.deb", "the Go decoder"},
+		{"testdata/deb/fixture-zst.deb", ""},
+	} {
+		deb := tc.deb
+		t.Run(filepath.Base(deb)+" "+tc.decoder, func(t *testing.T) {
+			useXZDecoder(t, tc.decoder)
 			var buf bytes.Buffer
 			if err := ExtractFile(deb, "boot/vmlinuz-9.9.9-test", &buf); err != nil {
 				t.Fatal(err)
@@ -578,6 +586,56 @@ func TestExtract(t *testing.T) {
 	}
 	if err := ExtractFile("testdata/README.md", "x", &bytes.Buffer{}); !errors.Is(err, ErrNotDeb) {
 		t.Errorf("not a deb: err = %v", err)
+	}
+}
+
+// useXZDecoder makes newXZReader use the xz command, which the test then
+// requires, or the Go decoder, by hiding xz from PATH.
+func useXZDecoder(t *testing.T, decoder string) {
+	t.Helper()
+	switch decoder {
+	case "the xz command":
+		if _, err := exec.LookPath("xz"); err != nil {
+			t.Fatalf("%v (.ci/deps installs xz-utils)", err)
+		}
+	case "the Go decoder":
+		t.Setenv("PATH", t.TempDir())
+	}
+}
+
+// TestExtractCorruptXZ: a damaged data.tar.xz is an error, whichever
+// decoder reads it, and nothing hangs when a walk stops early.
+func TestExtractCorruptXZ(t *testing.T) {
+	good, err := os.ReadFile("testdata/deb/fixture-xz.deb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.Index(good, []byte("data.tar.xz"))
+	if at < 0 {
+		t.Fatal("fixture has no data.tar.xz member")
+	}
+	bad := bytes.Clone(good)
+	bad[at+60+40] ^= 0xff // inside the compressed stream, past its header
+	deb := filepath.Join(t.TempDir(), "bad.deb")
+	if err := os.WriteFile(deb, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, decoder := range []string{"the xz command", "the Go decoder"} {
+		t.Run(decoder, func(t *testing.T) {
+			useXZDecoder(t, decoder)
+			if err := ExtractAll(deb, t.TempDir()); err == nil {
+				t.Error("ExtractAll of a corrupt data.tar.xz succeeded")
+			}
+			// The first entry, then stop: the decoder is stopped, not waited on.
+			stopped := false
+			err := WalkData("testdata/deb/fixture-xz.deb", func(*tar.Header, io.Reader) error {
+				stopped = true
+				return filepath.SkipAll
+			})
+			if err != nil || !stopped {
+				t.Errorf("an early stop: err = %v, stopped %v", err, stopped)
+			}
+		})
 	}
 }
 

@@ -32,7 +32,8 @@ func (e *DigestError) Error() string {
 // Download stores the package's .deb under CACHE/debs and returns its path.
 // A file already there with the index's size and SHA256 is reused; anything
 // else is downloaded to a temporary file, verified while it is written, and
-// renamed into place.
+// renamed into place. Either way the file's mtime is then its last use,
+// which is what dnsmon-farm prune goes by.
 func (c *Client) Download(ctx context.Context, p Package) (string, error) {
 	if p.Filename == "" || p.BaseURL == "" || p.SHA256 == "" {
 		return "", fmt.Errorf("downloading %q: package has no Filename, mirror or SHA256", p.Name)
@@ -45,6 +46,9 @@ func (c *Client) Download(ctx context.Context, p Package) (string, error) {
 	if ok, err := fileMatches(dest, p.Size, p.SHA256); err != nil {
 		return "", fmt.Errorf("checking cached %q: %w", dest, err)
 	} else if ok {
+		// Stamped as a fresh download is; only prune's order depends on it.
+		now := time.Now()
+		_ = os.Chtimes(dest, now, now)
 		return dest, nil
 	}
 	url := strings.TrimRight(p.BaseURL, "/") + "/" + strings.TrimLeft(p.Filename, "/")

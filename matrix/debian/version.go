@@ -1,6 +1,7 @@
 package debian
 
 import (
+	"cmp"
 	"strings"
 )
 
@@ -73,7 +74,7 @@ func verrevcmp(a, b string) int {
 		for (i < len(a) && !isDigit(a[i])) || (j < len(b) && !isDigit(b[j])) {
 			ac, bc := order(at(a, i)), order(at(b, j))
 			if ac != bc {
-				return sign(ac - bc)
+				return cmp.Compare(ac, bc)
 			}
 			i++
 			j++
@@ -98,18 +99,8 @@ func verrevcmp(a, b string) int {
 			return -1
 		}
 		if firstDiff != 0 {
-			return sign(firstDiff)
+			return cmp.Compare(firstDiff, 0)
 		}
-	}
-	return 0
-}
-
-func sign(x int) int {
-	switch {
-	case x < 0:
-		return -1
-	case x > 0:
-		return 1
 	}
 	return 0
 }

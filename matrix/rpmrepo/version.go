@@ -1,6 +1,9 @@
 package rpmrepo
 
-import "strings"
+import (
+	"cmp"
+	"strings"
+)
 
 // CompareVersions orders two RPM version or VERSION-RELEASE strings the way
 // rpm's rpmvercmp does (no epochs): it returns -1, 0 or +1. Strings are
@@ -68,7 +71,7 @@ func CompareVersions(a, b string) int {
 		if numeric {
 			sa, sb = strings.TrimLeft(sa, "0"), strings.TrimLeft(sb, "0")
 			if len(sa) != len(sb) {
-				return sign(len(sa) - len(sb))
+				return cmp.Compare(len(sa), len(sb))
 			}
 		}
 		if c := strings.Compare(sa, sb); c != 0 {
@@ -86,13 +89,3 @@ func CompareVersions(a, b string) int {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func sign(x int) int {
-	switch {
-	case x < 0:
-		return -1
-	case x > 0:
-		return 1
-	}
-	return 0
-}

@@ -1,7 +1,6 @@
 package options
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
@@ -35,16 +34,7 @@ func TestFarmVerbsValidate(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			err := tc.v.Validate()
-			if tc.wantErr == "" {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("Validate: %v, want an error naming %q", err, tc.wantErr)
-			}
+			checkValidate(t, tc.v.Validate(), tc.wantErr)
 		})
 	}
 	b := &Bundle{From: "r/x", Out: "b.tar.zst", Only: "^6\\.1"}

@@ -89,14 +89,8 @@ const DefaultConfigFile = "/etc/dnsmon/config.json"
 // CheckActions checks the combination of the action flags.
 func (f *Fetch) CheckActions() error {
 	var errs []error
-	n := 0
-	for _, b := range []bool{f.Install, f.InstalledKernels, f.List} {
-		if b {
-			n++
-		}
-	}
-	if n > 1 {
-		errs = append(errs, errors.New("--install, --installed-kernels and --list exclude each other"))
+	if err := exclusive("--install, --installed-kernels and --list", f.Install, f.InstalledKernels, f.List); err != nil {
+		errs = append(errs, err)
 	}
 	if f.InstalledKernels && f.Kernel != "" {
 		errs = append(errs, errors.New("--installed-kernels takes no --kernel: it installs for every kernel under /lib/modules"))

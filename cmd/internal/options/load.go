@@ -52,14 +52,8 @@ func (o *Load) Validate() error {
 			errs = append(errs, fmt.Errorf("flag %s after the arguments: flags go before FILE and parameters", a))
 		}
 	}
-	n := 0
-	for _, b := range []bool{o.Unload, o.Install, o.Uninstall} {
-		if b {
-			n++
-		}
-	}
-	if n > 1 {
-		errs = append(errs, errors.New("--unload, --install and --uninstall exclude each other"))
+	if err := exclusive("--unload, --install and --uninstall", o.Unload, o.Install, o.Uninstall); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Unload && (o.File != "" || len(o.Params) > 0) {
 		errs = append(errs, errors.New("--unload takes no FILE or parameters: it removes the loaded "+kmod.Name+" module"))
@@ -83,4 +77,19 @@ func (o *Load) Path(release string) string {
 		return o.File
 	}
 	return kmod.DefaultPath(release)
+}
+
+// exclusive returns an error naming the flags when more than one of set is
+// given: names lists them as in "--a, --b and --c".
+func exclusive(names string, set ...bool) error {
+	n := 0
+	for _, b := range set {
+		if b {
+			n++
+		}
+	}
+	if n > 1 {
+		return errors.New(names + " exclude each other")
+	}
+	return nil
 }

@@ -8,6 +8,23 @@ import (
 	"time"
 )
 
+// checkValidate checks Validate's error against wantErr, a part of the
+// error expected ("" for none), and reports whether one was expected: then
+// the case ends there.
+func checkValidate(t *testing.T, err error, wantErr string) bool {
+	t.Helper()
+	if wantErr == "" {
+		if err != nil {
+			t.Fatalf("Validate: %v", err)
+		}
+		return false
+	}
+	if err == nil || !strings.Contains(err.Error(), wantErr) {
+		t.Fatalf("Validate: %v, want an error naming %q", err, wantErr)
+	}
+	return true
+}
+
 func TestLoad(t *testing.T) {
 	tests := map[string]struct {
 		args    []string
@@ -37,14 +54,8 @@ func TestLoad(t *testing.T) {
 			}
 			o.SetArgs(fs.Args())
 			err := o.Validate()
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
-				}
+			if checkValidate(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("Validate: %v", err)
 			}
 			if len(o.Params) == 0 {
 				o.Params = nil
@@ -86,14 +97,8 @@ func TestWatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			err := o.Validate(fs.Args())
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
-				}
+			if checkValidate(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("Validate: %v", err)
 			}
 			if o != tc.want {
 				t.Errorf("got %+v, want %+v", o, tc.want)

@@ -136,18 +136,8 @@ func (d *demoRunner) setup(nsErr error) error {
 	if err := loUp(); err != nil {
 		return err
 	}
-	cmd := exec.Command("/init", "responder", "-port", "53")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
+	if err := startResponder(53); err != nil {
 		return err
-	}
-	cmd.Stderr = os.Stdout
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting responder: %w", err)
-	}
-	l, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || strings.TrimSpace(l) != "ready" {
-		return fmt.Errorf("responder did not start: %q %v", l, err)
 	}
 	d.line(proto.DemoSay, "a DNS responder answers on 127.0.0.1:53 and [::1]:53, UDP and TCP")
 	return nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -141,18 +140,8 @@ func (r *runner) boot(nsErr error) error {
 		return err
 	}
 	announceSanitizers()
-	cmd := exec.Command("/init", "responder", "-port", "53", "-port", "5353", "-port", "5354")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
+	if err := startResponder(53, 5353, 5354); err != nil {
 		return err
-	}
-	cmd.Stderr = os.Stdout
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting responder: %w", err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "ready" {
-		return fmt.Errorf("responder did not start: %q %v", line, err)
 	}
 	for _, nw := range []struct{ net, addr string }{
 		{"udp4", "127.0.0.1:53"}, {"udp6", "[::1]:53"}, {"tcp4", "127.0.0.1:53"}, {"tcp6", "[::1]:53"},

@@ -13,11 +13,8 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +27,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dnsmon/dnsmon/e2e/internal/proto"
+	"github.com/dnsmon/dnsmon/fetcher/install/installtest"
 	"github.com/dnsmon/dnsmon/kmod/modinfo"
 )
 
@@ -151,41 +149,7 @@ func want(out string, subs ...string) error {
 // snapshot lists every path of the disk (not inside the API mounts) with
 // its type, mode and content digest or link target.
 func snapshot() ([]string, error) {
-	var out []string
-	skip := []string{"/proc", "/sys", "/dev", "/tmp"}
-	err := filepath.WalkDir(diskRoot, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel := strings.TrimPrefix(p, diskRoot)
-		if rel == "" {
-			return nil
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		line := rel + " " + fi.Mode().String()
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			t, _ := os.Readlink(p)
-			line += " -> " + t
-		case fi.Mode().IsRegular():
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			sum := sha256.Sum256(b)
-			line += " " + hex.EncodeToString(sum[:8])
-		}
-		out = append(out, line)
-		if d.IsDir() && slices.Contains(skip, rel) {
-			return filepath.SkipDir
-		}
-		return nil
-	})
-	sort.Strings(out)
-	return out, err
+	return installtest.Snapshot(diskRoot, "/proc", "/sys", "/dev", "/tmp")
 }
 
 func readParam(name string) string {

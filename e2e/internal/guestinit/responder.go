@@ -1,14 +1,42 @@
 package main
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 )
+
+// startResponder runs runResponder in a child process (this program, as
+// "responder") on ports and returns once it serves them. Its errors go to
+// the console; it runs until the guest powers off.
+func startResponder(ports ...int) error {
+	args := []string{"responder"}
+	for _, p := range ports {
+		args = append(args, "-port", strconv.Itoa(p))
+	}
+	cmd := exec.Command("/init", args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = os.Stdout
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting responder: %w", err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		return fmt.Errorf("responder did not start: %q %v", line, err)
+	}
+	return nil
+}
 
 // runResponder answers every DNS message on 127.0.0.1 and ::1, UDP and TCP,
 // on each -port, until killed.

@@ -1,6 +1,7 @@
 // Package hostopt is what the functional options of the host's packages
 // (fetcher, install, loader, watch) have in common: applying a list of
-// them, and the settings more than one package takes, checked in one place.
+// them, the settings more than one package takes, and the bodies of the
+// options that take a path, a name or a kernel release, each in one place.
 // Each package keeps its own Option type and With functions, which are its
 // API; their options structs embed the settings below.
 package hostopt
@@ -69,5 +70,29 @@ func (r *RootFS) SetFS(fsys fs.FS) error {
 		return errors.New("WithFS: nil fs.FS")
 	}
 	r.FS = fsys
+	return nil
+}
+
+// NonEmpty sets *dst to v, refusing an empty v: the body of the options
+// that take a path or a name. The error names the option and what it takes
+// ("WithRoot: empty directory").
+func NonEmpty(dst *string, v, option, what string) error {
+	if v == "" {
+		return fmt.Errorf("%s: empty %s", option, what)
+	}
+	*dst = v
+	return nil
+}
+
+// SetChecked sets *dst to v once check accepts it, and otherwise returns
+// check's error with the option's name: the body of WithRelease, whose
+// check is modinfo.ValidateRelease. (hostopt takes the check rather than
+// importing modinfo, which would bring the decompressors into every
+// binary, dnsmon-watch's too.)
+func SetChecked(dst *string, v, option string, check func(string) error) error {
+	if err := check(v); err != nil {
+		return fmt.Errorf("%s: %w", option, err)
+	}
+	*dst = v
 	return nil
 }

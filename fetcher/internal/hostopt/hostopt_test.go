@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"testing"
 	"testing/fstest"
+
+	"github.com/dnsmon/dnsmon/kmod/modinfo"
 )
 
 type testOptions struct {
@@ -125,6 +127,57 @@ func TestSetFS(t *testing.T) {
 			}
 			if !tc.wantErr && r.FS == nil {
 				t.Error("FS not set")
+			}
+		})
+	}
+}
+
+func TestNonEmpty(t *testing.T) {
+	tests := map[string]struct {
+		v       string
+		want    string
+		wantErr string
+	}{
+		"set":   {v: "/srv/root", want: "/srv/root"},
+		"empty": {v: "", want: "before", wantErr: "WithRoot: empty directory"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dst := "before"
+			err := NonEmpty(&dst, tc.v, "WithRoot", "directory")
+			if (err != nil) != (tc.wantErr != "") || (err != nil && err.Error() != tc.wantErr) {
+				t.Fatalf("NonEmpty(%q): %v, want %q", tc.v, err, tc.wantErr)
+			}
+			if dst != tc.want {
+				t.Errorf("NonEmpty(%q) set %q, want %q", tc.v, dst, tc.want)
+			}
+		})
+	}
+}
+
+func TestSetChecked(t *testing.T) {
+	tests := map[string]struct {
+		release string
+		wantErr bool
+	}{
+		"release": {release: "6.1.0-56-amd64"},
+		"path":    {release: "../../etc", wantErr: true},
+		"empty":   {release: "", wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dst := "before"
+			err := SetChecked(&dst, tc.release, "WithRelease", modinfo.ValidateRelease)
+			var re *modinfo.ReleaseError
+			if tc.wantErr != errors.As(err, &re) {
+				t.Fatalf("SetChecked(%q): %v, want a *modinfo.ReleaseError: %v", tc.release, err, tc.wantErr)
+			}
+			want := tc.release
+			if tc.wantErr {
+				want = "before" // unchanged
+			}
+			if dst != want {
+				t.Errorf("SetChecked(%q) set %q, want %q", tc.release, dst, want)
 			}
 		})
 	}

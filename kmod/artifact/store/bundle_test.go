@@ -214,7 +214,6 @@ func resized(entries []entry, content string, size int) []entry {
 
 // TestBundleRefusesEntries checks the entries a bundle may not hold.
 func TestBundleRefusesEntries(t *testing.T) {
-	ctx := context.Background()
 	l := newTestLayout(t, []byte("layer"))
 	blob := "blobs/sha256/" + strings.Repeat("0", 64)
 	for name, c := range map[string]struct {
@@ -235,22 +234,28 @@ func TestBundleRefusesEntries(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "b.tar.zst")
 			writeTarZst(t, file, append(append([]entry{}, l.entries...), c.entries...))
-			src, err := Open(ctx, file)
-			if err == nil {
-				src.Close()
-				t.Fatalf("Open succeeded, want %q", c.wantErr)
-			}
-			var be *BundleError
-			if !errors.As(err, &be) || !strings.Contains(err.Error(), c.wantErr) {
-				t.Fatalf("error %v (%T), want a *BundleError containing %q", err, err, c.wantErr)
-			}
+			openRefused(t, file, c.wantErr)
 		})
+	}
+}
+
+// openRefused checks that Open refuses the bundle file with a
+// *BundleError whose text holds want.
+func openRefused(t *testing.T, file, want string) {
+	t.Helper()
+	src, err := Open(t.Context(), file)
+	if err == nil {
+		src.Close()
+		t.Fatalf("Open succeeded, want %q", want)
+	}
+	var be *BundleError
+	if !errors.As(err, &be) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v (%T), want a *BundleError containing %q", err, err, want)
 	}
 }
 
 // TestBundleMalformed checks files that are not whole bundles.
 func TestBundleMalformed(t *testing.T) {
-	ctx := context.Background()
 	l := newTestLayout(t, []byte("layer"))
 	whole := filepath.Join(t.TempDir(), "whole.tar.zst")
 	writeTarZst(t, whole, l.entries)
@@ -278,15 +283,7 @@ func TestBundleMalformed(t *testing.T) {
 			} else {
 				writeTarZst(t, file, c.entries)
 			}
-			src, err := Open(ctx, file)
-			if err == nil {
-				src.Close()
-				t.Fatalf("Open succeeded, want %q", c.wantErr)
-			}
-			var be *BundleError
-			if !errors.As(err, &be) || !strings.Contains(err.Error(), c.wantErr) {
-				t.Fatalf("error %v (%T), want a *BundleError containing %q", err, err, c.wantErr)
-			}
+			openRefused(t, file, c.wantErr)
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -81,21 +82,48 @@ type Mirror struct {
 	// Tamper flips a byte of every package served while set.
 	Tamper atomic.Bool
 
-	files map[string][]byte // path below the root → content
+	signer *Signer
+	mu     sync.RWMutex
+	suites map[string][]Deb
+	files  map[string][]byte // path below the root → content
 }
 
 // NewMirror serves suites; close it with Close.
 func NewMirror(s *Signer, suites map[string][]Deb) (*Mirror, error) {
-	m := &Mirror{files: map[string][]byte{}}
+	m := &Mirror{signer: s, suites: map[string][]Deb{}, files: map[string][]byte{}}
 	for suite, debs := range suites {
+		m.suites[suite] = slices.Clone(debs)
+	}
+	if err := m.publish(); err != nil {
+		return nil, err
+	}
+	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
+	return m, nil
+}
+
+// Drop removes the named packages from a suite, its signed index and its
+// pool, as Debian's archive drops superseded kernels.
+func (m *Mirror) Drop(suite string, names ...string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.suites[suite] = slices.DeleteFunc(m.suites[suite], func(d Deb) bool { return slices.Contains(names, d.Name) })
+	return m.publish()
+}
+
+// publish makes the pool, the indexes and their signed InRelease files of
+// m.suites, replacing what m served before. Callers other than NewMirror
+// hold m.mu.
+func (m *Mirror) publish() error {
+	files := map[string][]byte{}
+	for suite, debs := range m.suites {
 		var index bytes.Buffer
 		for _, d := range debs {
 			b, err := d.Bytes()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			name := fmt.Sprintf("pool/main/%s_%s_amd64.deb", d.Name, d.Version)
-			m.files[name] = b
+			files[name] = b
 			sum := sha256.Sum256(b)
 			fmt.Fprintf(&index, "Package: %s\nVersion: %s\nArchitecture: amd64\n", d.Name, d.Version)
 			if d.Depends != "" {
@@ -103,20 +131,22 @@ func NewMirror(s *Signer, suites map[string][]Deb) (*Mirror, error) {
 			}
 			fmt.Fprintf(&index, "Filename: %s\nSize: %d\nSHA256: %s\nDescription: test package\n\n", name, len(b), hex.EncodeToString(sum[:]))
 		}
-		in, err := s.InRelease(map[string][]byte{"main/binary-amd64/Packages": index.Bytes()})
+		in, err := m.signer.InRelease(map[string][]byte{"main/binary-amd64/Packages": index.Bytes()})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		m.files["dists/"+suite+"/main/binary-amd64/Packages"] = index.Bytes()
-		m.files["dists/"+suite+"/InRelease"] = in
+		files["dists/"+suite+"/main/binary-amd64/Packages"] = index.Bytes()
+		files["dists/"+suite+"/InRelease"] = in
 	}
-	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
-	return m, nil
+	m.files = files
+	return nil
 }
 
 func (m *Mirror) serve(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/")
+	m.mu.RLock()
 	b, ok := m.files[p]
+	m.mu.RUnlock()
 	if !ok {
 		http.NotFound(w, r)
 		return
