@@ -392,21 +392,34 @@ func newKernel(ctx context.Context, f *farm, one builder.Result, runs int, src f
 
 // removeHeaders removes the header tree that binds come from and the
 // downloaded packages it was unpacked from (every version of each), so the
-// farm meets the kernel as new. The tree's marker lists its packages.
+// farm meets the kernel as new.
 func removeHeaders(cache string, binds []headertree.Bind) error {
-	dir := binds[0].Source
-	for filepath.Base(filepath.Dir(dir)) != "trees" {
-		if filepath.Dir(dir) == dir {
-			return fmt.Errorf("header bind %s is not below a trees/ directory", binds[0].Source)
-		}
-		dir = filepath.Dir(dir)
+	trees := filepath.Join(cache, "trees")
+	rel, err := filepath.Rel(trees, binds[0].Source)
+	if err != nil || !filepath.IsLocal(rel) {
+		return fmt.Errorf("header bind %s is not below %s", binds[0].Source, trees)
 	}
-	done, err := os.ReadFile(filepath.Join(dir, ".done"))
+	key, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
+	s := headertree.NewStore(cache, nil)
+	entries, err := s.Entries()
 	if err != nil {
-		return fmt.Errorf("reading the tree's package list: %w", err)
+		return err
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(done)), "\n") {
-		name, _, _ := strings.Cut(line, " ")
+	for _, e := range entries {
+		if e.Key == key {
+			if err := removePackages(cache, e.Packages); err != nil {
+				return err
+			}
+		}
+	}
+	return s.Remove(key)
+}
+
+// removePackages removes the downloaded .debs of pkgs ("NAME VERSION"),
+// every version of each name.
+func removePackages(cache string, pkgs []string) error {
+	for _, p := range pkgs {
+		name, _, _ := strings.Cut(p, " ")
 		debs, err := filepath.Glob(filepath.Join(cache, "debs", name+"_*.deb"))
 		if err != nil {
 			return err
@@ -417,21 +430,7 @@ func removeHeaders(cache string, binds []headertree.Bind) error {
 			}
 		}
 	}
-	return removeTree(dir)
-}
-
-// removeTree removes dir, whose directories may be read-only as packages
-// made them.
-func removeTree(dir string) error {
-	if err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			err = os.Chmod(p, 0o755)
-		}
-		return err
-	}); err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	return os.RemoveAll(dir)
+	return nil
 }
 
 // rawMake runs `make -jJOBS modules` once for one target in a fresh
@@ -514,7 +513,17 @@ func removeHeaderCache() error {
 			return err
 		}
 	}
-	return removeTree(filepath.Join(cache, "trees"))
+	s := headertree.NewStore(cache, nil)
+	entries, err := s.Entries()
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := s.Remove(e.Key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // distribution measures fetching what the last warm run published, from
