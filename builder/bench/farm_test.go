@@ -338,7 +338,7 @@ func pickOneKernel(res []builder.Result) builder.Result {
 type newKernelRuns struct{ fresh, cached, raw []time.Duration }
 
 // newKernel measures one kernel as the farm first meets it and as it meets
-// it again. Each run removes the kernel's header packages and tree from the
+// it again. Each run moves the kernel's header packages and tree out of the
 // cache and builds it alone (fresh), builds it again with the source
 // changed (cached), then runs its raw make with one job per CPU, as the
 // farm's container does. Each build publishes to a fresh loopback registry,
@@ -366,8 +366,13 @@ func newKernel(ctx context.Context, f *farm, one builder.Result, runs int, src f
 		}
 		return res[0], d, nil
 	}
+	trash, err := os.MkdirTemp(cache, "bench-moved-")
+	if err != nil {
+		return nk, err
+	}
+	defer headertree.RemoveDir(trash)
 	for i := range runs {
-		if err := removeHeaders(cache, one.Module.HeaderBinds); err != nil {
+		if err := moveHeadersOut(cache, one.Module.HeaderBinds, filepath.Join(trash, strconv.Itoa(i))); err != nil {
 			return nk, err
 		}
 		if _, d, err := buildOne(src(fmt.Sprintf("new %d", i))); err != nil {
@@ -390,47 +395,43 @@ func newKernel(ctx context.Context, f *farm, one builder.Result, runs int, src f
 	return nk, nil
 }
 
-// removeHeaders removes the header tree that binds come from and the
-// downloaded packages it was unpacked from (every version of each), so the
-// farm meets the kernel as new.
-func removeHeaders(cache string, binds []headertree.Bind) error {
+// moveHeadersOut moves the header tree that binds come from, and the
+// downloaded packages it was unpacked from (every version of each), out of
+// the cache into dst, so the farm meets the kernel as new. They are moved,
+// not removed: deleting ten thousand files leaves the disk busy for
+// seconds after, which would be charged to the build measured next.
+func moveHeadersOut(cache string, binds []headertree.Bind, dst string) error {
 	trees := filepath.Join(cache, "trees")
 	rel, err := filepath.Rel(trees, binds[0].Source)
 	if err != nil || !filepath.IsLocal(rel) {
 		return fmt.Errorf("header bind %s is not below %s", binds[0].Source, trees)
 	}
 	key, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
-	s := headertree.NewStore(cache, nil)
-	entries, err := s.Entries()
+	entries, err := headertree.NewStore(cache, nil).Entries()
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
 	for _, e := range entries {
-		if e.Key == key {
-			if err := removePackages(cache, e.Packages); err != nil {
+		if e.Key != key {
+			continue
+		}
+		for _, p := range e.Packages {
+			name, _, _ := strings.Cut(p, " ")
+			debs, err := filepath.Glob(filepath.Join(cache, "debs", name+"_*.deb"))
+			if err != nil {
 				return err
+			}
+			for _, d := range debs {
+				if err := os.Rename(d, filepath.Join(dst, filepath.Base(d))); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	return s.Remove(key)
-}
-
-// removePackages removes the downloaded .debs of pkgs ("NAME VERSION"),
-// every version of each name.
-func removePackages(cache string, pkgs []string) error {
-	for _, p := range pkgs {
-		name, _, _ := strings.Cut(p, " ")
-		debs, err := filepath.Glob(filepath.Join(cache, "debs", name+"_*.deb"))
-		if err != nil {
-			return err
-		}
-		for _, d := range debs {
-			if err := os.Remove(d); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return os.Rename(filepath.Join(trees, key), filepath.Join(dst, key))
 }
 
 // rawMake runs `make -jJOBS modules` once for one target in a fresh

@@ -208,6 +208,10 @@ func writeDone(dir string, p Plan) error {
 	return f.Close()
 }
 
+// RemoveDir removes a tree moved out of a store as the store removes its
+// own: read-only directories are made writable first.
+func RemoveDir(dir string) error { return removeAll(dir) }
+
 // removeAll removes a tree, making read-only directories writable first.
 func removeAll(dir string) error {
 	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
