@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
 // Package index kinds (PackageIndex.Kind).
@@ -28,6 +30,14 @@ type PackageIndex struct {
 	Components []string `json:"components,omitempty"`
 	// Arch is the package architecture, e.g. "amd64" or "x86_64".
 	Arch string `json:"arch"`
+	// Archive is whose keys sign a deb index's InRelease: Debian's (empty)
+	// or Ubuntu's.
+	Archive debian.Archive `json:"archive,omitempty"`
+}
+
+// DebSuite is the deb index of one of p's components, as matrix/debian reads it.
+func (p PackageIndex) DebSuite(component string) debian.Suite {
+	return debian.Suite{Name: p.Suite, BaseURL: p.URL, Component: component, Arch: p.Arch, Archive: p.Archive}
 }
 
 // String names the index in messages.
@@ -158,6 +168,9 @@ func GroupFlavours(g Group) ([]string, error) {
 	}
 	if g.Track != nil {
 		for _, f := range g.Track.Flavours {
+			if g.Distro == "ubuntu" {
+				f = ubuntuReleaseFlavour(f)
+			}
 			add(f)
 		}
 	}
@@ -237,14 +250,21 @@ func (t Target) HeaderIndexes() ([]PackageIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	mirror := t.Debootstrap.Mirror
+	d := t.Debootstrap
+	mirror := d.Mirror
 	if mirror == "" {
 		mirror = DefaultDebianMirror
 	}
-	base := PackageIndex{Kind: IndexDeb, URL: mirror, Suite: t.Debootstrap.Suite, Components: []string{"main"}, Arch: parch}
+	var out []PackageIndex
+	for _, s := range d.Suites() {
+		out = append(out, PackageIndex{Kind: IndexDeb, URL: mirror, Suite: s, Components: []string{"main"}, Arch: parch, Archive: d.Archive})
+	}
 	extra, err := sourceIndexes(aptSources(t.Sources), parch)
 	if err != nil {
 		return nil, err
 	}
-	return append([]PackageIndex{base}, extra...), nil
+	for i := range extra {
+		extra[i].Archive = d.Archive
+	}
+	return append(out, extra...), nil
 }

@@ -25,7 +25,21 @@ type Suite struct {
 	BaseURL   string // mirror root, e.g. http://deb.debian.org/debian
 	Component string // e.g. "main"
 	Arch      string // e.g. "amd64"
+	// Archive is whose keys must sign the suite's InRelease.
+	Archive Archive
 }
+
+// Archive names a distribution's archive signing keys. Each suite is
+// checked against its own archive's keys only, so that neither
+// distribution's key can stand in for the other's.
+type Archive string
+
+const (
+	// ArchiveDebian is the zero value: Debian's keys (DefaultKeyring).
+	ArchiveDebian Archive = ""
+	// ArchiveUbuntu is Ubuntu's keys (UbuntuKeyring).
+	ArchiveUbuntu Archive = "ubuntu"
+)
 
 // DefaultMirror and DefaultSecurityMirror are the archives the project reads.
 const (
@@ -114,8 +128,9 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithKeyring sets the keys a suite's InRelease must be signed with.
-// Default: DefaultKeyring, Debian's archive keys.
+// WithKeyring sets the keys every suite's InRelease must be signed with,
+// whatever its Archive. Default: the suite's archive keys, DefaultKeyring
+// or UbuntuKeyring.
 func WithKeyring(k openpgp.KeyRing) Option {
 	return func(o *options) error {
 		if k == nil {
@@ -165,13 +180,6 @@ func NewClient(opts ...Option) (*Client, error) {
 			return nil, err
 		}
 		o.cacheDir = d
-	}
-	if o.keyring == nil {
-		k, err := DefaultKeyring()
-		if err != nil {
-			return nil, err
-		}
-		o.keyring = k
 	}
 	return &Client{options: o, indexes: make(map[string][]Package)}, nil
 }
@@ -305,6 +313,19 @@ func (c *Client) fetchIndex(ctx context.Context, s Suite, dir string) (path, for
 		s.Name, s.Component, s.Arch, strings.Join(indexFormats, ", "))
 }
 
+// keyringOf returns the keys s's InRelease must be signed with.
+func (c *Client) keyringOf(s Suite) (openpgp.KeyRing, error) {
+	switch {
+	case c.keyring != nil:
+		return c.keyring, nil
+	case s.Archive == ArchiveDebian:
+		return DefaultKeyring()
+	case s.Archive == ArchiveUbuntu:
+		return UbuntuKeyring()
+	}
+	return nil, fmt.Errorf("suite %q: unknown archive %q", s.Name, s.Archive)
+}
+
 // inRelease fetches and checks dists/SUITE/InRelease.
 func (c *Client) inRelease(ctx context.Context, s Suite) (Release, error) {
 	url := s.distsURL() + "/InRelease"
@@ -326,7 +347,11 @@ func (c *Client) inRelease(ctx context.Context, s Suite) (Release, error) {
 	if err != nil {
 		return Release{}, fmt.Errorf("fetching index of suite %q: %s: %w", s.Name, url, err)
 	}
-	rel, err := VerifyInRelease(data, c.keyring)
+	keys, err := c.keyringOf(s)
+	if err != nil {
+		return Release{}, err
+	}
+	rel, err := VerifyInRelease(data, keys)
 	if err != nil {
 		return Release{}, fmt.Errorf("suite %q: %s: %w (the mirror or the network changed it, or the suite is signed by a key newer than this release's keyring: see matrix/debian/keyring/README.md)", s.Name, url, err)
 	}

@@ -15,19 +15,38 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 )
 
-//go:embed keyring/debian-archive-keyring.gpg
-var debianArchiveKeyring []byte
+var (
+	//go:embed keyring/debian-archive-keyring.gpg
+	debianArchiveKeyring []byte
+	//go:embed keyring/ubuntu-archive-keyring.gpg
+	ubuntuArchiveKeyring []byte
+)
 
 // DefaultKeyring returns the Debian archive signing keys embedded in this
-// package (keyring/README.md says which), the keys a suite's InRelease
-// must be signed with unless WithKeyring says otherwise.
+// package (keyring/README.md says which), the keys a Debian suite's
+// InRelease must be signed with unless WithKeyring says otherwise.
 var DefaultKeyring = sync.OnceValues(func() (openpgp.EntityList, error) {
-	kr, err := openpgp.ReadKeyRing(bytes.NewReader(debianArchiveKeyring))
+	return readKeyring("Debian", debianArchiveKeyring)
+})
+
+// UbuntuKeyring returns the Ubuntu archive signing keys embedded in this
+// package, the keys an Ubuntu suite's InRelease must be signed with unless
+// WithKeyring says otherwise.
+var UbuntuKeyring = sync.OnceValues(func() (openpgp.EntityList, error) {
+	return readKeyring("Ubuntu", ubuntuArchiveKeyring)
+})
+
+// UbuntuKeyringFile is the embedded Ubuntu archive keyring as a file, for
+// debootstrap's --keyring.
+func UbuntuKeyringFile() []byte { return bytes.Clone(ubuntuArchiveKeyring) }
+
+func readKeyring(archive string, b []byte) (openpgp.EntityList, error) {
+	kr, err := openpgp.ReadKeyRing(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("reading the embedded Debian archive keyring: %w", err)
+		return nil, fmt.Errorf("reading the embedded %s archive keyring: %w", archive, err)
 	}
 	return kr, nil
-})
+}
 
 // ErrUnsigned is matched by every error about a suite's InRelease that is
 // not signed by a trusted key.

@@ -21,7 +21,7 @@ import (
 type indexLister struct {
 	cacheDir string
 	http     *http.Client
-	keyring  openpgp.KeyRing // nil: debian.DefaultKeyring
+	keyring  openpgp.KeyRing // nil: each index's archive keys
 }
 
 var _ Lister = (*indexLister)(nil)
@@ -53,8 +53,8 @@ func WithHTTPClient(c *http.Client) ListerOption {
 	}
 }
 
-// WithKeyring sets the keys a deb index's InRelease must be signed with.
-// Default: debian.DefaultKeyring.
+// WithKeyring sets the keys every deb index's InRelease must be signed
+// with. Default: the index's archive keys (Debian's or Ubuntu's).
 func WithKeyring(k openpgp.KeyRing) ListerOption {
 	return func(l *indexLister) error {
 		if k == nil {
@@ -122,7 +122,7 @@ func (l *indexLister) deb(ctx context.Context, idx matrix.PackageIndex, prefixes
 	}
 	var out []matrix.IndexedPackage
 	for _, comp := range comps {
-		pkgs, err := c.Packages(ctx, debian.Suite{Name: idx.Suite, BaseURL: idx.URL, Component: comp, Arch: idx.Arch})
+		pkgs, err := c.Packages(ctx, idx.DebSuite(comp))
 		if err != nil {
 			return nil, err
 		}
