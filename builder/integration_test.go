@@ -46,7 +46,7 @@ func resolveTargets(ctx context.Context) (good []matrix.Target, broken matrix.Ta
 		return nil, broken, err
 	}
 	for _, suite := range []string{"bookworm", "sid"} {
-		k, err := r.NewestKernel(ctx, matrix.DefaultDebianMirror, suite, "amd64")
+		k, err := r.NewestKernel(ctx, matrix.KernelQuery{Distro: "debian", Mirror: matrix.DefaultDebianMirror, Suites: []string{suite}, Flavour: "amd64"})
 		if err != nil {
 			return nil, broken, fmt.Errorf("resolving the newest %s kernel: %w", suite, err)
 		}

@@ -2,19 +2,33 @@ package matrix
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
-// DebianIndex resolves tracked kernels from Debian package indexes through c
-// (which caches them): the newest linux-image of the flavour in the suite's
-// main/ARCH index.
+// DebianIndex resolves tracked kernels from Debian and Ubuntu package
+// indexes through c (which caches them), reading main/ARCH of each suite:
+// for Debian, the newest linux-image of the flavour; for Ubuntu, the kernel
+// its linux-headers-FLAVOUR metapackage depends on, newest across the
+// suite and its pockets.
 func DebianIndex(c *debian.Client, arch string) Resolver {
-	return ResolverFunc(func(ctx context.Context, mirror, suite, flavour string) (string, error) {
-		s := debian.Suite{Name: suite, BaseURL: mirror, Component: "main", Arch: arch}
-		k, err := c.NewestKernel(ctx, s, flavour)
+	return ResolverFunc(func(ctx context.Context, q KernelQuery) (string, error) {
+		var pkgs []debian.Package
+		for _, name := range q.Suites {
+			p, err := c.Packages(ctx, debian.Suite{Name: name, BaseURL: q.Mirror, Component: "main", Arch: arch, Archive: q.Archive})
+			if err != nil {
+				return "", err
+			}
+			pkgs = append(pkgs, p...)
+		}
+		if q.Distro == "ubuntu" {
+			return debian.MetaKernel(pkgs, "linux-headers-"+q.Flavour)
+		}
+		k, err := debian.NewestKernel(pkgs, q.Flavour)
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("%s: %w", strings.Join(q.Suites, ", "), err)
 		}
 		return k.Release, nil
 	})

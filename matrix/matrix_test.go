@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
 func TestParseCases(t *testing.T) {
@@ -90,14 +92,17 @@ func TestShippedFile(t *testing.T) {
 			t.Errorf("kernels.yaml has no %s group", d)
 		}
 	}
-	r := ResolverFunc(func(_ context.Context, mirror, suite, flavour string) (string, error) {
+	r := ResolverFunc(func(_ context.Context, q KernelQuery) (string, error) {
 		versions := map[string]string{"bullseye": "5.10.0-32", "bookworm": "6.1.0-50", "bookworm-security": "6.12.117+deb12",
 			"trixie": "6.12.117+deb13", "sid": "7.2.13+deb14", "experimental": "7.3"}
-		v, ok := versions[suite]
-		if !ok {
-			return "", fmt.Errorf("unexpected suite %q at %s", suite, mirror)
+		if q.Distro == "ubuntu" {
+			return ubuntuMeta(q)
 		}
-		return v + "-" + flavour, nil
+		v, ok := versions[q.Suites[0]]
+		if !ok {
+			return "", fmt.Errorf("unexpected suites %q at %s", q.Suites, q.Mirror)
+		}
+		return v + "-" + q.Flavour, nil
 	})
 	f, err = Resolve(context.Background(), f, r)
 	if err != nil {
@@ -240,12 +245,12 @@ func TestResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	var calls []string
-	r := ResolverFunc(func(_ context.Context, mirror, suite, flavour string) (string, error) {
-		calls = append(calls, mirror+" "+suite+" "+flavour)
-		if flavour == "amd64" {
+	r := ResolverFunc(func(_ context.Context, q KernelQuery) (string, error) {
+		calls = append(calls, q.Mirror+" "+strings.Join(q.Suites, ",")+" "+q.Flavour)
+		if q.Flavour == "amd64" {
 			return "7.3-amd64", nil // already listed: not added twice
 		}
-		return "7.2.13+deb14-" + flavour, nil
+		return "7.2.13+deb14-" + q.Flavour, nil
 	})
 	g, err := Resolve(context.Background(), f, r)
 	if err != nil {
@@ -280,11 +285,11 @@ func TestResolve(t *testing.T) {
 		t.Errorf("rocky kernel dir %q", ts[0].KernelDir)
 	}
 
-	failing := ResolverFunc(func(context.Context, string, string, string) (string, error) { return "", errors.New("index down") })
+	failing := ResolverFunc(func(context.Context, KernelQuery) (string, error) { return "", errors.New("index down") })
 	if _, err := Resolve(context.Background(), f, failing); err == nil || !strings.Contains(err.Error(), "index down") {
 		t.Errorf("Resolve with a failing resolver: %v", err)
 	}
-	dup := ResolverFunc(func(context.Context, string, string, string) (string, error) {
+	dup := ResolverFunc(func(context.Context, KernelQuery) (string, error) {
 		return "5.14.0-427.13.1.el9_4.x86_64", nil
 	})
 	if _, err := Resolve(context.Background(), f, dup); err == nil || !strings.Contains(err.Error(), "already built by group") {
@@ -317,4 +322,27 @@ func TestFilterAndTargetFor(t *testing.T) {
 	if _, err := TargetFor(f, "bullseye", "5.10.0-32-amd64"); err == nil {
 		t.Error("TargetFor found a group for an untracked suite")
 	}
+}
+
+// ubuntuMeta stands for Ubuntu's indexes: the kernel each tracked
+// metapackage of kernels.yaml points at. jammy's HWE line and noble's GA
+// line share a release, as Ubuntu's do.
+func ubuntuMeta(q KernelQuery) (string, error) {
+	rel := map[string]string{
+		"xenial generic": "4.4.0-210-generic", "xenial generic-hwe-16.04": "4.15.0-142-generic",
+		"bionic generic": "4.15.0-213-generic", "bionic generic-hwe-18.04": "5.4.0-150-generic",
+		"focal generic": "5.4.0-216-generic", "focal generic-hwe-20.04": "5.15.0-139-generic",
+		"jammy generic": "5.15.0-160-generic", "jammy generic-hwe-22.04": "6.8.0-155-generic",
+		"noble generic": "6.8.0-155-generic", "noble generic-hwe-24.04": "7.0.0-44-generic", "noble aws": "6.8.0-1043-aws",
+		"questing generic": "6.17.0-20-generic", "resolute generic": "7.0.0-30-generic",
+	}
+	want := []string{q.Suites[0], q.Suites[0] + "-updates", q.Suites[0] + "-security"}
+	if !slices.Equal(q.Suites, want) || q.Archive != debian.ArchiveUbuntu || q.Mirror != DefaultUbuntuMirror {
+		return "", fmt.Errorf("ubuntu query %+v: want suites %q of %s, Ubuntu's keys", q, want, DefaultUbuntuMirror)
+	}
+	r, ok := rel[q.Suites[0]+" "+q.Flavour]
+	if !ok {
+		return "", fmt.Errorf("unexpected ubuntu query %+v", q)
+	}
+	return r, nil
 }

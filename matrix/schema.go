@@ -1,5 +1,7 @@
 package matrix
 
+import "github.com/dnsmon/dnsmon/matrix/debian"
+
 // File is the whole kernels.yaml.
 type File struct {
 	// Groups lists the build groups, one per distribution release (and
@@ -60,12 +62,33 @@ type Group struct {
 
 // Debootstrap is a base image made with `debootstrap --variant=minbase`.
 type Debootstrap struct {
-	// Suite is the Debian suite or codename, e.g. "bookworm" or "sid".
+	// Suite is the Debian or Ubuntu suite, e.g. "bookworm", "sid", "noble".
 	Suite string `yaml:"suite"`
-	// Mirror is the archive URL; default "http://deb.debian.org/debian".
+	// Mirror is the archive URL; default the distribution's archive,
+	// "http://deb.debian.org/debian" or "http://archive.ubuntu.com/ubuntu".
 	Mirror string `yaml:"mirror,omitempty"`
+	// Components are the archive components the image is made from and
+	// lists; default [main], Ubuntu's [main, universe] (dwarves, which
+	// kernels with BTF need, is in universe on older releases).
+	Components []string `yaml:"components,omitempty"`
+	// Pockets are the suites beside Suite, named by suffix, that the image
+	// is made from and lists: Ubuntu's default [updates, security], where
+	// its kernels and the compilers they were built with are updated;
+	// Debian's none (its point releases update Suite itself).
+	Pockets []string `yaml:"pockets,omitempty"`
 	// Include lists extra packages, e.g. gcc, make, libc6-dev, dwarves.
 	Include []string `yaml:"include,omitempty"`
+	// Archive is whose keys sign the suites: the group's distribution.
+	Archive debian.Archive `yaml:"-" json:"archive,omitempty"`
+}
+
+// Suites are Suite and its pockets: "noble", "noble-updates", …
+func (d *Debootstrap) Suites() []string {
+	out := []string{d.Suite}
+	for _, p := range d.Pockets {
+		out = append(out, d.Suite+"-"+p)
+	}
+	return out
 }
 
 // Headers says how to install one kernel's headers into the builder image.
@@ -125,8 +148,23 @@ type Track struct {
 	// Suite is the suite whose index is read; default the group's
 	// Debootstrap.Suite.
 	Suite string `yaml:"suite,omitempty"`
-	// Flavours are kernel flavours, e.g. "amd64", "rt-amd64", "cloud-amd64".
+	// Pockets are suffixes of the suites read beside Suite; default the
+	// group's Debootstrap.Pockets when Suite is the debootstrap suite.
+	Pockets []string `yaml:"pockets,omitempty"`
+	// Flavours are kernel flavours: Debian's "amd64", "rt-amd64",
+	// "cloud-amd64"; Ubuntu's are its kernel metapackages' names without
+	// "linux-headers-": "generic" (the release's GA line),
+	// "generic-hwe-24.04" (its HWE line), "aws", "lowlatency".
 	Flavours []string `yaml:"flavours"`
+}
+
+// Suites are Suite and its pockets.
+func (t *Track) Suites() []string {
+	out := []string{t.Suite}
+	for _, p := range t.Pockets {
+		out = append(out, t.Suite+"-"+p)
+	}
+	return out
 }
 
 // Discover overrides where new kernels of a group are looked for.

@@ -1,8 +1,11 @@
 package matrix
 
 import (
+	"github.com/dnsmon/dnsmon/matrix/debian"
+
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // ubuntu: releases such as 5.15.0-122-generic, 6.8.0-45-lowlatency,
@@ -14,6 +17,7 @@ func newUbuntu() Distro { return ubuntu{} }
 var (
 	_ Distro     = ubuntu{}
 	_ Discoverer = ubuntu{}
+	_ Tracker    = ubuntu{}
 )
 
 var ubuntuRelease = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+-[0-9]+-([a-z][a-z0-9]*(-[a-z0-9]+)?)$`)
@@ -35,8 +39,21 @@ const (
 
 // ubuntuCodenames maps Ubuntu releases to their suite codenames.
 var ubuntuCodenames = map[string]string{
-	"18.04": "bionic", "20.04": "focal", "22.04": "jammy", "24.04": "noble",
-	"24.10": "oracular", "25.04": "plucky", "25.10": "questing",
+	"16.04": "xenial", "18.04": "bionic", "20.04": "focal", "22.04": "jammy", "24.04": "noble",
+	"24.10": "oracular", "25.04": "plucky", "25.10": "questing", "26.04": "resolute",
+}
+
+// ubuntuFlavour is the name of a kernel metapackage after "linux-headers-":
+// generic, generic-hwe-24.04, lowlatency-hwe-22.04, aws, azure, gcp.
+var ubuntuFlavour = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9.]+)*$`)
+
+// CheckFlavour accepts the name of a kernel metapackage after
+// "linux-headers-": Ubuntu names each kernel line and flavour so.
+func (ubuntu) CheckFlavour(flavour, _ string) error {
+	if !ubuntuFlavour.MatchString(flavour) {
+		return fmt.Errorf("flavour %q is not the tail of an Ubuntu kernel metapackage (generic, generic-hwe-24.04, aws)", flavour)
+	}
+	return nil
 }
 
 // DefaultIndexes reads main of CODENAME, CODENAME-updates and
@@ -56,7 +73,7 @@ func (ubuntu) DefaultIndexes(g Group) ([]PackageIndex, error) {
 	}
 	var out []PackageIndex
 	for _, s := range []string{code, code + "-updates", code + "-security"} {
-		out = append(out, PackageIndex{Kind: IndexDeb, URL: mirror, Suite: s, Components: []string{"main"}, Arch: parch})
+		out = append(out, PackageIndex{Kind: IndexDeb, URL: mirror, Suite: s, Components: []string{"main"}, Arch: parch, Archive: debian.ArchiveUbuntu})
 	}
 	extra, err := sourceIndexes(aptSources(g.Sources), parch)
 	if err != nil {
@@ -76,4 +93,19 @@ func (ubuntu) Flavour(r Release) string {
 		return ""
 	}
 	return m[1]
+}
+
+// ubuntuReleaseFlavour is the flavour of the kernels a tracked metapackage
+// points at: "generic-hwe-24.04" → "generic", "aws" → "aws".
+func ubuntuReleaseFlavour(meta string) string {
+	f, _, _ := strings.Cut(meta, "-hwe-")
+	return f
+}
+
+// archiveOf is whose keys sign a distribution's deb indexes.
+func archiveOf(distro string) debian.Archive {
+	if distro == "ubuntu" {
+		return debian.ArchiveUbuntu
+	}
+	return debian.ArchiveDebian
 }

@@ -17,6 +17,7 @@ var (
 	pkgNameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+_-]*$`)
 	repoIDRE    = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 	suiteRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
+	componentRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 )
 
 // validate applies defaults and reports every problem in f.
@@ -79,6 +80,16 @@ func (f *File) validate() []error {
 			for _, p := range g.Debootstrap.Include {
 				if !pkgNameRE.MatchString(p) {
 					gat("debootstrap: bad package name %q", p)
+				}
+			}
+			for _, c := range g.Debootstrap.Components {
+				if !componentRE.MatchString(c) {
+					gat("debootstrap: bad component %q", c)
+				}
+			}
+			for _, p := range g.Debootstrap.Pockets {
+				if !componentRE.MatchString(p) {
+					gat("debootstrap: bad pocket %q (a suffix such as updates or security)", p)
 				}
 			}
 		case strings.ContainsAny(g.Image, " \t\n") || strings.HasPrefix(g.Image, "-"):
@@ -184,6 +195,11 @@ func (f *File) validate() []error {
 			if !suiteRE.MatchString(g.Track.Suite) {
 				gat("track: bad or missing suite %q", g.Track.Suite)
 			}
+			for _, p := range g.Track.Pockets {
+				if !componentRE.MatchString(p) {
+					gat("track: bad pocket %q (a suffix such as updates or security)", p)
+				}
+			}
 			if err := checkURL(g.Track.Mirror); err != nil {
 				gat("track: mirror: %v", err)
 			}
@@ -250,18 +266,39 @@ func (g *Group) applyDefaults() {
 	if g.Arch == "" {
 		g.Arch = "amd64"
 	}
-	if g.Debootstrap != nil && g.Debootstrap.Mirror == "" {
-		g.Debootstrap.Mirror = DefaultDebianMirror
+	mirror := DefaultDebianMirror
+	if g.Distro == "ubuntu" {
+		mirror = DefaultUbuntuMirror
+	}
+	if d := g.Debootstrap; d != nil {
+		if d.Mirror == "" {
+			d.Mirror = mirror
+		}
+		if g.Distro == "ubuntu" {
+			if d.Components == nil {
+				d.Components = []string{"main", "universe"}
+			}
+			if d.Pockets == nil {
+				d.Pockets = []string{"updates", "security"}
+			}
+		}
+		if d.Components == nil {
+			d.Components = []string{"main"}
+		}
+		d.Archive = archiveOf(g.Distro)
 	}
 	if t := g.Track; t != nil {
 		if t.Mirror == "" {
-			t.Mirror = DefaultDebianMirror
+			t.Mirror = mirror
 			if g.Debootstrap != nil {
 				t.Mirror = g.Debootstrap.Mirror
 			}
 		}
 		if t.Suite == "" && g.Debootstrap != nil {
 			t.Suite = g.Debootstrap.Suite
+			if t.Pockets == nil {
+				t.Pockets = g.Debootstrap.Pockets
+			}
 		}
 	}
 }

@@ -250,3 +250,39 @@ func TestPlanSrcArch(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveUbuntu: Ubuntu's headers of a kernel line or cloud flavour
+// are in linux-LINE-headers-ABI packages, unpacked like Debian's -common.
+func TestResolveUbuntu(t *testing.T) {
+	index := []debian.Package{
+		{Name: "linux-headers-7.0.0-1021-aws", Version: "7.0.0-1021.21~24.04.1", SHA256: "a",
+			Depends: "linux-aws-7.0-headers-7.0.0-1021, libc6 (>= 2.38), libelf1t64 (>= 0.142), libssl3t64 (>= 3.0.0), zlib1g (>= 1:1.2.3.3)"},
+		{Name: "linux-aws-7.0-headers-7.0.0-1021", Version: "7.0.0-1021.21~24.04.1", SHA256: "b", Depends: "coreutils"},
+		{Name: "linux-headers-6.8.0-155-generic", Version: "6.8.0-155.165", SHA256: "c",
+			Depends: "linux-headers-6.8.0-155, libc6 (>= 2.38), libelf1t64 (>= 0.142)"},
+		{Name: "linux-headers-6.8.0-155", Version: "6.8.0-155.165", SHA256: "d", Depends: "coreutils"},
+	}
+	tests := []struct {
+		root        string
+		wantUnpack  []string
+		wantInstall []string
+	}{
+		{"linux-headers-7.0.0-1021-aws", []string{"linux-aws-7.0-headers-7.0.0-1021", "linux-headers-7.0.0-1021-aws"},
+			[]string{"coreutils", "libc6", "libelf1t64", "libssl3t64", "zlib1g"}},
+		{"linux-headers-6.8.0-155-generic", []string{"linux-headers-6.8.0-155", "linux-headers-6.8.0-155-generic"},
+			[]string{"coreutils", "libc6", "libelf1t64"}},
+	}
+	for _, tc := range tests {
+		p, err := Resolve(index, []string{tc.root})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.root, err)
+		}
+		var got []string
+		for _, pkg := range p.Unpack {
+			got = append(got, pkg.Name)
+		}
+		if !slices.Equal(got, tc.wantUnpack) || !slices.Equal(p.Install, tc.wantInstall) {
+			t.Errorf("%s: unpack %q install %q, want %q and %q", tc.root, got, p.Install, tc.wantUnpack, tc.wantInstall)
+		}
+	}
+}

@@ -65,7 +65,8 @@ func (e *MissingError) Error() string {
 const maxPackages = 64
 
 // Resolve walks roots and their dependencies through index. Packages that
-// hold header trees (linux-headers-*, linux-kbuild-*, linux-base-VERSION)
+// hold header trees (linux-headers-*, linux-*-headers-*, linux-kbuild-*,
+// linux-base-VERSION)
 // are unpacked; the compiler metapackages (linux-compiler-*) are replaced
 // by what they depend on; kernel images and linux-base are skipped (they
 // only matter to a booted kernel); every other dependency is to be
@@ -133,6 +134,10 @@ const (
 func kind(name string) pkgKind {
 	switch {
 	case strings.HasPrefix(name, "linux-headers-"), strings.HasPrefix(name, "linux-kbuild-"):
+		return unpack
+	case strings.HasPrefix(name, "linux-") && strings.Contains(name, "-headers-"):
+		// Ubuntu's headers of a kernel line or cloud flavour:
+		// linux-hwe-6.8-headers-6.8.0-155, linux-aws-headers-6.8.0-1043.
 		return unpack
 	case strings.HasPrefix(name, "linux-base-") && len(name) > len("linux-base-") && isDigit(name[len("linux-base-")]):
 		return unpack

@@ -7,17 +7,21 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"github.com/dnsmon/dnsmon/matrix/debian/debiantest"
 )
@@ -737,5 +741,89 @@ func TestExtractRefusesEscapes(t *testing.T) {
 				t.Errorf("%d entries written outside the extraction directory", len(ents))
 			}
 		})
+	}
+}
+
+func TestMetaKernel(t *testing.T) {
+	// noble-like: the metapackage moved through the pockets; the HWE line
+	// and a cloud flavour have their own.
+	pkgs := []Package{
+		{Name: "linux-headers-generic", Version: "6.8.0-31.31", Depends: "linux-headers-6.8.0-31-generic"},
+		{Name: "linux-headers-generic", Version: "6.8.0-155.165", Depends: "linux-headers-6.8.0-155-generic"},
+		{Name: "linux-headers-generic", Version: "6.8.0-150.160", Depends: "linux-headers-6.8.0-150-generic"},
+		{Name: "linux-headers-generic-hwe-24.04", Version: "7.0.0-44.44~24.04.1", Depends: "linux-hwe-7.0-headers-7.0.0-44 (= 7.0.0-44.44~24.04.1), linux-headers-7.0.0-44-generic"},
+		{Name: "linux-image-aws", Version: "7.0.0-1021.21~24.04.1", Depends: "linux-image-7.0.0-1021-aws, linux-modules-extra-7.0.0-1021-aws"},
+		{Name: "linux-headers-broken", Version: "1.0", Depends: "linux-headers-generic"},
+	}
+	tests := []struct {
+		meta, want string
+		wantErr    bool
+	}{
+		{meta: "linux-headers-generic", want: "6.8.0-155-generic"},
+		{meta: "linux-headers-generic-hwe-24.04", want: "7.0.0-44-generic"},
+		{meta: "linux-image-aws", want: "7.0.0-1021-aws"},
+		{meta: "linux-headers-lowlatency", wantErr: true},
+		{meta: "linux-headers-broken", wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.meta, func(t *testing.T) {
+			got, err := MetaKernel(pkgs, tc.meta)
+			if tc.wantErr {
+				if !errors.Is(err, ErrNoKernel) {
+					t.Fatalf("MetaKernel = %q, %v; want ErrNoKernel", got, err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("MetaKernel = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestKeyringOfArchive checks that each suite is checked against its own
+// archive's keys: an Ubuntu suite is not accepted on Debian's keys, nor a
+// Debian suite on Ubuntu's.
+func TestKeyringOfArchive(t *testing.T) {
+	c, err := NewClient(WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deb, err := DefaultKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ubu, err := UbuntuKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fingerprints := func(l openpgp.EntityList) (out []string) {
+		for _, e := range l {
+			out = append(out, fmt.Sprintf("%X", e.PrimaryKey.Fingerprint))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		archive Archive
+		want    openpgp.EntityList
+	}{{ArchiveDebian, deb}, {ArchiveUbuntu, ubu}} {
+		k, err := c.keyringOf(Suite{Name: "s", Archive: tc.archive})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fingerprints(k.(openpgp.EntityList)); !slices.Equal(got, fingerprints(tc.want)) {
+			t.Errorf("archive %q: keys %q, want %q", tc.archive, got, fingerprints(tc.want))
+		}
+	}
+	if slices.ContainsFunc(fingerprints(deb), func(f string) bool { return slices.Contains(fingerprints(ubu), f) }) {
+		t.Error("the Debian and Ubuntu keyrings share a key")
+	}
+	// The Ubuntu archive's 2018 signing key, which signs every suite from
+	// xenial to resolute as of 2026-12.
+	if !slices.Contains(fingerprints(ubu), "F6ECB3762474EDA9D21B7022871920D1991BC93C") {
+		t.Errorf("Ubuntu keyring lacks the 2018 archive key: %q", fingerprints(ubu))
+	}
+	if _, err := c.keyringOf(Suite{Name: "s", Archive: "gentoo"}); err == nil {
+		t.Error("an unknown archive got keys")
 	}
 }

@@ -139,3 +139,27 @@ func newestByName(pkgs []Package) map[string]Package {
 	}
 	return m
 }
+
+// MetaKernel returns the kernel release a kernel metapackage points at:
+// the RELEASE of the linux-headers-RELEASE or linux-image-RELEASE that the
+// newest version of meta in pkgs depends on. Ubuntu names each kernel line
+// and flavour by such a metapackage: linux-headers-generic is the GA line's
+// newest generic kernel, linux-headers-generic-hwe-24.04 the HWE line's,
+// linux-headers-aws the aws flavour's.
+func MetaKernel(pkgs []Package, meta string) (string, error) {
+	p, ok := newestByName(pkgs)[meta]
+	if !ok {
+		return "", fmt.Errorf("no metapackage %s in the index: %w", meta, ErrNoKernel)
+	}
+	kind := "linux-image-"
+	if strings.HasPrefix(meta, "linux-headers-") {
+		kind = "linux-headers-"
+	}
+	for _, d := range DependsNames(p.Depends) {
+		rel, ok := strings.CutPrefix(d, kind)
+		if ok && rel != "" && rel[0] >= '0' && rel[0] <= '9' {
+			return rel, nil
+		}
+	}
+	return "", fmt.Errorf("metapackage %s %s depends on no %sRELEASE: %w", meta, p.Version, kind, ErrNoKernel)
+}
