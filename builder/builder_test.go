@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 
 	"github.com/dnsmon/dnsmon/matrix"
+	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
 var testSource = fstest.MapFS{
@@ -356,8 +358,8 @@ func TestUnescapeMount(t *testing.T) {
 
 func TestBuildMatrixWithFake(t *testing.T) {
 	const file = "../matrix/testdata/valid/kernels.yaml"
-	r := matrix.ResolverFunc(func(_ context.Context, _, suite, flavour string) (string, error) {
-		return "7.2.13+deb14-" + flavour, nil
+	r := matrix.ResolverFunc(func(_ context.Context, q matrix.KernelQuery) (string, error) {
+		return "7.2.13+deb14-" + q.Flavour, nil
 	})
 	all, err := matrix.LoadTargets(t.Context(), file, r)
 	if err != nil {
@@ -422,4 +424,66 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestDebootstrapArgs(t *testing.T) {
+	scripts := t.TempDir()
+	if err := os.WriteFile(filepath.Join(scripts, "jammy"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := matrix.Parse("kernels.yaml", []byte(`groups:
+  - {name: d, distro: debian, release: "12", debootstrap: {suite: bookworm, include: [gcc, make]}, headers: {method: apt-extract, packages: ["linux-headers-{{.Release}}"]}, kernels: [6.1.0-50-amd64]}
+  - {name: n, distro: ubuntu, release: "24.04", debootstrap: {suite: noble}, headers: {method: apt-extract, packages: ["linux-headers-{{.Release}}"]}, kernels: [6.8.0-155-generic]}
+  - {name: j, distro: ubuntu, release: "22.04", debootstrap: {suite: jammy, components: [main]}, headers: {method: apt-extract, packages: ["linux-headers-{{.Release}}"]}, kernels: [5.15.0-160-generic]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := matrix.Expand(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newFakeEngine(t, newFake()).(*engine)
+	keyring := "--keyring=" + filepath.Join(e.o.cacheDir, "keyrings", "ubuntu-archive-keyring.gpg")
+	want := map[string]string{
+		"d": "--variant=minbase --arch=amd64 --cache-dir=C --include=gcc,make bookworm D http://deb.debian.org/debian",
+		// noble is newer than the scripts: gutsy's serves every Ubuntu release.
+		"n": "--variant=minbase --arch=amd64 --cache-dir=C --components=main,universe " + keyring + " noble D http://archive.ubuntu.com/ubuntu " + filepath.Join(scripts, "gutsy"),
+		"j": "--variant=minbase --arch=amd64 --cache-dir=C " + keyring + " jammy D http://archive.ubuntu.com/ubuntu",
+	}
+	for _, tg := range ts {
+		args, err := e.debootstrapArgs(tg, "C", "D", scripts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(args, " "); got != want[tg.Group] {
+			t.Errorf("%s: debootstrap %s\nwant %s", tg.Group, got, want[tg.Group])
+		}
+	}
+	kr, err := os.ReadFile(filepath.Join(e.o.cacheDir, "keyrings", "ubuntu-archive-keyring.gpg"))
+	if err != nil || !bytes.Equal(kr, debian.UbuntuKeyringFile()) {
+		t.Errorf("the keyring debootstrap reads is not the embedded one (%v)", err)
+	}
+
+	// The image lists the suite's pockets and components, for the
+	// toolchain image's upgrade; a Debian image keeps debootstrap's list.
+	for _, tc := range []struct {
+		tg   matrix.Target
+		want string
+	}{
+		{ts[0], ""},
+		{ts[1], "deb http://archive.ubuntu.com/ubuntu noble main universe\ndeb http://archive.ubuntu.com/ubuntu noble-updates main universe\ndeb http://archive.ubuntu.com/ubuntu noble-security main universe\n"},
+	} {
+		root := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(root, "etc", "apt"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeSourcesList(root, tc.tg.Debootstrap); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(filepath.Join(root, "etc", "apt", "sources.list"))
+		if string(got) != tc.want {
+			t.Errorf("%s: sources.list %q, want %q", tc.tg.Group, got, tc.want)
+		}
+	}
 }

@@ -139,7 +139,7 @@ func (e *engine) Build(ctx context.Context, t matrix.Target) (Module, error) {
 	if err != nil {
 		return Module{}, targetError(t, "building", err)
 	}
-	m, err := e.run(ctx, pt, tag, base, nil)
+	m, err := e.run(ctx, pt, tag, base, nil, nil)
 	m.Target = t
 	return m, err
 }
@@ -147,8 +147,8 @@ func (e *engine) Build(ctx context.Context, t matrix.Target) (Module, error) {
 // run builds t's module in a container of image, with mounts, and signs it
 // when the builder has a module signer. t is pinned (engine.pin). base is
 // the registry or debootstrap image image was made from, for the module's
-// annotations.
-func (e *engine) run(ctx context.Context, t matrix.Target, image, base string, mounts []mount.Mount) (m Module, err error) {
+// annotations. env is added to the build script's environment.
+func (e *engine) run(ctx context.Context, t matrix.Target, image, base string, mounts []mount.Mount, env []string) (m Module, err error) {
 	key := e.keyOf(t)
 	src, err := sourceTar(e.o.src, "src")
 	if err != nil {
@@ -157,10 +157,11 @@ func (e *engine) run(ctx context.Context, t matrix.Target, image, base string, m
 	cfg := &container.Config{
 		Image: image,
 		Cmd:   []string{"/bin/sh", "-c", buildScript},
-		Env: []string{imagePath, "DNSMON_KDIR=" + t.KernelDir, "DNSMON_MODULE=" + e.o.module,
+		Env: append([]string{imagePath, "DNSMON_KDIR=" + t.KernelDir, "DNSMON_MODULE=" + e.o.module,
 			// A target alone has the machine to itself; targets side by
 			// side share it, and make's jobs only add a little switching.
 			"DNSMON_MAKE_JOBS=" + strconv.Itoa(runtime.NumCPU())},
+			env...),
 		WorkingDir:      "/",
 		NetworkDisabled: true,
 		Labels:          labels(t.Name()),

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -19,7 +20,9 @@ import (
 	"github.com/docker/docker/pkg/jsonmessage"
 
 	"github.com/dnsmon/dnsmon/builder/internal/flock"
+	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 	"github.com/dnsmon/dnsmon/matrix"
+	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
 // ErrImageNotFound is returned when a registry does not have a base image;
@@ -152,11 +155,10 @@ func (e *engine) bootstrap(ctx context.Context, t matrix.Target, ref string) err
 		return fmt.Errorf("bootstrapping %q: %w", ref, err)
 	}
 	defer removeTree(dir)
-	args := []string{"--variant=minbase", "--arch=" + t.Arch, "--cache-dir=" + debs}
-	if len(d.Include) > 0 {
-		args = append(args, "--include="+strings.Join(d.Include, ","))
+	args, err := e.debootstrapArgs(t, debs, dir, debootstrapScripts)
+	if err != nil {
+		return fmt.Errorf("bootstrapping %q: %w", ref, err)
 	}
-	args = append(args, d.Suite, dir, d.Mirror)
 	fmt.Fprintf(e.o.log, "debootstrap %s\n", strings.Join(args, " "))
 	cmd := exec.CommandContext(ctx, "debootstrap", args...)
 	// On cancellation let debootstrap's exit trap unmount what it mounted
@@ -169,6 +171,9 @@ func (e *engine) bootstrap(ctx context.Context, t matrix.Target, ref string) err
 		return fmt.Errorf("bootstrapping %q: debootstrap: %w\n%s", ref, err, tail(out.Bytes(), 20))
 	}
 	fmt.Fprintf(e.o.log, "debootstrap %s done in %s; importing as %s\n", d.Suite, time.Since(start).Round(time.Second), ref)
+	if err := writeSourcesList(dir, d); err != nil {
+		return fmt.Errorf("bootstrapping %q: %w", ref, err)
+	}
 
 	tarCmd := exec.CommandContext(ctx, "tar", "--numeric-owner", "-C", dir, "-cf", "-", ".")
 	stdout, err := tarCmd.StdoutPipe()
@@ -180,7 +185,14 @@ func (e *engine) bootstrap(ctx context.Context, t matrix.Target, ref string) err
 	if err := tarCmd.Start(); err != nil {
 		return fmt.Errorf("importing %q: starting tar: %w", ref, err)
 	}
-	rc, err := e.c.ImageImport(ctx, image.ImportSource{Source: stdout, SourceName: "-"}, ref,
+	// A suite with pockets is imported under a temporary tag and upgraded
+	// from them into ref: a failed upgrade leaves no ref that a later run
+	// would take for a finished image.
+	imported := ref
+	if len(d.Pockets) > 0 {
+		imported = ref + "-release"
+	}
+	rc, err := e.c.ImageImport(ctx, image.ImportSource{Source: stdout, SourceName: "-"}, imported,
 		image.ImportOptions{Changes: []string{`CMD ["/bin/sh"]`, "ENV " + imagePath, "LABEL " + LabelFarm + "=1"}})
 	if err == nil {
 		err = readStream(rc)
@@ -194,8 +206,70 @@ func (e *engine) bootstrap(ctx context.Context, t matrix.Target, ref string) err
 	if err != nil {
 		return fmt.Errorf("importing %q: %w", ref, err)
 	}
+	if imported != ref {
+		err := e.commitImage(ctx, imageJob{from: imported, tag: ref, script: headersDebScript,
+			env: []string{"DNSMON_METHOD=none", "DNSMON_UPGRADE=1"}, what: "upgrade of " + d.Suite + " from " + strings.Join(d.Suites()[1:], ", ")})
+		// The release image stays only as the upgraded one's parent layer.
+		if _, rerr := e.c.ImageRemove(ctx, imported, image.RemoveOptions{}); rerr != nil && err == nil {
+			err = fmt.Errorf("removing %s: %w", imported, rerr)
+		}
+		if err != nil {
+			return fmt.Errorf("bootstrapping %q: %w", ref, err)
+		}
+	}
 	fmt.Fprintf(e.o.log, "base image %s ready in %s\n", ref, time.Since(start).Round(time.Second))
 	return nil
+}
+
+// debootstrapScripts is where debootstrap keeps its per-suite scripts.
+const debootstrapScripts = "/usr/share/debootstrap/scripts"
+
+// debootstrapArgs are debootstrap's arguments for t's base image in dir,
+// with debootstrap's suite scripts in scripts: the suite alone (the image
+// is upgraded from its pockets after the import: debootstrap's
+// --extra-suites leaves the gutsy script nothing to install). An Ubuntu suite is checked against the Ubuntu archive keys embedded in
+// matrix/debian (written once into the cache), and made with the gutsy
+// script when the host's debootstrap is older than the suite: that script
+// serves every Ubuntu release since 7.10.
+func (e *engine) debootstrapArgs(t matrix.Target, debs, dir, scripts string) ([]string, error) {
+	d := t.Debootstrap
+	args := []string{"--variant=minbase", "--arch=" + t.Arch, "--cache-dir=" + debs}
+	if len(d.Components) > 0 && !slices.Equal(d.Components, []string{"main"}) {
+		args = append(args, "--components="+strings.Join(d.Components, ","))
+	}
+	if len(d.Include) > 0 {
+		args = append(args, "--include="+strings.Join(d.Include, ","))
+	}
+	if d.Archive != debian.ArchiveUbuntu {
+		return append(args, d.Suite, dir, d.Mirror), nil
+	}
+	keyring := filepath.Join(e.o.cacheDir, "keyrings", "ubuntu-archive-keyring.gpg")
+	if err := os.MkdirAll(filepath.Dir(keyring), 0o755); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.Write(keyring, debian.UbuntuKeyringFile(), 0o644); err != nil {
+		return nil, fmt.Errorf("writing the Ubuntu archive keyring: %w", err)
+	}
+	args = append(args, "--keyring="+keyring, d.Suite, dir, d.Mirror)
+	if _, err := os.Stat(filepath.Join(scripts, d.Suite)); err != nil {
+		args = append(args, filepath.Join(scripts, "gutsy"))
+	}
+	return args, nil
+}
+
+// writeSourcesList lists every suite and component of d in the image's
+// apt sources, so that the image is upgraded from the pockets and a
+// kernel's compiler is installed from them. debootstrap lists the suite
+// only; an image of one suite and component keeps that list.
+func writeSourcesList(dir string, d *matrix.Debootstrap) error {
+	if len(d.Pockets) == 0 && slices.Equal(d.Components, []string{"main"}) {
+		return nil
+	}
+	var b strings.Builder
+	for _, s := range d.Suites() {
+		fmt.Fprintf(&b, "deb %s %s %s\n", d.Mirror, s, strings.Join(d.Components, " "))
+	}
+	return atomicfile.Write(filepath.Join(dir, "etc", "apt", "sources.list"), []byte(b.String()), 0o644)
 }
 
 // lockPath is the lock file that serialises making image ref across

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dnsmon/dnsmon/matrix"
+	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
 var (
@@ -50,13 +51,28 @@ type baseRecipe struct {
 	Variant string   `json:"variant"`
 	Include []string `json:"include"`
 	Arch    string   `json:"arch"`
+	// Components other than main alone, the pockets and the archive's keys
+	// (omitted when empty, so the images of Debian suites keep their tags).
+	Components []string       `json:"components,omitempty"`
+	Pockets    []string       `json:"pockets,omitempty"`
+	Archive    debian.Archive `json:"archive,omitempty"`
+	// Upgrade is the script that upgrades the image from its pockets.
+	Upgrade string `json:"upgrade,omitempty"`
 }
 
 func newBaseRecipe(t matrix.Target) baseRecipe {
-	inc := slices.Clone(t.Debootstrap.Include)
+	d := t.Debootstrap
+	inc := slices.Clone(d.Include)
 	slices.Sort(inc)
-	return baseRecipe{Version: recipeVersion, Suite: t.Debootstrap.Suite, Mirror: t.Debootstrap.Mirror,
-		Variant: "minbase", Include: inc, Arch: t.Arch}
+	r := baseRecipe{Version: recipeVersion, Suite: d.Suite, Mirror: d.Mirror,
+		Variant: "minbase", Include: inc, Arch: t.Arch, Pockets: d.Pockets, Archive: d.Archive}
+	if !slices.Equal(d.Components, []string{"main"}) {
+		r.Components = d.Components
+	}
+	if len(d.Pockets) > 0 {
+		r.Upgrade = headersDebScript
+	}
+	return r
 }
 
 // BaseImage is the image reference a target's headers image starts from:

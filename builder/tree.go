@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -76,7 +77,7 @@ func PlanTree(ctx context.Context, c *debian.Client, s *headertree.Store, t matr
 	var all []debian.Package
 	for _, ix := range idx {
 		for _, comp := range ix.Components {
-			pkgs, err := c.Packages(ctx, debian.Suite{Name: ix.Suite, BaseURL: ix.URL, Component: comp, Arch: ix.Arch})
+			pkgs, err := c.Packages(ctx, ix.DebSuite(comp))
 			if err != nil {
 				return TreePlan{}, fmt.Errorf("reading the package index %s: %w", ix, err)
 			}
@@ -183,10 +184,6 @@ func (e *engine) buildFromTree(ctx context.Context, t matrix.Target) (Module, er
 		fmt.Fprintf(e.o.log, "%s: the kernel's header packages are gone from the mirror (%v): building against the header tree %s kept in the cache\n",
 			t.Name(), plan.Gone, plan.Key[:12])
 	}
-	img, err := e.toolchainImage(ctx, t, plan.Install)
-	if err != nil {
-		return Module{}, err
-	}
 	tree, release, err := plan.Use(ctx, e.trees)
 	if err != nil {
 		return Module{}, targetError(t, "preparing the headers of", err)
@@ -196,12 +193,29 @@ func (e *engine) buildFromTree(ctx context.Context, t matrix.Target) (Module, er
 	if err != nil {
 		return Module{}, targetError(t, "preparing the headers of", err)
 	}
+	install := plan.Install
+	var env []string
+	cc, ok, err := readKernelCompiler(tree.Dir, filepath.Join(strings.TrimPrefix(t.KernelDir, "/"), ".config"))
+	if err != nil {
+		return Module{}, targetError(t, "preparing the headers of", err)
+	}
+	if ok {
+		env = append(env, "DNSMON_CC="+cc.Program)
+		if !slices.Contains(install, cc.Package) {
+			install = append(slices.Clone(install), cc.Package)
+			slices.Sort(install)
+		}
+	}
+	img, err := e.toolchainImage(ctx, t, install)
+	if err != nil {
+		return Module{}, err
+	}
 	fmt.Fprintf(e.o.log, "%s: headers %s ready in %s\n", t.Name(), tree.Key[:12], time.Since(start).Round(10*time.Millisecond))
 	mounts := make([]mount.Mount, 0, len(binds))
 	for _, b := range binds {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: b.Source, Target: b.Target, ReadOnly: true})
 	}
-	m, err := e.run(ctx, t, img, BaseImage(t), mounts)
+	m, err := e.run(ctx, t, img, BaseImage(t), mounts, env)
 	m.HeaderBinds = binds
 	return m, err
 }

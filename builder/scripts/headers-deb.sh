@@ -2,7 +2,9 @@
 # Installs one kernel's headers into a Debian-family builder image.
 # Inputs (environment): DNSMON_METHOD (apt, urls, none), DNSMON_PKGS,
 # DNSMON_URLS (lines "URL sha256:HEX"), DNSMON_TOOLCHAIN, DNSMON_SOURCES (sources.list lines),
-# DNSMON_REPLACE (1: drop the image's sources), DNSMON_KDIR (must exist after).
+# DNSMON_REPLACE (1: drop the image's sources), DNSMON_UPGRADE (1: upgrade
+# from the image's sources first: an Ubuntu image's -updates and -security
+# pockets), DNSMON_KDIR (must exist after).
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 # The mirrors serve frozen snapshots whose Release files are past Valid-Until.
@@ -15,6 +17,7 @@ if [ -n "${DNSMON_SOURCES:-}" ]; then
 	printf '%s\n' "$DNSMON_SOURCES" >/etc/apt/sources.list.d/dnsmon.list
 fi
 apt-get -qq update
+[ "${DNSMON_UPGRADE:-}" != 1 ] || apt-get -q dist-upgrade
 # shellcheck disable=SC2086
 [ -z "${DNSMON_TOOLCHAIN:-}" ] || apt-get -q install $DNSMON_TOOLCHAIN
 
