@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -82,6 +83,11 @@ func (d durations) startOrder(names []string, jobs int) []int {
 		}
 		return est[order[a]] > est[order[b]]
 	})
+	unknown := 0
+	for unknown < len(order) && !known[order[unknown]] {
+		unknown++
+	}
+	interleaveGroups(order[:unknown], names)
 	if !allKnown || jobs < 2 || len(order) <= jobs || len(order) > maxPlanned {
 		return order
 	}
@@ -121,4 +127,28 @@ func makespan(order []int, est []time.Duration, jobs int) time.Duration {
 		end = max(end, free[w])
 	}
 	return end
+}
+
+// interleaveGroups reorders order, indexes of names "GROUP/KERNEL", to
+// take one target of each group in turn, groups in order of first
+// appearance.
+func interleaveGroups(order []int, names []string) {
+	var groups []string
+	byGroup := map[string][]int{}
+	for _, i := range order {
+		g, _, _ := strings.Cut(names[i], "/")
+		if _, ok := byGroup[g]; !ok {
+			groups = append(groups, g)
+		}
+		byGroup[g] = append(byGroup[g], i)
+	}
+	out := order[:0]
+	for len(out) < len(order) {
+		for _, g := range groups {
+			if q := byGroup[g]; len(q) > 0 {
+				out = append(out, q[0])
+				byGroup[g] = q[1:]
+			}
+		}
+	}
 }

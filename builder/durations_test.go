@@ -24,6 +24,8 @@ func TestStartOrder(t *testing.T) {
 		"unknown before known":       {durations{"a": 5, "c": 9}, []string{"a", "b", "c"}, []int{1, 2, 0}},
 		"unknown first, no plan":     {durations{"a": 7, "b": 6, "c": 6, "d": 6, "e": 5, "f": 5, "h": 3}, []string{"a", "b", "c", "d", "e", "f", "g", "h"}, []int{6, 0, 1, 2, 3, 4, 5, 7}},
 		"ties keep the order":        {durations{"a": 2, "b": 2, "c": 2}, []string{"a", "b", "c"}, []int{0, 1, 2}},
+		"new groups take turns": {durations{"u/3": 9}, []string{"u/1", "u/2", "u/3", "v/1", "v/2", "w/1"},
+			[]int{0, 3, 5, 1, 4, 2}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
