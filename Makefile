@@ -127,15 +127,17 @@ kmod: build
 		.ci/with-dockerd $(BIN)/dnsmon-farm build --only '/$(subst +,\+,$(subst .,\.,$(KREL)))$$' --to dir:out/kmod --logs out/kmod/logs; \
 	fi
 
-# The module for every reachable Debian kernel, each in its suite's builder
-# image, with W=1: any compiler warning fails the check. With KTREES=DIR,
-# also against every prepared kernel-devel tree in DIR (NAME/ or
+# The module for every reachable Debian and Ubuntu kernel, each in its
+# suite's builder image, with W=1: any compiler warning fails the check.
+# Four targets at once: on a cold cache most of the time goes to making
+# the suites' base images, which is downloads more than computing. With
+# KTREES=DIR, also against every prepared kernel-devel tree in DIR (NAME/ or
 # NAME.tar.xz), counting only warnings in our files. Default: ../shared/ktrees
 # beside the checkout when it exists (the RHEL 7 and mainline 3.10-4.12
 # trees of the development and CI machines).
 KTREES ?= $(wildcard $(CURDIR)/../shared/ktrees)
 kmod-check: build
-	.ci/with-dockerd $(BIN)/dnsmon-farm build --only '^debian-' --to dir:$(DNSMON_CACHE)/kmod-check --logs $(DNSMON_CACHE)/kmod-check/logs
+	.ci/with-dockerd $(BIN)/dnsmon-farm build -j 4 --only '^(debian|ubuntu)-' --to dir:$(DNSMON_CACHE)/kmod-check --logs $(DNSMON_CACHE)/kmod-check/logs
 	@if grep -rn 'warning:' $(DNSMON_CACHE)/kmod-check/logs; then echo "kmod-check: compiler warnings above"; exit 1; fi
 	@echo "kmod-check: $$(find $(DNSMON_CACHE)/kmod-check/logs -type f | wc -l) kernels built with W=1 and no warnings"
 	@if [ -n "$(KTREES)" ]; then .ci/ktrees-check $(KTREES); else echo "kmod-check: KTREES not set: no kernel-devel trees checked"; fi
