@@ -12,10 +12,11 @@ if [ -n "${DNSMON_CC:-}" ]; then
 	set -- CC="$DNSMON_CC"
 fi
 # W=1 runs the kernel's scripts/kernel-doc on each source. Some kernels ship
-# one that does not compile (Ubuntu's 5.4.0-216 uses an undeclared $args):
-# then only that check is left out, and the build says so.
+# a Perl one that does not compile (Ubuntu's 5.4.0-216 uses an undeclared
+# $args): then only that check is left out, and the build says so.
 doc="$DNSMON_KDIR/scripts/kernel-doc"
-if [ -f "$doc" ] && command -v perl >/dev/null && ! perl -c "$doc" >/dev/null 2>&1; then
+if [ -f "$doc" ] && head -n 1 "$doc" | grep -q perl && command -v perl >/dev/null &&
+	! perl -c "$doc" >/dev/null 2>&1; then
 	echo "dnsmon: $doc does not compile under perl: building without its W=1 kernel-doc check"
 	set -- "$@" cmd_checkdoc=:
 fi
