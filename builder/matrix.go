@@ -46,7 +46,7 @@ func BuildMatrix(ctx context.Context, m MatrixBuild) ([]Result, error) {
 			return nil, err
 		}
 	}
-	targets, err := matrix.LoadTargets(ctx, m.File, r)
+	targets, err := matrix.LoadTargetsMatching(ctx, m.File, r, m.Only)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package matrix
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/dnsmon/dnsmon/matrix/debian"
@@ -47,9 +48,29 @@ func DefaultResolver() (Resolver, error) {
 // LoadTargets loads a kernels file, resolves its tracked groups with r
 // (which may be nil when no group tracks) and expands it into targets.
 func LoadTargets(ctx context.Context, path string, r Resolver) ([]Target, error) {
+	return LoadTargetsMatching(ctx, path, r, nil)
+}
+
+// LoadTargetsMatching is LoadTargets for the targets whose names only may
+// match (nil: all). When only is anchored at the start with a literal
+// prefix ("^debian-12/…"), groups whose targets cannot start with it are
+// left out before resolving: a tracked group's resolution reads its
+// package indexes (Ubuntu's take over a second), which a build of one
+// kernel should not wait for. The caller still filters the targets.
+func LoadTargetsMatching(ctx context.Context, path string, r Resolver, only *regexp.Regexp) ([]Target, error) {
 	f, err := Load(path)
 	if err != nil {
 		return nil, err
+	}
+	if prefix, ok := anchoredPrefix(only); ok {
+		var keep []Group
+		for _, g := range f.Groups {
+			name := g.Name + "/"
+			if strings.HasPrefix(name, prefix) || strings.HasPrefix(prefix, name) {
+				keep = append(keep, g)
+			}
+		}
+		f = &File{name: f.name, Groups: keep}
 	}
 	if r != nil {
 		if f, err = Resolve(ctx, f, r); err != nil {
@@ -57,4 +78,15 @@ func LoadTargets(ctx context.Context, path string, r Resolver) ([]Target, error)
 		}
 	}
 	return Expand(f)
+}
+
+// anchoredPrefix returns the literal text every string only matches must
+// begin with: only's literal prefix when only is anchored at the start and
+// has no alternation (one of whose branches might not be anchored).
+func anchoredPrefix(only *regexp.Regexp) (string, bool) {
+	if only == nil || !strings.HasPrefix(only.String(), "^") || strings.Contains(only.String(), "|") {
+		return "", false
+	}
+	p, _ := only.LiteralPrefix()
+	return p, p != ""
 }

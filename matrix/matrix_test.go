@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dnsmon/dnsmon/matrix/debian"
@@ -345,4 +346,51 @@ func ubuntuMeta(q KernelQuery) (string, error) {
 		return "", fmt.Errorf("unexpected ubuntu query %+v", q)
 	}
 	return r, nil
+}
+
+// TestLoadTargetsMatching: an anchored filter leaves out, before anything
+// is resolved, the groups none of whose targets can match it.
+func TestLoadTargetsMatching(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		asked []string
+	)
+	r := ResolverFunc(func(_ context.Context, q KernelQuery) (string, error) {
+		mu.Lock()
+		asked = append(asked, q.Suites[0])
+		mu.Unlock()
+		if q.Distro == "ubuntu" {
+			return ubuntuMeta(q)
+		}
+		return "7.2.13+deb14-" + q.Flavour, nil
+	})
+	tests := []struct {
+		only      string
+		wantAsked []string // suites resolved
+	}{
+		{`^debian-sid/7\.2\.13\+deb14-amd64$`, []string{"sid"}},
+		{`^ubuntu-24\.04/`, []string{"noble", "noble", "noble"}},
+		{`^debian-12-security/`, []string{"bookworm-security"}},
+		{`^(debian-sid|ubuntu-24\.04)/`, nil}, // alternation: every group
+		{`/7\.2\.13\+deb14-amd64$`, nil},      // not anchored: every group
+	}
+	for _, tc := range tests {
+		asked = nil
+		only := regexp.MustCompile(tc.only)
+		ts, err := LoadTargetsMatching(context.Background(), "../kernels.yaml", r, only)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.only, err)
+		}
+		if len(Filter(ts, only)) == 0 {
+			t.Errorf("%s: no target left", tc.only)
+		}
+		slices.Sort(asked)
+		if tc.wantAsked == nil {
+			if len(asked) < 10 {
+				t.Errorf("%s: resolved %q, want every tracked group", tc.only, asked)
+			}
+		} else if !slices.Equal(asked, tc.wantAsked) {
+			t.Errorf("%s: resolved %q, want %q", tc.only, asked, tc.wantAsked)
+		}
+	}
 }
