@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"errors"
 	"fmt"
 	"io"
@@ -133,14 +134,19 @@ func decompressMember(m arMember) (io.Reader, func(), error) {
 			return nil, nil, fmt.Errorf("opening %s: %w", m.Name, err)
 		}
 		return r, closeFn, nil
+	case strings.HasSuffix(m.Name, ".gz"):
+		r, err := decompress(m.Body, m.Name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening %s: %w", m.Name, err)
+		}
+		return r, func() {}, nil
+	case strings.HasSuffix(m.Name, ".bz2"):
+		// Ubuntu 16.04's kernel images.
+		return bzip2.NewReader(m.Body), func() {}, nil
 	case m.Name == "data.tar":
 		return m.Body, func() {}, nil
 	}
-	r, err := decompress(m.Body, m.Name)
-	if err != nil {
-		return nil, nil, fmt.Errorf("opening %s: %w", m.Name, err)
-	}
-	return r, func() {}, nil
+	return nil, nil, fmt.Errorf("%s: unknown compression: %w", m.Name, ErrNotDeb)
 }
 
 // ExtractFile copies the regular file at name (e.g. "boot/vmlinuz-6.1.0-50-amd64")

@@ -564,6 +564,7 @@ func TestExtract(t *testing.T) {
 		{"testdata/deb/fixture-xz.deb", "the xz command"},
 		{"testdata/deb/fixture-xz.deb", "the Go decoder"},
 		{"testdata/deb/fixture-zst.deb", ""},
+		{"testdata/deb/fixture-bz2.deb", ""},
 	} {
 		deb := tc.deb
 		t.Run(filepath.Base(deb)+" "+tc.decoder, func(t *testing.T) {
@@ -587,6 +588,9 @@ func TestExtract(t *testing.T) {
 				t.Errorf("symlink = %q, %v", link, err)
 			}
 		})
+	}
+	if err := ExtractFile("testdata/deb/fixture-lzma.deb", "boot/vmlinuz-9.9.9-test", &bytes.Buffer{}); !errors.Is(err, ErrNotDeb) || !strings.Contains(err.Error(), "data.tar.lzma: unknown compression") {
+		t.Errorf("a data archive of unknown compression: err = %v", err)
 	}
 	if err := ExtractFile("testdata/README.md", "x", &bytes.Buffer{}); !errors.Is(err, ErrNotDeb) {
 		t.Errorf("not a deb: err = %v", err)
@@ -778,6 +782,41 @@ func TestMetaKernel(t *testing.T) {
 				t.Fatalf("MetaKernel = %q, %v; want %q", got, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestUbuntuKernel(t *testing.T) {
+	pkgs := []Package{
+		{Name: "linux-image-6.8.0-155-generic", Version: "6.8.0-155.165"},
+		{Name: "linux-image-unsigned-6.8.0-155-generic", Version: "6.8.0-155.165"},
+		{Name: "linux-headers-6.8.0-155-generic", Version: "6.8.0-155.165", Depends: "linux-headers-6.8.0-155, libc6 (>= 2.38)"},
+		{Name: "linux-headers-6.8.0-155", Version: "6.8.0-155.165"},
+		{Name: "linux-image-7.0.0-1021-aws", Version: "7.0.0-1021.21~24.04.1"},
+		{Name: "linux-headers-7.0.0-1021-aws", Version: "7.0.0-1021.21~24.04.1", Depends: "linux-aws-7.0-headers-7.0.0-1021"},
+		{Name: "linux-aws-7.0-headers-7.0.0-1021", Version: "7.0.0-1021.21~24.04.1"},
+	}
+	tests := []struct {
+		release, image string
+		headers        []string
+	}{
+		{"6.8.0-155-generic", "linux-image-unsigned-6.8.0-155-generic", []string{"linux-headers-6.8.0-155-generic", "linux-headers-6.8.0-155"}},
+		{"7.0.0-1021-aws", "linux-image-7.0.0-1021-aws", []string{"linux-headers-7.0.0-1021-aws", "linux-aws-7.0-headers-7.0.0-1021"}},
+	}
+	for _, tc := range tests {
+		k, err := UbuntuKernel(pkgs, tc.release)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hs []string
+		for _, h := range k.Headers {
+			hs = append(hs, h.Name)
+		}
+		if k.Vmlinuz.Name != tc.image || k.VmlinuzPath != "boot/vmlinuz-"+tc.release || !slices.Equal(hs, tc.headers) {
+			t.Errorf("%s: %s:%s, headers %q; want %s, headers %q", tc.release, k.Vmlinuz.Name, k.VmlinuzPath, hs, tc.image, tc.headers)
+		}
+	}
+	if _, err := UbuntuKernel(pkgs, "6.8.0-150-generic"); !errors.Is(err, ErrNoKernel) {
+		t.Errorf("a release the index lacks: %v", err)
 	}
 }
 

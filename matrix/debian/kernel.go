@@ -163,3 +163,30 @@ func MetaKernel(pkgs []Package, meta string) (string, error) {
 	}
 	return "", fmt.Errorf("metapackage %s %s depends on no %sRELEASE: %w", meta, p.Version, kind, ErrNoKernel)
 }
+
+// UbuntuKernel returns release as an Ubuntu index lists it (a suite and
+// its pockets read together): the image package holding
+// boot/vmlinuz-RELEASE, which is linux-image-unsigned-RELEASE where there
+// is one (linux-image-RELEASE holds the same kernel signed for Secure Boot),
+// and the headers packages.
+func UbuntuKernel(pkgs []Package, release string) (Kernel, error) {
+	byName := newestByName(pkgs)
+	img, ok := byName["linux-image-unsigned-"+release]
+	if !ok {
+		if img, ok = byName["linux-image-"+release]; !ok {
+			return Kernel{}, fmt.Errorf("kernel %q: no linux-image-unsigned-%[1]s or linux-image-%[1]s in the index: %w", release, ErrNoKernel)
+		}
+	}
+	k := Kernel{Release: release, Version: img.Version, Image: img, Vmlinuz: img, VmlinuzPath: "boot/vmlinuz-" + release}
+	hdr, ok := byName["linux-headers-"+release]
+	if !ok {
+		return Kernel{}, fmt.Errorf("kernel %q: no linux-headers-%s in the index: %w", release, release, ErrNoKernel)
+	}
+	k.Headers = append(k.Headers, hdr)
+	for _, d := range DependsNames(hdr.Depends) {
+		if p, ok := byName[d]; ok && strings.HasPrefix(d, "linux-") && strings.Contains(d, "-headers-") {
+			k.Headers = append(k.Headers, p)
+		}
+	}
+	return k, nil
+}
