@@ -25,9 +25,13 @@ type guestKernel struct {
 	suite, flavour string
 }
 
-// guestKernels are the kernels `make test` boots: 5.10, 6.1, 6.12, 7.2,
-// 7.3 and one PREEMPT_RT kernel. DNSMON_GUEST_KERNELS=suite[:flavour],...
-// narrows the run; DNSMON_GUEST_KEEP_LOGS=1 keeps passing runs' console logs.
+// guestKernels are the kernels `make test` boots: Debian's 5.10, 6.1,
+// 6.12, 7.2, 7.3 and one PREEMPT_RT kernel, and Ubuntu's lines below them,
+// 4.4, 4.15 and 5.4: the first kernels of the (priv, skb, state) hook and of
+// per-namespace hooks, and the compat shims (in_task, sock_net_uid,
+// __poll_t, compat_ptr_ioctl). DNSMON_GUEST_KERNELS=suite[:flavour],...
+// narrows the run or names others (noble:generic, noble:aws: see
+// GuestKernel); DNSMON_GUEST_KEEP_LOGS=1 keeps passing runs' console logs.
 var guestKernels = []guestKernel{
 	{"bullseye", "amd64"},
 	{"bookworm", "amd64"},
@@ -35,6 +39,9 @@ var guestKernels = []guestKernel{
 	{"sid", "amd64"},
 	{"experimental", "amd64"},
 	{"bookworm", "rt-amd64"},
+	{"xenial", "generic"},
+	{"xenial", "generic-hwe-16.04"},
+	{"focal", "generic"},
 }
 
 func selectedKernels(t *testing.T) []guestKernel {
@@ -179,7 +186,7 @@ func TestGuest(t *testing.T) {
 			// (the number of cores): each -smp 1 TCG guest keeps one
 			// core busy, and the next kernel's module builds meanwhile.
 			t.Parallel()
-			k, err := c.NewestKernel(ctx, debian.SuiteFor(gk.suite), gk.flavour)
+			k, err := GuestKernel(ctx, c, filepath.Join(root, "kernels.yaml"), gk.suite, gk.flavour)
 			if err != nil {
 				t.Fatalf("resolving kernel: %v", err)
 			}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/dnsmon/dnsmon/kmod/atomicfile"
+	"github.com/dnsmon/dnsmon/matrix"
 	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
@@ -37,3 +38,39 @@ func Vmlinuz(ctx context.Context, c *debian.Client, k debian.Kernel) (string, er
 
 // ErrNoModule is returned by a ModuleSource that cannot build for a kernel.
 var ErrNoModule = errors.New("no module for this kernel")
+
+// GuestKernel resolves the kernel of suite and flavour that a guest boots:
+// for a suite an Ubuntu group of kernelsFile tracks, the kernel Ubuntu's
+// metapackage linux-headers-FLAVOUR points at across the suite and its
+// pockets ("noble", "generic-hwe-24.04"); otherwise the newest kernel of the
+// Debian suite and flavour ("bookworm", "rt-amd64").
+func GuestKernel(ctx context.Context, c *debian.Client, kernelsFile, suite, flavour string) (debian.Kernel, error) {
+	f, err := matrix.Load(kernelsFile)
+	if err != nil {
+		return debian.Kernel{}, err
+	}
+	for _, g := range f.Groups {
+		if g.Distro != "ubuntu" || g.Track == nil || g.Track.Suite != suite {
+			continue
+		}
+		var pkgs []debian.Package
+		for _, s := range g.Track.Suites() {
+			p, err := c.Packages(ctx, debian.Suite{Name: s, BaseURL: g.Track.Mirror, Component: "main", Arch: "amd64", Archive: debian.ArchiveUbuntu})
+			if err != nil {
+				return debian.Kernel{}, err
+			}
+			pkgs = append(pkgs, p...)
+		}
+		rel, err := debian.MetaKernel(pkgs, "linux-headers-"+flavour)
+		if err != nil {
+			return debian.Kernel{}, fmt.Errorf("suite %q: %w", suite, err)
+		}
+		k, err := debian.UbuntuKernel(pkgs, rel)
+		if err != nil {
+			return debian.Kernel{}, fmt.Errorf("suite %q: %w", suite, err)
+		}
+		k.Suite, k.Flavour = suite, flavour
+		return k, nil
+	}
+	return c.NewestKernel(ctx, debian.SuiteFor(suite), flavour)
+}
