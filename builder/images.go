@@ -227,7 +227,8 @@ const debootstrapScripts = "/usr/share/debootstrap/scripts"
 // debootstrapArgs are debootstrap's arguments for t's base image in dir,
 // with debootstrap's suite scripts in scripts: the suite alone (the image
 // is upgraded from its pockets after the import: debootstrap's
-// --extra-suites leaves the gutsy script nothing to install). An Ubuntu suite is checked against the Ubuntu archive keys embedded in
+// --extra-suites leaves the gutsy script nothing to install). An Ubuntu
+// suite is checked against the Ubuntu archive keys embedded in
 // matrix/debian (written once into the cache), and made with the gutsy
 // script when the host's debootstrap is older than the suite: that script
 // serves every Ubuntu release since 7.10.

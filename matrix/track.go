@@ -43,9 +43,10 @@ var _ Resolver = ResolverFunc(nil)
 
 // Resolve returns a copy of f in which every group with a Track lists the
 // newest kernel of each tracked flavour after its own kernels (once). A
-// tracked kernel that an earlier group of the same distribution lists is
-// left to that group; one of another distribution is an error. Groups
-// without Track are copied unchanged; f is not modified.
+// tracked kernel that another group of the same distribution lists, or
+// tracks earlier in the file, is left to that group; one that a group of
+// another distribution has is an error. Groups without Track are copied
+// unchanged; f is not modified.
 func Resolve(ctx context.Context, f *File, r Resolver) (*File, error) {
 	// Each tracked group reads its own suite's index, which takes a good
 	// part of a second: look them up in parallel, one slot per group, then
