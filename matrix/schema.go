@@ -83,13 +83,7 @@ type Debootstrap struct {
 }
 
 // Suites are Suite and its pockets: "noble", "noble-updates", …
-func (d *Debootstrap) Suites() []string {
-	out := []string{d.Suite}
-	for _, p := range d.Pockets {
-		out = append(out, d.Suite+"-"+p)
-	}
-	return out
-}
+func (d *Debootstrap) Suites() []string { return withPockets(d.Suite, d.Pockets) }
 
 // Headers says how to install one kernel's headers into the builder image.
 type Headers struct {
@@ -159,10 +153,13 @@ type Track struct {
 }
 
 // Suites are Suite and its pockets.
-func (t *Track) Suites() []string {
-	out := []string{t.Suite}
-	for _, p := range t.Pockets {
-		out = append(out, t.Suite+"-"+p)
+func (t *Track) Suites() []string { return withPockets(t.Suite, t.Pockets) }
+
+// withPockets is suite followed by suite-POCKET for each pocket.
+func withPockets(suite string, pockets []string) []string {
+	out := []string{suite}
+	for _, p := range pockets {
+		out = append(out, suite+"-"+p)
 	}
 	return out
 }
