@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -26,12 +27,14 @@ type guestKernel struct {
 }
 
 // guestKernels are the kernels `make test` boots: Debian's 5.10, 6.1,
-// 6.12, 7.2, 7.3 and one PREEMPT_RT kernel, and Ubuntu's lines below them,
-// 4.4, 4.15 and 5.4: the first kernels of the (priv, skb, state) hook and of
-// per-namespace hooks, and the compat shims (in_task, sock_net_uid,
-// __poll_t, compat_ptr_ioctl). DNSMON_GUEST_KERNELS=suite[:flavour],...
-// narrows the run or names others (noble:generic, noble:aws: see
-// GuestKernel); DNSMON_GUEST_KEEP_LOGS=1 keeps passing runs' console logs.
+// 6.12, 7.2, 7.3 and one PREEMPT_RT kernel, and one kernel of each of
+// Ubuntu's version lines, 4.4, 4.15, 5.4, 5.15, 6.8 and 7.0, plus 24.04's
+// aws kernel. The lines below 5.10 have the first kernels of the
+// (priv, skb, state) hook and of per-namespace hooks, and need the compat
+// shims (in_task, sock_net_uid, __poll_t, compat_ptr_ioctl). 26.04's GA
+// kernel is 24.04's HWE one. DNSMON_GUEST_KERNELS=suite[:flavour],...
+// narrows the run or names others (see GuestKernel);
+// DNSMON_GUEST_KEEP_LOGS=1 keeps passing runs' console logs.
 var guestKernels = []guestKernel{
 	{"bullseye", "amd64"},
 	{"bookworm", "amd64"},
@@ -42,6 +45,10 @@ var guestKernels = []guestKernel{
 	{"xenial", "generic"},
 	{"xenial", "generic-hwe-16.04"},
 	{"focal", "generic"},
+	{"jammy", "generic"},
+	{"noble", "generic"},
+	{"noble", "generic-hwe-24.04"},
+	{"noble", "aws"},
 }
 
 func selectedKernels(t *testing.T) []guestKernel {
@@ -179,28 +186,34 @@ func TestGuest(t *testing.T) {
 		_ = os.MkdirAll(logDir, 0o755)
 		_ = os.WriteFile(filepath.Join(logDir, "summary.txt"), []byte(tab), 0o644)
 	})
+	// At most prepLimit guests resolve, download and build at once: those
+	// steps wait mostly on the network, so they run ahead of the boots.
+	prepSlots := make(chan struct{}, prepLimit)
 	for _, gk := range selectedKernels(t) {
 		name := gk.suite + "/" + gk.flavour
 		t.Run(name, func(t *testing.T) {
+			p := startPrepare(ctx, prepSlots, func() (guestPrep, error) {
+				return prepareGuest(ctx, c, root, gk)
+			})
 			// Guests boot side by side, as many as go test's -parallel
 			// (the number of cores): each -smp 1 TCG guest keeps one
-			// core busy, and the next kernel's module builds meanwhile.
+			// core busy, and the next kernels' modules build meanwhile.
 			t.Parallel()
-			k, err := GuestKernel(ctx, c, filepath.Join(root, "kernels.yaml"), gk.suite, gk.flavour)
-			if err != nil {
+			gp, err := p.wait(ctx)
+			if gp.k.Release == "" {
 				t.Fatalf("resolving kernel: %v", err)
 			}
+			k := gp.k
 			label := k.Release
 			extra := map[string]string{}
 			defer func() { res.add(label, nil, extra) }()
-			vmlinuz, err := Vmlinuz(ctx, c, k)
-			if err != nil {
+			if gp.vmlinuz == "" {
 				extra["kernel"] = "fail"
 				t.Fatalf("getting kernel: %v", err)
 			}
+			vmlinuz := gp.vmlinuz
 			files := append([]InitramfsFile(nil), tools...)
-			tb := time.Now()
-			ko, err := moduleSource(root, io.Discard).Module(ctx, k)
+			ko := gp.ko
 			if err != nil {
 				extra["build"] = "fail"
 				t.Errorf("building module for %s: %v", k.Release, err)
@@ -212,7 +225,7 @@ func TestGuest(t *testing.T) {
 					t.Fatal(err)
 				}
 				files = append(files, compressed...)
-				t.Logf("module for %s ready in %v: %s", k.Release, time.Since(tb).Round(time.Millisecond), ko)
+				t.Logf("module for %s built in %v: %s", k.Release, gp.build.Round(time.Millisecond), ko)
 			}
 			initrd := filepath.Join(t.TempDir(), "initramfs.cpio")
 			if err := WriteInitramfs(initrd, files); err != nil {
@@ -247,6 +260,72 @@ func TestGuest(t *testing.T) {
 				os.Remove(logPath)
 			}
 		})
+	}
+}
+
+// prepLimit is how many guests prepare at once (see TestGuest).
+const prepLimit = 3
+
+// guestPrep is what a guest boots: its kernel, resolved and downloaded, and
+// the module built for it. A failed step leaves its field and the later
+// ones empty.
+type guestPrep struct {
+	k       debian.Kernel
+	vmlinuz string
+	ko      string
+	build   time.Duration // how long the module took
+}
+
+// prepareGuest resolves gk, downloads its kernel and builds its module.
+func prepareGuest(ctx context.Context, c *debian.Client, root string, gk guestKernel) (guestPrep, error) {
+	var gp guestPrep
+	k, err := GuestKernel(ctx, c, filepath.Join(root, "kernels.yaml"), gk.suite, gk.flavour)
+	if err != nil {
+		return gp, err
+	}
+	gp.k = k
+	if gp.vmlinuz, err = Vmlinuz(ctx, c, k); err != nil {
+		return gp, err
+	}
+	start := time.Now()
+	ko, err := moduleSource(root, io.Discard).Module(ctx, k)
+	if err != nil {
+		return gp, err
+	}
+	gp.ko, gp.build = ko, time.Since(start)
+	return gp, nil
+}
+
+// pending is a guestPrep being made in the background.
+type pending struct {
+	done chan struct{}
+	gp   guestPrep
+	err  error
+}
+
+// startPrepare runs prepare once a slot is free, without waiting for it.
+func startPrepare(ctx context.Context, slots chan struct{}, prepare func() (guestPrep, error)) *pending {
+	p := &pending{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		case <-ctx.Done():
+			p.err = ctx.Err()
+			return
+		}
+		p.gp, p.err = prepare()
+	}()
+	return p
+}
+
+func (p *pending) wait(ctx context.Context) (guestPrep, error) {
+	select {
+	case <-p.done:
+		return p.gp, p.err
+	case <-ctx.Done():
+		return guestPrep{}, ctx.Err()
 	}
 }
 

@@ -217,7 +217,7 @@ func resolveIn(ctx context.Context, src store.Source, vi *artifact.VersionIndex,
 	d, ok := pick(descs, host.Release, host.Arch)
 	if !ok {
 		return nil, &NoModuleError{Source: src.String(), Version: version, Release: host.Release, Arch: host.Arch,
-			Distro: host.DistroName(), Nearest: nearest(descs, host.Release, host.Arch, host.DistroName(), 5)}
+			Distro: host.DistroName(), Nearest: nearest(descs, host.Release, host.Arch, host.DistroName(), 5), ESM: host.ESM()}
 	}
 	if d.Size > artifact.MaxManifestSize {
 		return nil, fmt.Errorf("manifest %s is %d bytes, more than %d", d.Digest, d.Size, artifact.MaxManifestSize)

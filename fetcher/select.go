@@ -24,6 +24,9 @@ type NoModuleError struct {
 	// Nearest are the closest releases available for that distribution and
 	// architecture, best first.
 	Nearest []string
+	// ESM is set when the host runs an Ubuntu release past standard
+	// support, whose newer kernels only Ubuntu Pro (ESM) publishes.
+	ESM bool
 }
 
 func (e *NoModuleError) Error() string {
@@ -42,8 +45,24 @@ func (e *NoModuleError) Error() string {
 	if e.Distro != "" {
 		group = "the " + e.Distro + " group"
 	}
+	if e.ESM {
+		// The public archive kernels.yaml tracks stops where ESM begins: a
+		// kernels: line alone would find no headers for an ESM kernel.
+		fmt.Fprintf(&b, "; %s is past standard support, and if %s is an Ubuntu Pro (ESM) kernel, its headers are only on Pro's archive, which the public build does not read: "+
+			"add a group to kernels.yaml that pins it (kernels: [%s]) and takes its linux-headers packages from your own Pro mirror (headers: {method: urls}), as README \"ESM kernels\" shows", e.Distro, e.Release, e.Release)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "; to have it built, add this line to the kernels: list of %s in kernels.yaml:\n      - %s", group, e.Release)
 	return b.String()
+}
+
+// esmReleases are the Ubuntu releases past standard support: their newer
+// kernels come only through Ubuntu Pro (ESM).
+var esmReleases = []string{"14.04", "16.04", "18.04", "20.04"}
+
+// ESM reports whether h runs an Ubuntu release past standard support.
+func (h Host) ESM() bool {
+	return strings.EqualFold(h.Distro, "ubuntu") && slices.Contains(esmReleases, h.DistroVersion)
 }
 
 // pick returns the descriptor for release and arch.

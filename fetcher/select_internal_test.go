@@ -2,6 +2,7 @@ package fetcher
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dnsmon/dnsmon/kmod/artifact"
@@ -53,5 +54,47 @@ func TestOSRelease(t *testing.T) {
 				t.Errorf("DistroName = %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+func TestHostESM(t *testing.T) {
+	tests := []struct {
+		h    Host
+		want bool
+	}{
+		{Host{Distro: "ubuntu", DistroVersion: "18.04"}, true},
+		{Host{Distro: "ubuntu", DistroVersion: "16.04"}, true},
+		{Host{Distro: "ubuntu", DistroVersion: "20.04"}, true},
+		{Host{Distro: "ubuntu", DistroVersion: "22.04"}, false},
+		{Host{Distro: "ubuntu", DistroVersion: "24.04"}, false},
+		{Host{Distro: "debian", DistroVersion: "18.04"}, false},
+		{Host{Distro: "ubuntu"}, false},
+	}
+	for _, tc := range tests {
+		if got := tc.h.ESM(); got != tc.want {
+			t.Errorf("%+v: ESM() = %v, want %v", tc.h, got, tc.want)
+		}
+	}
+}
+
+// TestNoModuleErrorESM: on a release past standard support the message
+// says where an ESM kernel's headers are and how to build for it, instead
+// of a kernels: line that would find none.
+func TestNoModuleErrorESM(t *testing.T) {
+	e := &NoModuleError{Source: "oci-layout:out", Version: "0.4.0", Release: "4.15.0-240-generic", Arch: "amd64",
+		Distro: "ubuntu-18.04", Nearest: []string{"4.15.0-213-generic"}}
+	plain := e.Error()
+	e.ESM = true
+	esm := e.Error()
+	for _, want := range []string{"nearest available for ubuntu-18.04: 4.15.0-213-generic", "Ubuntu Pro (ESM)", "kernels: [4.15.0-240-generic]", "method: urls", `README "ESM kernels"`} {
+		if !strings.Contains(esm, want) {
+			t.Errorf("ESM message lacks %q:\n%s", want, esm)
+		}
+	}
+	if strings.Contains(esm, "add this line to the kernels: list") {
+		t.Errorf("ESM message offers a kernels: line the public archive cannot build:\n%s", esm)
+	}
+	if strings.Contains(plain, "ESM") || !strings.Contains(plain, "add this line to the kernels: list of the ubuntu-18.04 group") {
+		t.Errorf("message off ESM:\n%s", plain)
 	}
 }

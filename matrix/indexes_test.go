@@ -27,7 +27,7 @@ func TestGroupIndexes(t *testing.T) {
 			"http://archive.ubuntu.com/ubuntu noble main (amd64)",
 			"http://archive.ubuntu.com/ubuntu noble-updates main (amd64)",
 			"http://archive.ubuntu.com/ubuntu noble-security main (amd64)",
-		}, []string{"generic", "aws"}},
+		}, []string{"generic", "lowlatency", "aws", "azure", "gcp"}},
 		"amazonlinux-2": {[]string{
 			"http://amazonlinux.us-east-1.amazonaws.com/2/core/latest/x86_64/mirror.list",
 			"http://amazonlinux.us-east-1.amazonaws.com/2/extras/kernel-5.10/latest/x86_64/mirror.list",

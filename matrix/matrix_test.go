@@ -326,26 +326,40 @@ func TestFilterAndTargetFor(t *testing.T) {
 }
 
 // ubuntuMeta stands for Ubuntu's indexes: the kernel each tracked
-// metapackage of kernels.yaml points at. jammy's HWE line and noble's GA
-// line share a release, as Ubuntu's do.
+// metapackage of kernels.yaml points at. A generic or lowlatency
+// metapackage points at its line's ABI with its own flavour; a cloud one at
+// the cloud kernel of its release. jammy's HWE line and noble's GA line
+// share a release, as Ubuntu's do.
 func ubuntuMeta(q KernelQuery) (string, error) {
-	rel := map[string]string{
-		"xenial generic": "4.4.0-210-generic", "xenial generic-hwe-16.04": "4.15.0-142-generic",
-		"bionic generic": "4.15.0-213-generic", "bionic generic-hwe-18.04": "5.4.0-150-generic",
-		"focal generic": "5.4.0-216-generic", "focal generic-hwe-20.04": "5.15.0-139-generic",
-		"jammy generic": "5.15.0-160-generic", "jammy generic-hwe-22.04": "6.8.0-155-generic",
-		"noble generic": "6.8.0-155-generic", "noble generic-hwe-24.04": "7.0.0-44-generic", "noble aws": "6.8.0-1043-aws",
-		"questing generic": "6.17.0-20-generic", "resolute generic": "7.0.0-30-generic",
+	type lines struct{ ga, hwe, cloud string }
+	rel := map[string]lines{
+		"xenial":   {"4.4.0-210", "4.15.0-142", "4.15.0-1113"},
+		"bionic":   {"4.15.0-213", "5.4.0-150", "5.4.0-1109"},
+		"focal":    {"5.4.0-216", "5.15.0-139", "5.15.0-1089"},
+		"jammy":    {"5.15.0-160", "6.8.0-155", "6.8.0-1074"},
+		"noble":    {"6.8.0-155", "7.0.0-44", "7.0.0-1021"},
+		"questing": {"6.17.0-20", "", "6.17.0-1020"},
+		"resolute": {"7.0.0-30", "", "7.0.0-1024"},
 	}
 	want := []string{q.Suites[0], q.Suites[0] + "-updates", q.Suites[0] + "-security"}
 	if !slices.Equal(q.Suites, want) || q.Archive != debian.ArchiveUbuntu || q.Mirror != DefaultUbuntuMirror {
 		return "", fmt.Errorf("ubuntu query %+v: want suites %q of %s, Ubuntu's keys", q, want, DefaultUbuntuMirror)
 	}
-	r, ok := rel[q.Suites[0]+" "+q.Flavour]
-	if !ok {
-		return "", fmt.Errorf("unexpected ubuntu query %+v", q)
+	l, ok := rel[q.Suites[0]]
+	flavour, hwe := q.Flavour, ""
+	if i := strings.Index(flavour, "-hwe-"); i >= 0 {
+		flavour, hwe = flavour[:i], l.hwe
 	}
-	return r, nil
+	switch {
+	case !ok:
+	case hwe != "" && (flavour == "generic" || flavour == "lowlatency"):
+		return hwe + "-" + flavour, nil
+	case hwe == "" && (flavour == "generic" || flavour == "lowlatency"):
+		return l.ga + "-" + flavour, nil
+	case hwe == "" && slices.Contains([]string{"aws", "azure", "gcp"}, flavour):
+		return l.cloud + "-" + flavour, nil
+	}
+	return "", fmt.Errorf("unexpected ubuntu query %+v", q)
 }
 
 // TestLoadTargetsMatching: an anchored filter leaves out, before anything
@@ -369,7 +383,7 @@ func TestLoadTargetsMatching(t *testing.T) {
 		wantAsked []string // suites resolved
 	}{
 		{`^debian-sid/7\.2\.13\+deb14-amd64$`, []string{"sid"}},
-		{`^ubuntu-24\.04/`, []string{"noble", "noble", "noble"}},
+		{`^ubuntu-24\.04/`, []string{"noble", "noble", "noble", "noble", "noble", "noble"}},
 		{`^debian-12-security/`, []string{"bookworm-security"}},
 		{`^(debian-sid|ubuntu-24\.04)/`, nil}, // alternation: every group
 		{`/7\.2\.13\+deb14-amd64$`, nil},      // not anchored: every group
