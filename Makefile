@@ -74,17 +74,24 @@ fuzz:
 # The main job end to end: build the module for the reachable Debian kernels
 # in containers, publish them signed into the OCI layout out/, write an
 # offline bundle, and boot a qemu guest of one kernel (DNSMON_DEMO_SUITE,
-# default bookworm) with no compiler and no network device that runs
+# default bookworm; an Ubuntu suite builds its release's group instead of
+# Debian's) with no compiler and no network device that runs
 # dnsmon-fetch && dnsmon-load and shows dnsmon-watch's lines. The artifact
 # key and the module signing key are made once under the cache directory;
 # published targets are skipped. The guest harness is built without cgo:
 # the demo installs no C toolchain.
 demo: DEMO_KEYS := $(DNSMON_CACHE)/demo-keys
+# The kernels.yaml groups the demo builds: Debian's, or the Ubuntu release
+# of DNSMON_DEMO_SUITE (SUITE[:FLAVOUR]).
+demo_suite := $(firstword $(subst :, ,$(DNSMON_DEMO_SUITE)))
+demo_ubuntu := xenial=16.04 bionic=18.04 focal=20.04 jammy=22.04 noble=24.04 questing=25.10 resolute=26.04
+demo_release := $(patsubst $(demo_suite)=%,%,$(filter $(demo_suite)=%,$(demo_ubuntu)))
+demo: DEMO_ONLY := $(if $(demo_release),^ubuntu-$(subst .,\.,$(demo_release))/,^debian-)
 demo: deps-demo build
 	@mkdir -p $(DEMO_KEYS)
 	@if [ ! -f $(DEMO_KEYS)/dnsmon.key ]; then $(BIN)/dnsmon-farm keygen --dir $(DEMO_KEYS); fi
 	@if [ ! -f $(DEMO_KEYS)/dnsmon-module-signing.key ]; then $(BIN)/dnsmon-farm keygen --module-signing --dir $(DEMO_KEYS); fi
-	.ci/with-dockerd $(BIN)/dnsmon-farm build --only '^debian-' --to oci-layout:out --key $(DEMO_KEYS)/dnsmon.key \
+	.ci/with-dockerd $(BIN)/dnsmon-farm build --only '$(DEMO_ONLY)' --to oci-layout:out --key $(DEMO_KEYS)/dnsmon.key \
 		--module-key $(DEMO_KEYS)/dnsmon-module-signing.key --module-cert $(DEMO_KEYS)/dnsmon-module-signing.pem
 	$(BIN)/dnsmon-farm bundle --from oci-layout:out -o out/dnsmon-bundle.tar.zst
 	DNSMON_DEMO_BUNDLE=$(CURDIR)/out/dnsmon-bundle.tar.zst DNSMON_DEMO_KEY=$(DEMO_KEYS)/dnsmon.pub \
@@ -92,7 +99,7 @@ demo: deps-demo build
 		CGO_ENABLED=0 $(GO) test -count=1 -v -run '^TestDemo$$' ./e2e
 	@echo
 	@echo "demo: done. Every step above succeeded:"
-	@echo "  modules for the reachable Debian kernels (built in containers, or already published), signed with the module signing key $(DEMO_KEYS)/dnsmon-module-signing.key, in out/ (OCI layout), artifacts signed with $(DEMO_KEYS)/dnsmon.key"
+	@echo "  modules for the kernels of $(DEMO_ONLY) in kernels.yaml (built in containers, or already published), signed with the module signing key $(DEMO_KEYS)/dnsmon-module-signing.key, in out/ (OCI layout), artifacts signed with $(DEMO_KEYS)/dnsmon.key"
 	@echo "  offline bundle: out/dnsmon-bundle.tar.zst"
 	@echo "  a gcc-less qemu guest fetched its own kernel's module from it, verified the artifact signature, the module signing certificate and the module's signature, loaded it, and dnsmon-watch showed the queries"
 

@@ -32,8 +32,9 @@ import (
 // passes what dnsmon-farm made) and the demo lines go to stdout; without
 // them the test builds the module for the guest's kernel, signs it and its
 // artifact with fresh keys, publishes and bundles it itself.
-// DNSMON_DEMO_SUITE picks the guest's kernel: the newest amd64 kernel of
-// that suite (default bookworm).
+// DNSMON_DEMO_SUITE=SUITE[:FLAVOUR] picks the guest's kernel as
+// GuestKernel resolves it: default bookworm's amd64; noble gives Ubuntu
+// 24.04's generic kernel.
 func TestDemo(t *testing.T) {
 	// `make demo` sets DNSMON_DEMO_BUNDLE: never skip there, or it would
 	// report a demo that did not run.
@@ -42,11 +43,11 @@ func TestDemo(t *testing.T) {
 	}
 	ctx := t.Context()
 	c, root := guestSetup(t)
-	suite := os.Getenv("DNSMON_DEMO_SUITE")
+	suite, flavour, _ := strings.Cut(os.Getenv("DNSMON_DEMO_SUITE"), ":")
 	if suite == "" {
 		suite = "bookworm"
 	}
-	k, err := c.NewestKernel(ctx, debian.SuiteFor(suite), "amd64")
+	k, err := GuestKernel(ctx, c, filepath.Join(root, "kernels.yaml"), suite, flavour)
 	if err != nil {
 		t.Fatalf("resolving the newest %s kernel: %v", suite, err)
 	}

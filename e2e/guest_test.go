@@ -55,8 +55,18 @@ func selectedKernels(t *testing.T) []guestKernel {
 	return kernelsFromEnv("DNSMON_GUEST_KERNELS", guestKernels)
 }
 
+// name is the subtest's name: "noble/aws", or "noble" for the default
+// flavour.
+func (gk guestKernel) name() string {
+	if gk.flavour == "" {
+		return gk.suite
+	}
+	return gk.suite + "/" + gk.flavour
+}
+
 // kernelsFromEnv reads a list of SUITE[:FLAVOUR] from the environment
-// variable name, or returns def when it is unset.
+// variable name, or returns def when it is unset. A missing flavour is the
+// distribution's default (GuestKernel).
 func kernelsFromEnv(name string, def []guestKernel) []guestKernel {
 	env := os.Getenv(name)
 	if env == "" {
@@ -65,9 +75,6 @@ func kernelsFromEnv(name string, def []guestKernel) []guestKernel {
 	var ks []guestKernel
 	for _, s := range strings.Split(env, ",") {
 		suite, flavour, _ := strings.Cut(strings.TrimSpace(s), ":")
-		if flavour == "" {
-			flavour = "amd64"
-		}
 		ks = append(ks, guestKernel{suite, flavour})
 	}
 	return ks
@@ -190,8 +197,7 @@ func TestGuest(t *testing.T) {
 	// steps wait mostly on the network, so they run ahead of the boots.
 	prepSlots := make(chan struct{}, prepLimit)
 	for _, gk := range selectedKernels(t) {
-		name := gk.suite + "/" + gk.flavour
-		t.Run(name, func(t *testing.T) {
+		t.Run(gk.name(), func(t *testing.T) {
 			p := startPrepare(ctx, prepSlots, func() (guestPrep, error) {
 				return prepareGuest(ctx, c, root, gk)
 			})

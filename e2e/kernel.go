@@ -43,7 +43,8 @@ var ErrNoModule = errors.New("no module for this kernel")
 // for a suite an Ubuntu group of kernelsFile tracks, the kernel Ubuntu's
 // metapackage linux-headers-FLAVOUR points at across the suite and its
 // pockets ("noble", "generic-hwe-24.04"); otherwise the newest kernel of the
-// Debian suite and flavour ("bookworm", "rt-amd64").
+// Debian suite and flavour ("bookworm", "rt-amd64"). An empty flavour is
+// the distribution's default: Ubuntu's generic, Debian's amd64.
 func GuestKernel(ctx context.Context, c *debian.Client, kernelsFile, suite, flavour string) (debian.Kernel, error) {
 	f, err := matrix.Load(kernelsFile)
 	if err != nil {
@@ -52,6 +53,9 @@ func GuestKernel(ctx context.Context, c *debian.Client, kernelsFile, suite, flav
 	for _, g := range f.Groups {
 		if g.Distro != "ubuntu" || g.Track == nil || g.Track.Suite != suite {
 			continue
+		}
+		if flavour == "" {
+			flavour = "generic"
 		}
 		var pkgs []debian.Package
 		for _, s := range g.Track.Suites() {
@@ -71,6 +75,9 @@ func GuestKernel(ctx context.Context, c *debian.Client, kernelsFile, suite, flav
 		}
 		k.Suite, k.Flavour = suite, flavour
 		return k, nil
+	}
+	if flavour == "" {
+		flavour = "amd64"
 	}
 	return c.NewestKernel(ctx, debian.SuiteFor(suite), flavour)
 }

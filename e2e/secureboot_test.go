@@ -7,14 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/dnsmon/dnsmon/builder"
 	"github.com/dnsmon/dnsmon/fetcher/hoststate"
 	"github.com/dnsmon/dnsmon/kmod/modsign"
-	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
 // SigningTools are the programs of the module signing guests.
@@ -23,10 +21,12 @@ var SigningTools = []Tool{
 	{Pkg: "./cmd/dnsmon-load", Path: "/bin/dnsmon-load"},
 }
 
-// signingKernels are the kernels TestSecureBoot boots: 6.1 and the newest
-// kernel of the matrix; their modules come from the farm.
+// signingKernels are the kernels TestSecureBoot boots: Debian's 6.1, the
+// newest kernel of the matrix, and Ubuntu 24.04's GA kernel, which, like
+// Debian's, loads the firmware db's certificates into a keyring it checks
+// modules against; their modules come from the farm.
 // DNSMON_SB_KERNELS=suite[:flavour],... overrides.
-var signingKernels = []guestKernel{{"bookworm", "amd64"}, {"experimental", "amd64"}}
+var signingKernels = []guestKernel{{"bookworm", "amd64"}, {"experimental", "amd64"}, {"noble", "generic"}}
 
 // sbCase is one module a guest tries to load.
 type sbCase struct {
@@ -35,7 +35,7 @@ type sbCase struct {
 	want string // "load", "refuse" or "refuse-enrol"
 }
 
-// TestSecureBoot boots Debian kernels under OVMF with module.sig_enforce=1:
+// TestSecureBoot boots Debian and Ubuntu kernels under OVMF with module.sig_enforce=1:
 // with our certificate in the firmware's db, the module signed by the
 // farm (builder.WithModuleSigner) loads (and reports a query) while the unsigned module and
 // copies with one signature or code byte flipped are refused with
@@ -66,20 +66,10 @@ func TestSecureBoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	logDir := filepath.Join(c.CacheRoot(), "guest-logs")
-	kernels := signingKernels
-	if env := os.Getenv("DNSMON_SB_KERNELS"); env != "" {
-		kernels = nil
-		for _, s := range strings.Split(env, ",") {
-			suite, flavour, _ := strings.Cut(strings.TrimSpace(s), ":")
-			if flavour == "" {
-				flavour = "amd64"
-			}
-			kernels = append(kernels, guestKernel{suite, flavour})
-		}
-	}
+	kernels := kernelsFromEnv("DNSMON_SB_KERNELS", signingKernels)
 	for _, gk := range kernels {
-		t.Run(gk.suite+"/"+gk.flavour, func(t *testing.T) {
-			k, err := c.NewestKernel(ctx, debian.SuiteFor(gk.suite), gk.flavour)
+		t.Run(gk.name(), func(t *testing.T) {
+			k, err := GuestKernel(ctx, c, filepath.Join(root, "kernels.yaml"), gk.suite, gk.flavour)
 			if err != nil {
 				t.Fatalf("resolving kernel: %v", err)
 			}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/dnsmon/dnsmon/e2e/internal/proto"
-	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
 // stressKernels are booted SMP for the unload race: the oldest and the
@@ -39,8 +38,8 @@ func TestUnloadUnderLoad(t *testing.T) {
 		// One at a time: two 2-CPU TCG guests on a 2-core host, beside
 		// the builds of other packages' tests, starve each other's vCPUs
 		// into RCU stalls at boot (seen with 5.10).
-		t.Run(gk.suite+"/"+gk.flavour, func(t *testing.T) {
-			k, err := c.NewestKernel(ctx, debian.SuiteFor(gk.suite), gk.flavour)
+		t.Run(gk.name(), func(t *testing.T) {
+			k, err := GuestKernel(ctx, c, filepath.Join(root, "kernels.yaml"), gk.suite, gk.flavour)
 			if err != nil {
 				t.Fatalf("resolving kernel: %v", err)
 			}

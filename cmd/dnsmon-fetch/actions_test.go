@@ -17,7 +17,8 @@ import (
 // against an OCI layout with modules for two kernels, in a temporary root.
 func TestPersistence(t *testing.T) {
 	ctx := context.Background()
-	layout, keyDir := publishLayout(t, module{"6.1.0-56-amd64", "debian-12"}, module{"5.10.0-32-amd64", "debian-11"})
+	layout, keyDir := publishLayout(t, module{"6.1.0-56-amd64", "debian-12"}, module{"5.10.0-32-amd64", "debian-11"},
+		module{"6.8.0-155-generic", "ubuntu-24.04"}, module{"4.15.0-142-generic", "ubuntu-16.04"})
 	pub := filepath.Join(keyDir, "dnsmon.pub")
 	conf := filepath.Join(t.TempDir(), "etc/dnsmon/config.json")
 	root := t.TempDir()
@@ -28,11 +29,14 @@ func TestPersistence(t *testing.T) {
 		name    string
 		args    []string
 		wantOut []string
+		notOut  []string
 		wantErr string
 	}{
 		{name: "save nothing", args: []string{"--save"}, wantErr: "--save needs"},
 		{name: "save", args: []string{"--from", layout, "--key", pub, "--save"}, wantOut: []string{"saved " + conf + ": source " + layout + ", key " + pub}},
-		{name: "list", args: []string{"--list", "--root", root}, wantOut: []string{"RELEASE", "5.10.0-32-amd64  amd64  debian-11  0.1.0", "6.1.0-56-amd64   amd64  debian-12  0.1.0"}},
+		{name: "list", args: []string{"--list", "--root", root}, wantOut: []string{"RELEASE", "5.10.0-32-amd64     amd64  debian-11     0.1.0", "6.1.0-56-amd64      amd64  debian-12     0.1.0", "6.8.0-155-generic   amd64  ubuntu-24.04  0.1.0"}},
+		{name: "list ubuntu", args: []string{"--list", "--distro", "ubuntu", "--root", root},
+			wantOut: []string{"4.15.0-142-generic  amd64  ubuntu-16.04  0.1.0", "6.8.0-155-generic   amd64  ubuntu-24.04  0.1.0"}, notOut: []string{"debian"}},
 		{name: "list distro json", args: []string{"--list", "--distro", "debian-11", "--json", "--root", root}, wantOut: []string{`"release": "5.10.0-32-amd64"`}},
 		{name: "install one", args: []string{"--kernel", "5.10.0-32-amd64", "--install", "--root", root},
 			wantOut: []string{"5.10.0-32-amd64: installed dnsmon 0.1.0 at /lib/modules/5.10.0-32-amd64/updates/dnsmon.ko, signature verified with sha256:"}},
@@ -58,6 +62,11 @@ func TestPersistence(t *testing.T) {
 		for _, w := range s.wantOut {
 			if !strings.Contains(stdout.String(), w) {
 				t.Errorf("%s: stdout lacks %q:\n%s", s.name, w, stdout.String())
+			}
+		}
+		for _, w := range s.notOut {
+			if strings.Contains(stdout.String(), w) {
+				t.Errorf("%s: stdout has %q:\n%s", s.name, w, stdout.String())
 			}
 		}
 		if s.name == "list distro json" {
