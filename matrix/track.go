@@ -41,6 +41,12 @@ func (f ResolverFunc) NewestKernel(ctx context.Context, q KernelQuery) (string, 
 
 var _ Resolver = ResolverFunc(nil)
 
+// TrackQuery is the question Resolve asks for g's tracked flavour: its
+// track's mirror, suites and archive keys. g must have a Track.
+func (g Group) TrackQuery(flavour string) KernelQuery {
+	return KernelQuery{Distro: g.Distro, Mirror: g.Track.Mirror, Suites: g.Track.Suites(), Archive: archiveOf(g.Distro), Flavour: flavour}
+}
+
 // Resolve returns a copy of f in which every group with a Track lists the
 // newest kernel of each tracked flavour after its own kernels (once). A
 // tracked kernel that another group of the same distribution lists, or
@@ -60,7 +66,7 @@ func Resolve(ctx context.Context, f *File, r Resolver) (*File, error) {
 		}
 		eg.Go(func() error {
 			for _, fl := range g.Track.Flavours {
-				q := KernelQuery{Distro: g.Distro, Mirror: g.Track.Mirror, Suites: g.Track.Suites(), Archive: archiveOf(g.Distro), Flavour: fl}
+				q := g.TrackQuery(fl)
 				k, err := r.NewestKernel(ectx, q)
 				if err != nil {
 					return fmt.Errorf("group %q: resolving newest %s kernel of %s: %w", g.Name, fl, strings.Join(q.Suites, ", "), err)

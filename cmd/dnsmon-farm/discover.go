@@ -26,7 +26,12 @@ func runDiscover(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	if err != nil {
 		return fmt.Errorf("discover: %w", err)
 	}
-	results, derr := discover.Discover(ctx, f, append(opts, discover.WithLogger(stderr))...)
+	r, err := matrix.DefaultResolver()
+	if err != nil {
+		return fmt.Errorf("discover: %w", err)
+	}
+	opts = append(opts, discover.WithResolver(r), discover.WithLogger(stderr))
+	results, derr := discover.Discover(ctx, f, opts...)
 	if results == nil && derr != nil {
 		return fmt.Errorf("discover: %w", derr)
 	}

@@ -41,6 +41,10 @@ type Result struct {
 	// are resolved at run time, and Debian drops superseded ones within
 	// days, so Write leaves them alone.
 	Tracked bool `json:"tracked,omitempty"`
+	// Tracking are the kernels the group's track resolves to now, one per
+	// tracked flavour (and so per line: "generic-hwe-24.04"), as builds
+	// resolve them (WithResolver).
+	Tracking []TrackedKernel `json:"tracking,omitempty"`
 	// Err is why the group could not be discovered; the other groups are
 	// still done.
 	Err error `json:"-"`
@@ -57,11 +61,18 @@ type GroupError struct {
 func (e *GroupError) Error() string { return fmt.Sprintf("group %q: %v", e.Group, e.Err) }
 func (e *GroupError) Unwrap() error { return e.Err }
 
+// TrackedKernel is the kernel one tracked flavour resolves to.
+type TrackedKernel struct {
+	Flavour string `json:"flavour"`
+	Release string `json:"release"`
+}
+
 type options struct {
-	lister Lister
-	only   *regexp.Regexp
-	jobs   int
-	log    io.Writer
+	lister   Lister
+	resolver matrix.Resolver
+	only     *regexp.Regexp
+	jobs     int
+	log      io.Writer
 }
 
 // Option configures Discover.
@@ -75,6 +86,16 @@ func WithLister(l Lister) Option {
 			return errors.New("WithLister: nil lister")
 		}
 		o.lister = l
+		return nil
+	}
+}
+
+// WithResolver resolves each tracked group's flavours into
+// Result.Tracking, as a build would (matrix.DefaultResolver). Default: not
+// resolved.
+func WithResolver(r matrix.Resolver) Option {
+	return func(o *options) error {
+		o.resolver = r
 		return nil
 	}
 }
@@ -263,6 +284,16 @@ func discoverGroup(ctx context.Context, o *options, g matrix.Group) Result {
 			r.Newest = append(r.Newest, k)
 		}
 	}
+	if g.Track != nil && o.resolver != nil {
+		for _, fl := range g.Track.Flavours {
+			k, err := o.resolver.NewestKernel(ctx, g.TrackQuery(fl))
+			if err != nil {
+				r.Err = fmt.Errorf("resolving tracked flavour %s: %w", fl, err)
+				return r
+			}
+			r.Tracking = append(r.Tracking, TrackedKernel{Flavour: fl, Release: k})
+		}
+	}
 	return r
 }
 
@@ -282,6 +313,13 @@ func Summary(w io.Writer, results []Result) error {
 				note = " (tracked: resolved at build time, not written)"
 			}
 			line = fmt.Sprintf("%s: %d new: %s (newest: %s)%s", r.Group, len(r.New), strings.Join(r.New, " "), orNone(r.Newest), note)
+		}
+		if len(r.Tracking) > 0 {
+			var ts []string
+			for _, t := range r.Tracking {
+				ts = append(ts, t.Flavour+" "+t.Release)
+			}
+			line += "\n" + r.Group + ": tracked now: " + strings.Join(ts, ", ")
 		}
 		if _, err := fmt.Fprintln(w, line); err != nil {
 			return err

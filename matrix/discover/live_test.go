@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dnsmon/dnsmon/matrix"
@@ -63,4 +64,47 @@ func groupNamed(f *matrix.File, name string) matrix.Group {
 		}
 	}
 	return matrix.Group{}
+}
+
+// TestLiveUbuntu discovers the Ubuntu groups of the project's kernels.yaml
+// against Ubuntu's archive: each tracked flavour (and so each line:
+// generic-hwe-24.04) must resolve, as a build resolves it, to a kernel of
+// that flavour whose headers the group's indexes carry.
+func TestLiveUbuntu(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads Ubuntu's package indexes")
+	}
+	ctx := context.Background()
+	f, err := matrix.Load("../../kernels.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := matrix.DefaultResolver()
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := discover.Discover(ctx, f, discover.WithOnly(regexp.MustCompile(`^ubuntu-`)), discover.WithResolver(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) < 7 {
+		t.Fatalf("%d Ubuntu groups discovered, want 16.04 to 26.04 (7)", len(results))
+	}
+	for _, res := range results {
+		g := groupNamed(f, res.Group)
+		t.Logf("%s: tracking %v", res.Group, res.Tracking)
+		if len(res.Tracking) != len(g.Track.Flavours) {
+			t.Errorf("%s: tracking %v, want one kernel per flavour of %v", res.Group, res.Tracking, g.Track.Flavours)
+			continue
+		}
+		for i, tk := range res.Tracking {
+			fl, _, _ := strings.Cut(tk.Flavour, "-hwe-")
+			if tk.Flavour != g.Track.Flavours[i] || !strings.HasSuffix(tk.Release, "-"+fl) {
+				t.Errorf("%s: flavour %s tracks %s", res.Group, tk.Flavour, tk.Release)
+			}
+			if !slices.Contains(res.Available, tk.Release) {
+				t.Errorf("%s: tracked %s %s is not among the releases the indexes carry", res.Group, tk.Flavour, tk.Release)
+			}
+		}
+	}
 }
