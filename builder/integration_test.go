@@ -190,9 +190,7 @@ func TestEngineCancel(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("the farm run did not return after cancel")
 	}
-	if left := farmLeftovers(t, c, os.Getpid()); len(left) > 0 {
-		t.Errorf("left behind after cancel: %s", strings.Join(left, ", "))
-	}
+	checkNoLeftovers(t, c, os.Getpid(), "after cancel")
 }
 
 // TestBuildOne builds through the module cache: the path the qemu tests use.

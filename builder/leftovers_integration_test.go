@@ -61,9 +61,7 @@ func TestFarmLeavesNothing(t *testing.T) {
 	if !imageExists(t, c, otherImage) {
 		t.Errorf("the dangling image %s without the farm's label was removed", shortID(otherImage))
 	}
-	if left := farmLeftovers(t, c, os.Getpid()); len(left) > 0 {
-		t.Errorf("left behind: %s", strings.Join(left, ", "))
-	}
+	checkNoLeftovers(t, c, os.Getpid(), "after the failed build")
 }
 
 // TestFarmKilled kills a farm process with SIGKILL while its build runs:
@@ -94,15 +92,11 @@ func TestFarmKilled(t *testing.T) {
 	if _, err := testFarm(t, c, "testdata/hello").build(ctx, []matrix.Target{withoutHeaders(good[0])}); !errors.Is(err, ErrFailed) {
 		t.Fatalf("second farm run: %v, want its one target failed", err)
 	}
-	if left := farmLeftovers(t, c, pid); len(left) > 0 {
-		t.Errorf("the killed farm's leftovers are still there: %s", strings.Join(left, ", "))
-	}
+	checkNoLeftovers(t, c, pid, "the killed farm, after the next run")
 	if imageExists(t, c, farmImage) {
 		t.Errorf("the dangling farm image %s is still there", shortID(farmImage))
 	}
-	if left := farmLeftovers(t, c, os.Getpid()); len(left) > 0 {
-		t.Errorf("the second run left: %s", strings.Join(left, ", "))
-	}
+	checkNoLeftovers(t, c, os.Getpid(), "the second run")
 }
 
 // TestTwoFarmsOneCache runs two farm processes at once on one fresh cache
@@ -364,6 +358,15 @@ func farmLeftovers(t *testing.T, c Client, pid int) []string {
 		}
 	}
 	return left
+}
+
+// checkNoLeftovers fails t, saying when, if the farm run of process pid
+// left anything behind (farmLeftovers).
+func checkNoLeftovers(t *testing.T, c Client, pid int, when string) {
+	t.Helper()
+	if left := farmLeftovers(t, c, pid); len(left) > 0 {
+		t.Errorf("%s: left behind: %s", when, strings.Join(left, ", "))
+	}
 }
 
 // danglingImage imports two images in turn under one new tag, which leaves

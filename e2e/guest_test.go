@@ -199,7 +199,7 @@ func TestGuest(t *testing.T) {
 	for _, gk := range selectedKernels(t) {
 		t.Run(gk.name(), func(t *testing.T) {
 			p := startPrepare(ctx, prepSlots, func() (guestPrep, error) {
-				return prepareGuest(ctx, c, root, gk)
+				return prepareGuest(ctx, c, root, gk, moduleSource(root, io.Discard))
 			})
 			// Guests boot side by side, as many as go test's -parallel
 			// (the number of cores): each -smp 1 TCG guest keeps one
@@ -207,7 +207,7 @@ func TestGuest(t *testing.T) {
 			t.Parallel()
 			gp, err := p.wait(ctx)
 			if gp.k.Release == "" {
-				t.Fatalf("resolving kernel: %v", err)
+				t.Fatal(err)
 			}
 			k := gp.k
 			label := k.Release
@@ -215,14 +215,14 @@ func TestGuest(t *testing.T) {
 			defer func() { res.add(label, nil, extra) }()
 			if gp.vmlinuz == "" {
 				extra["kernel"] = "fail"
-				t.Fatalf("getting kernel: %v", err)
+				t.Fatal(err)
 			}
 			vmlinuz := gp.vmlinuz
 			files := append([]InitramfsFile(nil), tools...)
 			ko := gp.ko
 			if err != nil {
 				extra["build"] = "fail"
-				t.Errorf("building module for %s: %v", k.Release, err)
+				t.Error(err)
 			} else {
 				extra["build"] = "pass"
 				files = append(files, InitramfsFile{Path: "/dnsmon.ko", Source: ko, Mode: 0o644})
@@ -282,21 +282,22 @@ type guestPrep struct {
 	build   time.Duration // how long the module took
 }
 
-// prepareGuest resolves gk, downloads its kernel and builds its module.
-func prepareGuest(ctx context.Context, c *debian.Client, root string, gk guestKernel) (guestPrep, error) {
+// prepareGuest resolves gk, downloads its kernel and gets its module from
+// src. Its error names the step that failed.
+func prepareGuest(ctx context.Context, c *debian.Client, root string, gk guestKernel, src ModuleSource) (guestPrep, error) {
 	var gp guestPrep
 	k, err := GuestKernel(ctx, c, filepath.Join(root, "kernels.yaml"), gk.suite, gk.flavour)
 	if err != nil {
-		return gp, err
+		return gp, fmt.Errorf("resolving kernel: %w", err)
 	}
 	gp.k = k
 	if gp.vmlinuz, err = Vmlinuz(ctx, c, k); err != nil {
-		return gp, err
+		return gp, fmt.Errorf("getting kernel: %w", err)
 	}
 	start := time.Now()
-	ko, err := moduleSource(root, io.Discard).Module(ctx, k)
+	ko, err := src.Module(ctx, k)
 	if err != nil {
-		return gp, err
+		return gp, fmt.Errorf("building module for %s: %w", k.Release, err)
 	}
 	gp.ko, gp.build = ko, time.Since(start)
 	return gp, nil

@@ -57,15 +57,14 @@ func GuestKernel(ctx context.Context, c *debian.Client, kernelsFile, suite, flav
 		if flavour == "" {
 			flavour = "generic"
 		}
-		var pkgs []debian.Package
-		for _, s := range g.Track.Suites() {
-			p, err := c.Packages(ctx, debian.Suite{Name: s, BaseURL: g.Track.Mirror, Component: "main", Arch: "amd64", Archive: debian.ArchiveUbuntu})
-			if err != nil {
-				return debian.Kernel{}, err
-			}
-			pkgs = append(pkgs, p...)
+		// The same index reads and metapackage as a build's resolver,
+		// keeping the packages for the kernel's image.
+		q := g.TrackQuery(flavour)
+		pkgs, err := matrix.TrackPackages(ctx, c, q, "amd64")
+		if err != nil {
+			return debian.Kernel{}, err
 		}
-		rel, err := debian.MetaKernel(pkgs, "linux-headers-"+flavour)
+		rel, err := matrix.DebianIndex(c, "amd64").NewestKernel(ctx, q)
 		if err != nil {
 			return debian.Kernel{}, fmt.Errorf("suite %q: %w", suite, err)
 		}

@@ -69,18 +69,11 @@ func TestSecureBoot(t *testing.T) {
 	kernels := kernelsFromEnv("DNSMON_SB_KERNELS", signingKernels)
 	for _, gk := range kernels {
 		t.Run(gk.name(), func(t *testing.T) {
-			k, err := GuestKernel(ctx, c, filepath.Join(root, "kernels.yaml"), gk.suite, gk.flavour)
-			if err != nil {
-				t.Fatalf("resolving kernel: %v", err)
-			}
-			vmlinuz, err := Vmlinuz(ctx, c, k)
+			gp, err := prepareGuest(ctx, c, root, gk, farm)
 			if err != nil {
 				t.Fatal(err)
 			}
-			koPath, err := farm.Module(ctx, k)
-			if err != nil {
-				t.Fatal(err)
-			}
+			k, vmlinuz, koPath := gp.k, gp.vmlinuz, gp.ko
 			cases, err := signingCases(koPath, key, k.Release)
 			if err != nil {
 				t.Fatal(err)

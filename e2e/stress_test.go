@@ -39,18 +39,11 @@ func TestUnloadUnderLoad(t *testing.T) {
 		// the builds of other packages' tests, starve each other's vCPUs
 		// into RCU stalls at boot (seen with 5.10).
 		t.Run(gk.name(), func(t *testing.T) {
-			k, err := GuestKernel(ctx, c, filepath.Join(root, "kernels.yaml"), gk.suite, gk.flavour)
-			if err != nil {
-				t.Fatalf("resolving kernel: %v", err)
-			}
-			vmlinuz, err := Vmlinuz(ctx, c, k)
+			gp, err := prepareGuest(ctx, c, root, gk, moduleSource(root, io.Discard))
 			if err != nil {
 				t.Fatal(err)
 			}
-			ko, err := moduleSource(root, io.Discard).Module(ctx, k)
-			if err != nil {
-				t.Fatalf("building module for %s: %v", k.Release, err)
-			}
+			k, vmlinuz, ko := gp.k, gp.vmlinuz, gp.ko
 			initrd := filepath.Join(t.TempDir(), "initramfs.cpio")
 			if err := WriteInitramfs(initrd, append(append([]InitramfsFile(nil), tools...),
 				InitramfsFile{Path: "/dnsmon.ko", Source: ko, Mode: 0o644})); err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
 // debian: releases such as 5.10.0-32-amd64, 6.1.0-56-rt-amd64,
@@ -13,8 +15,9 @@ type debianRules struct{}
 func newDebian() Distro { return debianRules{} }
 
 var (
-	_ Distro  = debianRules{}
-	_ Tracker = debianRules{}
+	_ Distro     = debianRules{}
+	_ Tracker    = debianRules{}
+	_ DebArchive = debianRules{}
 )
 
 var debianRelease = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?(-[0-9]+|\+deb[0-9]+)?-(rt-|cloud-)?(amd64|arm64)$`)
@@ -41,6 +44,25 @@ func (debianRules) CheckFlavour(flavour, arch string) error {
 	}
 	return fmt.Errorf("unknown Debian kernel flavour %q for arch %q (want %s, rt-%s or cloud-%s)", flavour, arch, arch, arch, arch)
 }
+
+// TrackedRelease is the newest linux-image of the flavour.
+func (debianRules) TrackedRelease(pkgs []debian.Package, flavour string) (string, error) {
+	k, err := debian.NewestKernel(pkgs, flavour)
+	if err != nil {
+		return "", err
+	}
+	return k.Release, nil
+}
+
+// ReleaseFlavour: a Debian flavour names its releases' tails itself.
+func (debianRules) ReleaseFlavour(tracked string) string { return tracked }
+
+func (debianRules) Archive() debian.Archive     { return debian.ArchiveDebian }
+func (debianRules) DefaultMirror() string       { return DefaultDebianMirror }
+func (debianRules) DefaultComponents() []string { return []string{"main"} }
+
+// DefaultPockets: none, Debian's point releases update the suite itself.
+func (debianRules) DefaultPockets() []string { return nil }
 
 func hasSuffix(s, suffix string) bool {
 	return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix

@@ -2,6 +2,9 @@ package matrix
 
 import (
 	"fmt"
+
+	"github.com/dnsmon/dnsmon/matrix/debian"
+
 	"regexp"
 	"slices"
 	"sort"
@@ -41,6 +44,39 @@ type Distro interface {
 type Tracker interface {
 	// CheckFlavour reports an error for a flavour the distribution lacks.
 	CheckFlavour(flavour, arch string) error
+	// TrackedRelease returns the kernel release a tracked flavour stands
+	// for in pkgs, the packages of a suite and its pockets read together.
+	TrackedRelease(pkgs []debian.Package, flavour string) (string, error)
+	// ReleaseFlavour is the flavour of the releases a tracked flavour
+	// resolves to ("generic-hwe-24.04" → "generic").
+	ReleaseFlavour(tracked string) string
+}
+
+// DebArchive is implemented by the distributions whose groups are made
+// from a Debian-format archive: its keys and the defaults of a group's
+// debootstrap and track.
+type DebArchive interface {
+	// Archive is whose keys sign the archive's suites.
+	Archive() debian.Archive
+	// DefaultMirror is the archive's URL.
+	DefaultMirror() string
+	// DefaultComponents are the components a debootstrap image is made
+	// from and lists.
+	DefaultComponents() []string
+	// DefaultPockets are the suites beside the release, by suffix, that
+	// the image is made from and a track reads.
+	DefaultPockets() []string
+}
+
+// debArchiveOf returns the archive rules of a distribution, or false for
+// one that is not made from a Debian-format archive (or is unknown).
+func debArchiveOf(distro string) (DebArchive, bool) {
+	d, err := LookupDistro(distro)
+	if err != nil {
+		return nil, false
+	}
+	a, ok := d.(DebArchive)
+	return a, ok
 }
 
 // Factory makes a Distro.
@@ -75,6 +111,14 @@ func LookupDistro(name string) (Distro, error) {
 		return nil, fmt.Errorf("unknown distro %q (known: %s)", name, strings.Join(Distros(), ", "))
 	}
 	return f(), nil
+}
+
+// archiveOf is whose keys sign a distribution's deb indexes.
+func archiveOf(distro string) debian.Archive {
+	if a, ok := debArchiveOf(distro); ok {
+		return a.Archive()
+	}
+	return debian.ArchiveDebian
 }
 
 // methodsFor lists the header methods a package family supports.

@@ -16,23 +16,39 @@ import (
 // suite and its pockets.
 func DebianIndex(c *debian.Client, arch string) Resolver {
 	return ResolverFunc(func(ctx context.Context, q KernelQuery) (string, error) {
-		var pkgs []debian.Package
-		for _, name := range q.Suites {
-			p, err := c.Packages(ctx, debian.Suite{Name: name, BaseURL: q.Mirror, Component: "main", Arch: arch, Archive: q.Archive})
-			if err != nil {
-				return "", err
-			}
-			pkgs = append(pkgs, p...)
+		d, err := LookupDistro(q.Distro)
+		if err != nil {
+			return "", err
 		}
-		if q.Distro == "ubuntu" {
-			return debian.MetaKernel(pkgs, "linux-headers-"+q.Flavour)
+		tr, ok := d.(Tracker)
+		if !ok {
+			return "", fmt.Errorf("%s kernels cannot be tracked", q.Distro)
 		}
-		k, err := debian.NewestKernel(pkgs, q.Flavour)
+		pkgs, err := TrackPackages(ctx, c, q, arch)
+		if err != nil {
+			return "", err
+		}
+		rel, err := tr.TrackedRelease(pkgs, q.Flavour)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", strings.Join(q.Suites, ", "), err)
 		}
-		return k.Release, nil
+		return rel, nil
 	})
+}
+
+// TrackPackages reads main/ARCH of each of q's suites on q's mirror,
+// checked against q's archive keys, as one list: a tracked flavour is
+// resolved across a suite and its pockets together.
+func TrackPackages(ctx context.Context, c *debian.Client, q KernelQuery, arch string) ([]debian.Package, error) {
+	var pkgs []debian.Package
+	for _, name := range q.Suites {
+		p, err := c.Packages(ctx, debian.Suite{Name: name, BaseURL: q.Mirror, Component: "main", Arch: arch, Archive: q.Archive})
+		if err != nil {
+			return nil, err
+		}
+		pkgs = append(pkgs, p...)
+	}
+	return pkgs, nil
 }
 
 // DefaultResolver reads Debian indexes through the shared cache

@@ -167,9 +167,10 @@ func GroupFlavours(g Group) ([]string, error) {
 		add(disc.Flavour(r))
 	}
 	if g.Track != nil {
+		tr, _ := disc.(Tracker)
 		for _, f := range g.Track.Flavours {
-			if g.Distro == "ubuntu" {
-				f = ubuntuReleaseFlavour(f)
+			if tr != nil {
+				f = tr.ReleaseFlavour(f)
 			}
 			add(f)
 		}

@@ -1,11 +1,11 @@
 package matrix
 
 import (
-	"github.com/dnsmon/dnsmon/matrix/debian"
-
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/dnsmon/dnsmon/matrix/debian"
 )
 
 // ubuntu: releases such as 5.15.0-122-generic, 6.8.0-45-lowlatency,
@@ -18,6 +18,7 @@ var (
 	_ Distro     = ubuntu{}
 	_ Discoverer = ubuntu{}
 	_ Tracker    = ubuntu{}
+	_ DebArchive = ubuntu{}
 )
 
 var ubuntuRelease = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+-[0-9]+-([a-z][a-z0-9]*(-[a-z0-9]+)?)$`)
@@ -95,17 +96,27 @@ func (ubuntu) Flavour(r Release) string {
 	return m[1]
 }
 
-// ubuntuReleaseFlavour is the flavour of the kernels a tracked metapackage
+// TrackedRelease is the kernel Ubuntu's linux-headers-FLAVOUR metapackage
+// depends on, newest across the suite and its pockets: Ubuntu moves each
+// line's metapackage to its newest kernel.
+func (ubuntu) TrackedRelease(pkgs []debian.Package, flavour string) (string, error) {
+	return debian.MetaKernel(pkgs, "linux-headers-"+flavour)
+}
+
+// ReleaseFlavour is the flavour of the kernels a tracked metapackage
 // points at: "generic-hwe-24.04" → "generic", "aws" → "aws".
-func ubuntuReleaseFlavour(meta string) string {
+func (ubuntu) ReleaseFlavour(meta string) string {
 	f, _, _ := strings.Cut(meta, "-hwe-")
 	return f
 }
 
-// archiveOf is whose keys sign a distribution's deb indexes.
-func archiveOf(distro string) debian.Archive {
-	if distro == "ubuntu" {
-		return debian.ArchiveUbuntu
-	}
-	return debian.ArchiveDebian
-}
+func (ubuntu) Archive() debian.Archive { return debian.ArchiveUbuntu }
+func (ubuntu) DefaultMirror() string   { return DefaultUbuntuMirror }
+
+// DefaultComponents: universe too, for dwarves, which kernels with BTF
+// need and older releases have there.
+func (ubuntu) DefaultComponents() []string { return []string{"main", "universe"} }
+
+// DefaultPockets: Ubuntu updates its kernels, and the compilers they are
+// built with, in -updates and -security.
+func (ubuntu) DefaultPockets() []string { return []string{"updates", "security"} }

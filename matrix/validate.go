@@ -266,26 +266,24 @@ func (g *Group) applyDefaults() {
 	if g.Arch == "" {
 		g.Arch = "amd64"
 	}
-	mirror := DefaultDebianMirror
-	if g.Distro == "ubuntu" {
-		mirror = DefaultUbuntuMirror
+	// A group of an unknown distribution keeps Debian's defaults until
+	// validation rejects it.
+	var a DebArchive = debianRules{}
+	if da, ok := debArchiveOf(g.Distro); ok {
+		a = da
 	}
+	mirror := a.DefaultMirror()
 	if d := g.Debootstrap; d != nil {
 		if d.Mirror == "" {
 			d.Mirror = mirror
 		}
-		if g.Distro == "ubuntu" {
-			if d.Components == nil {
-				d.Components = []string{"main", "universe"}
-			}
-			if d.Pockets == nil {
-				d.Pockets = []string{"updates", "security"}
-			}
-		}
 		if d.Components == nil {
-			d.Components = []string{"main"}
+			d.Components = a.DefaultComponents()
 		}
-		d.Archive = archiveOf(g.Distro)
+		if d.Pockets == nil {
+			d.Pockets = a.DefaultPockets()
+		}
+		d.Archive = a.Archive()
 	}
 	if t := g.Track; t != nil {
 		if t.Mirror == "" {
