@@ -234,7 +234,7 @@ const debootstrapScripts = "/usr/share/debootstrap/scripts"
 // serves every Ubuntu release since 7.10.
 func (e *engine) debootstrapArgs(t matrix.Target, debs, dir, scripts string) ([]string, error) {
 	d := t.Debootstrap
-	args := []string{"--variant=minbase", "--arch=" + t.Arch, "--cache-dir=" + debs}
+	args := []string{"--variant=minbase", "--arch=" + imageArch(t), "--cache-dir=" + debs}
 	if len(d.Components) > 0 && !slices.Equal(d.Components, []string{"main"}) {
 		args = append(args, "--components="+strings.Join(d.Components, ","))
 	}

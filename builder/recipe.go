@@ -65,7 +65,7 @@ func newBaseRecipe(t matrix.Target) baseRecipe {
 	inc := slices.Clone(d.Include)
 	slices.Sort(inc)
 	r := baseRecipe{Version: recipeVersion, Suite: d.Suite, Mirror: d.Mirror,
-		Variant: "minbase", Include: inc, Arch: t.Arch, Pockets: d.Pockets, Archive: d.Archive}
+		Variant: "minbase", Include: inc, Arch: imageArch(t), Pockets: d.Pockets, Archive: d.Archive}
 	if !slices.Equal(d.Components, []string{"main"}) {
 		r.Components = d.Components
 	}

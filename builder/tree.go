@@ -47,11 +47,28 @@ type TreePlan struct {
 // HeaderOrigin is what t's header tree is resolved from: the indexes its
 // image would list and its header packages.
 func HeaderOrigin(t matrix.Target) (headertree.Origin, error) {
-	idx, err := t.HeaderIndexes()
+	idx, err := treeIndexes(t)
 	if err != nil {
 		return headertree.Origin{}, err
 	}
 	return originOf(t, idx), nil
+}
+
+// treeIndexes are the indexes t's header packages are resolved in: its
+// own architecture's, and for a cross-compiled target then the farm
+// architecture's, which give the kbuild programs.
+func treeIndexes(t matrix.Target) ([]matrix.PackageIndex, error) {
+	idx, err := t.HeaderIndexes()
+	if err != nil || !isCross(t) {
+		return idx, err
+	}
+	ft := t
+	ft.Arch = farmArch
+	fidx, err := ft.HeaderIndexes()
+	if err != nil {
+		return nil, err
+	}
+	return append(idx, fidx...), nil
 }
 
 func originOf(t matrix.Target, idx []matrix.PackageIndex) headertree.Origin {
@@ -69,7 +86,7 @@ func originOf(t matrix.Target, idx []matrix.PackageIndex) headertree.Origin {
 // indexes and packages (TreePlan.Gone set) if s still has it, and the
 // *headertree.MissingError otherwise.
 func PlanTree(ctx context.Context, c *debian.Client, s *headertree.Store, t matrix.Target) (TreePlan, error) {
-	idx, err := t.HeaderIndexes()
+	idx, err := treeIndexes(t)
 	if err != nil {
 		return TreePlan{}, err
 	}
@@ -81,7 +98,16 @@ func PlanTree(ctx context.Context, c *debian.Client, s *headertree.Store, t matr
 			if err != nil {
 				return TreePlan{}, fmt.Errorf("reading the package index %s: %w", ix, err)
 			}
-			all = append(all, pkgs...)
+			// A cross-compiled target's kbuild programs come from the
+			// farm architecture's indexes (listed after the target's),
+			// everything else from the target architecture's.
+			crossKbuild := ix.Arch != idx[0].Arch
+			for _, p := range pkgs {
+				if isCross(t) && strings.HasPrefix(p.Name, "linux-kbuild-") != crossKbuild {
+					continue
+				}
+				all = append(all, p)
+			}
 		}
 	}
 	plan, err := headertree.Resolve(all, t.Packages)
@@ -198,6 +224,13 @@ func (e *engine) buildFromTree(ctx context.Context, t matrix.Target) (Module, er
 	cc, ok, err := readKernelCompiler(tree.Dir, filepath.Join(strings.TrimPrefix(t.KernelDir, "/"), ".config"))
 	if err != nil {
 		return Module{}, targetError(t, "preparing the headers of", err)
+	}
+	if isCross(t) {
+		var cross []string
+		if cross, cc, err = crossEnv(t, cc); err != nil {
+			return Module{}, targetError(t, "preparing the build of", err)
+		}
+		env, ok = cross, true
 	}
 	if ok {
 		env = append(env, "DNSMON_CC="+cc.Program)

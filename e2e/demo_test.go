@@ -34,7 +34,8 @@ import (
 // artifact with fresh keys, publishes and bundles it itself.
 // DNSMON_DEMO_SUITE=SUITE[:FLAVOUR] picks the guest's kernel as
 // GuestKernel resolves it: default bookworm's amd64; noble gives Ubuntu
-// 24.04's generic kernel.
+// 24.04's generic kernel. DNSMON_DEMO_ARCH=arm64 makes the default flavour
+// Debian's arm64, booted on qemu-system-aarch64.
 func TestDemo(t *testing.T) {
 	// `make demo` sets DNSMON_DEMO_BUNDLE: never skip there, or it would
 	// report a demo that did not run.
@@ -46,6 +47,9 @@ func TestDemo(t *testing.T) {
 	suite, flavour, _ := strings.Cut(os.Getenv("DNSMON_DEMO_SUITE"), ":")
 	if suite == "" {
 		suite = "bookworm"
+	}
+	if flavour == "" && os.Getenv("DNSMON_DEMO_ARCH") == "arm64" {
+		flavour = "arm64"
 	}
 	k, err := GuestKernel(ctx, c, filepath.Join(root, "kernels.yaml"), suite, flavour)
 	if err != nil {
@@ -75,7 +79,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s: %v", certPath, err)
 	}
-	tools, err := BuildTools(ctx, root, t.TempDir(),
+	tools, err := BuildToolsFor(ctx, root, t.TempDir(), k.Arch(),
 		append(append([]Tool(nil), GuestTools...), Tool{Pkg: "./cmd/dnsmon-fetch", Path: "/bin/dnsmon-fetch"}))
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +102,7 @@ func TestDemo(t *testing.T) {
 		emit = func(l proto.DemoLine) { fmt.Println(demoText(l)) }
 	}
 	stopTail := tailDemo(logPath, emit)
-	r, err := Run(ctx, Boot{Kernel: vmlinuz, Initrd: initrd, LogPath: logPath, Append: proto.DemoMode, Timeout: 3 * time.Minute})
+	r, err := Run(ctx, Boot{Kernel: vmlinuz, Initrd: initrd, LogPath: logPath, Append: proto.DemoMode, Arch: k.Arch(), Timeout: 3 * time.Minute})
 	stopTail()
 	if err != nil {
 		t.Fatalf("%v", err)

@@ -29,10 +29,12 @@ type guestKernel struct {
 // guestKernels are the kernels `make test` boots: Debian's 5.10, 6.1,
 // 6.12, 7.2, 7.3 and one PREEMPT_RT kernel, and one kernel of each of
 // Ubuntu's version lines, 4.4, 4.15, 5.4, 5.15, 6.8 and 7.0, plus 24.04's
-// aws kernel. The lines below 5.10 have the first kernels of the
-// (priv, skb, state) hook and of per-namespace hooks, and need the compat
-// shims (in_task, sock_net_uid, __poll_t, compat_ptr_ioctl). 26.04's GA
-// kernel is 24.04's HWE one. DNSMON_GUEST_KERNELS=suite[:flavour],...
+// aws kernel; and Debian's arm64 kernels of bookworm and experimental,
+// cross-compiled by the farm and booted on qemu-system-aarch64. The lines
+// below 5.10 have the first kernels of the (priv, skb, state) hook and of
+// per-namespace hooks, and need the compat shims (in_task, sock_net_uid,
+// __poll_t, compat_ptr_ioctl). 26.04's GA kernel is 24.04's HWE one.
+// DNSMON_GUEST_KERNELS=suite[:flavour],...
 // narrows the run or names others (see GuestKernel);
 // DNSMON_GUEST_KEEP_LOGS=1 keeps passing runs' console logs.
 var guestKernels = []guestKernel{
@@ -49,6 +51,8 @@ var guestKernels = []guestKernel{
 	{"noble", "generic"},
 	{"noble", "generic-hwe-24.04"},
 	{"noble", "aws"},
+	{"bookworm", "arm64"},
+	{"experimental", "arm64"},
 }
 
 func selectedKernels(t *testing.T) []guestKernel {
@@ -180,11 +184,7 @@ func TestGuest(t *testing.T) {
 	}
 	ctx := t.Context()
 	c, root := guestSetup(t)
-	binDir := t.TempDir()
-	tools, err := BuildTools(ctx, root, binDir, GuestTools)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tools := &archTools{root: root, dir: t.TempDir(), tools: GuestTools}
 	logDir := filepath.Join(c.CacheRoot(), "guest-logs")
 	res := &results{}
 	t.Cleanup(func() {
@@ -218,7 +218,11 @@ func TestGuest(t *testing.T) {
 				t.Fatal(err)
 			}
 			vmlinuz := gp.vmlinuz
-			files := append([]InitramfsFile(nil), tools...)
+			progs, terr := tools.get(ctx, k.Arch())
+			if terr != nil {
+				t.Fatal(terr)
+			}
+			files := append([]InitramfsFile(nil), progs...)
 			ko := gp.ko
 			if err != nil {
 				extra["build"] = "fail"
@@ -241,7 +245,7 @@ func TestGuest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := Run(ctx, Boot{Kernel: vmlinuz, Initrd: initrd, LogPath: logPath, Timeout: 2 * time.Minute})
+			r, err := Run(ctx, Boot{Kernel: vmlinuz, Initrd: initrd, LogPath: logPath, Arch: k.Arch(), Timeout: 2 * time.Minute})
 			res.add(label, r.Verdicts, nil)
 			t.Logf("%s: %d verdicts in %v", k.Release, len(r.Verdicts), r.Elapsed.Round(time.Millisecond))
 			failed := err != nil
@@ -267,6 +271,36 @@ func TestGuest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// archTools builds the guest programs once per architecture.
+type archTools struct {
+	root, dir string
+	tools     []Tool
+
+	mu    sync.Mutex
+	built map[string][]InitramfsFile
+}
+
+func (a *archTools) get(ctx context.Context, arch string) ([]InitramfsFile, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if files, ok := a.built[arch]; ok {
+		return files, nil
+	}
+	dir := filepath.Join(a.dir, arch)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	files, err := BuildToolsFor(ctx, a.root, dir, arch, a.tools)
+	if err != nil {
+		return nil, err
+	}
+	if a.built == nil {
+		a.built = map[string][]InitramfsFile{}
+	}
+	a.built[arch] = files
+	return files, nil
 }
 
 // prepLimit is how many guests prepare at once (see TestGuest).

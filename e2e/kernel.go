@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 	"github.com/dnsmon/dnsmon/matrix"
@@ -60,11 +61,11 @@ func GuestKernel(ctx context.Context, c *debian.Client, kernelsFile, suite, flav
 		// The same index reads and metapackage as a build's resolver,
 		// keeping the packages for the kernel's image.
 		q := g.TrackQuery(flavour)
-		pkgs, err := matrix.TrackPackages(ctx, c, q, "amd64")
+		pkgs, err := matrix.TrackPackages(ctx, c, q)
 		if err != nil {
 			return debian.Kernel{}, err
 		}
-		rel, err := matrix.DebianIndex(c, "amd64").NewestKernel(ctx, q)
+		rel, err := matrix.DebianIndex(c).NewestKernel(ctx, q)
 		if err != nil {
 			return debian.Kernel{}, fmt.Errorf("suite %q: %w", suite, err)
 		}
@@ -78,5 +79,9 @@ func GuestKernel(ctx context.Context, c *debian.Client, kernelsFile, suite, flav
 	if flavour == "" {
 		flavour = "amd64"
 	}
-	return c.NewestKernel(ctx, debian.SuiteFor(suite), flavour)
+	s := debian.SuiteFor(suite)
+	if strings.HasSuffix(flavour, "arm64") {
+		s.Arch = "arm64"
+	}
+	return c.NewestKernel(ctx, s, flavour)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/dnsmon/dnsmon/kmod/atomicfile"
 	"github.com/dnsmon/dnsmon/matrix/debian"
@@ -57,8 +60,10 @@ const SanitizerBootArgs = "panic_on_warn=1 kasan.fault=panic"
 // takes about 10 minutes on two cores; progress goes to log, the compiler's
 // output to build.log in that directory. A directory without its .done
 // marker (an interrupted build) is removed and built again, and a new
-// build removes the kernels of other hashes. One test run
-// at a time may use a cache directory, as for the rest of the suite.
+// build removes the kernels of other hashes. Callers sharing the cache
+// directory take turns (a lock file beside the kernels): `make test` starts
+// the build in the background (TestSanitizerKernel) and TestSanitizer
+// waits for it.
 func BuildSanitizerKernel(ctx context.Context, c *debian.Client, log io.Writer) (SanitizerKernel, error) {
 	pkgs, err := c.Packages(ctx, debian.SuiteFor(sanitizerSuite))
 	if err != nil {
@@ -90,6 +95,11 @@ func BuildSanitizerKernel(ctx context.Context, c *debian.Client, log io.Writer) 
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return SanitizerKernel{}, err
 	}
+	unlock, err := lockFile(ctx, filepath.Join(filepath.Dir(dir), ".lock"), log)
+	if err != nil {
+		return SanitizerKernel{}, fmt.Errorf("sanitizer kernel: %w", err)
+	}
+	defer unlock()
 	if rel, err := os.ReadFile(filepath.Join(dir, ".done")); err == nil {
 		k.Release = strings.TrimSpace(string(rel))
 		return k, nil
@@ -108,7 +118,7 @@ func BuildSanitizerKernel(ctx context.Context, c *debian.Client, log io.Writer) 
 	// Kernels of older sources or configs are never asked for again.
 	if ents, err := os.ReadDir(filepath.Dir(dir)); err == nil {
 		for _, e := range ents {
-			if old := filepath.Join(filepath.Dir(dir), e.Name()); old != dir {
+			if old := filepath.Join(filepath.Dir(dir), e.Name()); old != dir && e.Name() != ".lock" {
 				os.RemoveAll(old)
 			}
 		}
@@ -337,4 +347,37 @@ func (k SanitizerKernel) BuildModule(ctx context.Context, root, dir string) (str
 		return "", fmt.Errorf("building dnsmon.ko against the sanitizer kernel %s: compiler warnings:\n%s", k.Release, buf.String())
 	}
 	return filepath.Join(out, "dnsmon.ko"), nil
+}
+
+// lockPoll is how often a waiting lockFile tries again: flock(2) cannot be
+// interrupted by a context.
+const lockPoll = time.Second
+
+// lockFile takes an exclusive flock(2) on path, creating it, and waits for
+// it until ctx ends, saying once on log that it waits. The returned func
+// releases it.
+func lockFile(ctx context.Context, path string, log io.Writer) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	for said := false; ; said = true {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		if !said {
+			fmt.Fprintf(log, "waiting for the build that holds %s\n", path)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(lockPoll):
+		}
+	}
 }

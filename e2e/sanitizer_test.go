@@ -45,6 +45,20 @@ func TestSanitizer(t *testing.T) {
 	bootSanitizer(t, k, root, filepath.Join(c.CacheRoot(), "guest-logs"))
 }
 
+// TestSanitizerKernel only builds the sanitizer kernel: `make test` runs it
+// in the background at the lowest CPU priority from its start, so that the
+// build uses the time the other tests wait on the network, and
+// TestSanitizer finds the kernel built or waits for it.
+func TestSanitizerKernel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a kernel")
+	}
+	c, _ := guestSetup(t)
+	if _, err := BuildSanitizerKernel(t.Context(), c, testLogWriter{t}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // bootSanitizer builds the module against k and boots k through the
 // scenarios and the stress, logging into logDir.
 func bootSanitizer(t *testing.T, k SanitizerKernel, root, logDir string) {

@@ -40,9 +40,14 @@ func RepoRoot(dir string) (string, error) {
 	}
 }
 
-// BuildTools builds each tool as a static binary (CGO_ENABLED=0) into outDir
-// and returns their initramfs entries.
+// BuildTools builds each tool as a static amd64 binary (CGO_ENABLED=0) into
+// outDir and returns their initramfs entries.
 func BuildTools(ctx context.Context, root, outDir string, tools []Tool) ([]InitramfsFile, error) {
+	return BuildToolsFor(ctx, root, outDir, "amd64", tools)
+}
+
+// BuildToolsFor is BuildTools for the architecture arch (GOARCH).
+func BuildToolsFor(ctx context.Context, root, outDir, arch string, tools []Tool) ([]InitramfsFile, error) {
 	var files []InitramfsFile
 	var errs []error
 	for _, t := range tools {
@@ -50,7 +55,7 @@ func BuildTools(ctx context.Context, root, outDir string, tools []Tool) ([]Initr
 		out := filepath.Join(outDir, filepath.Base(t.Path))
 		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 		var buf bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &buf, &buf
 		if err := cmd.Run(); err != nil {

@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
@@ -10,11 +11,11 @@ import (
 )
 
 // DebianIndex resolves tracked kernels from Debian and Ubuntu package
-// indexes through c (which caches them), reading main/ARCH of each suite:
-// for Debian, the newest linux-image of the flavour; for Ubuntu, the kernel
-// its linux-headers-FLAVOUR metapackage depends on, newest across the
-// suite and its pockets.
-func DebianIndex(c *debian.Client, arch string) Resolver {
+// indexes through c (which caches them), reading main/ARCH of each suite
+// (the query's architecture): for Debian, the newest linux-image of the
+// flavour; for Ubuntu, the kernel its linux-headers-FLAVOUR metapackage
+// depends on, newest across the suite and its pockets.
+func DebianIndex(c *debian.Client) Resolver {
 	return ResolverFunc(func(ctx context.Context, q KernelQuery) (string, error) {
 		d, err := LookupDistro(q.Distro)
 		if err != nil {
@@ -24,7 +25,7 @@ func DebianIndex(c *debian.Client, arch string) Resolver {
 		if !ok {
 			return "", fmt.Errorf("%s kernels cannot be tracked", q.Distro)
 		}
-		pkgs, err := TrackPackages(ctx, c, q, arch)
+		pkgs, err := TrackPackages(ctx, c, q)
 		if err != nil {
 			return "", err
 		}
@@ -39,7 +40,11 @@ func DebianIndex(c *debian.Client, arch string) Resolver {
 // TrackPackages reads main/ARCH of each of q's suites on q's mirror,
 // checked against q's archive keys, as one list: a tracked flavour is
 // resolved across a suite and its pockets together.
-func TrackPackages(ctx context.Context, c *debian.Client, q KernelQuery, arch string) ([]debian.Package, error) {
+func TrackPackages(ctx context.Context, c *debian.Client, q KernelQuery) ([]debian.Package, error) {
+	arch, err := debArch(cmp.Or(q.Arch, "amd64"))
+	if err != nil {
+		return nil, err
+	}
 	var pkgs []debian.Package
 	for _, name := range q.Suites {
 		p, err := c.Packages(ctx, debian.Suite{Name: name, BaseURL: q.Mirror, Component: "main", Arch: arch, Archive: q.Archive})
@@ -58,7 +63,7 @@ func DefaultResolver() (Resolver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return DebianIndex(c, "amd64"), nil
+	return DebianIndex(c), nil
 }
 
 // LoadTargets loads a kernels file, resolves its tracked groups with r

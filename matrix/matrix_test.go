@@ -408,3 +408,29 @@ func TestLoadTargetsMatching(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetForArch: a suite's amd64 and arm64 groups both track it; a
+// kernel goes to the group of its architecture.
+func TestTargetForArch(t *testing.T) {
+	f, err := Load("../kernels.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kernel, want := range map[string]string{
+		"6.1.0-50-amd64": "debian-12/amd64", "6.1.0-50-arm64": "debian-12-arm64/arm64",
+		"6.1.0-50-cloud-arm64": "debian-12-arm64/arm64", "7.3-arm64": "debian-experimental-arm64/arm64",
+	} {
+		suite := "bookworm"
+		if strings.HasPrefix(kernel, "7.3") {
+			suite = "experimental"
+		}
+		tg, err := TargetFor(f, suite, kernel)
+		if err != nil {
+			t.Errorf("%s: %v", kernel, err)
+			continue
+		}
+		if got := tg.Group + "/" + tg.Arch; got != want {
+			t.Errorf("%s: group/arch %s, want %s", kernel, got, want)
+		}
+	}
+}

@@ -142,7 +142,7 @@ func TargetFor(f *File, suite, kernel string) (Target, error) {
 			pick = g
 			break
 		}
-		if pick == nil && suite != "" && g.Track != nil && g.Track.Suite == suite {
+		if pick == nil && suite != "" && g.Track != nil && g.Track.Suite == suite && fitsGroup(g, kernel) {
 			pick = g
 		}
 	}
@@ -167,4 +167,15 @@ func TargetFor(f *File, suite, kernel string) (Target, error) {
 		return Target{}, err
 	}
 	return ts[0], nil
+}
+
+// fitsGroup reports whether kernel could be one of g's: of its distribution
+// and architecture (a suite's amd64 and arm64 groups track alike).
+func fitsGroup(g *Group, kernel string) bool {
+	d, err := LookupDistro(g.Distro)
+	if err != nil {
+		return false
+	}
+	r, err := ParseRelease(kernel)
+	return err == nil && d.CheckRelease(g.Release, r, g.Arch) == nil
 }

@@ -29,6 +29,9 @@ type KernelQuery struct {
 	Suites  []string
 	Archive debian.Archive
 	Flavour string
+	// Arch is the group's architecture, whose index is read; default
+	// amd64.
+	Arch string
 }
 
 // ResolverFunc adapts a function to Resolver.
@@ -44,7 +47,7 @@ var _ Resolver = ResolverFunc(nil)
 // TrackQuery is the question Resolve asks for g's tracked flavour: its
 // track's mirror, suites and archive keys. g must have a Track.
 func (g Group) TrackQuery(flavour string) KernelQuery {
-	return KernelQuery{Distro: g.Distro, Mirror: g.Track.Mirror, Suites: g.Track.Suites(), Archive: archiveOf(g.Distro), Flavour: flavour}
+	return KernelQuery{Distro: g.Distro, Mirror: g.Track.Mirror, Suites: g.Track.Suites(), Archive: archiveOf(g.Distro), Flavour: flavour, Arch: g.Arch}
 }
 
 // Resolve returns a copy of f in which every group with a Track lists the

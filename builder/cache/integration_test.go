@@ -46,7 +46,7 @@ func TestPruneAndRebuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := matrix.DebianIndex(pkgs, "amd64").NewestKernel(ctx, matrix.KernelQuery{Distro: "debian", Mirror: matrix.DefaultDebianMirror, Suites: []string{"bookworm"}, Flavour: "amd64"})
+	k, err := matrix.DebianIndex(pkgs).NewestKernel(ctx, matrix.KernelQuery{Distro: "debian", Mirror: matrix.DefaultDebianMirror, Suites: []string{"bookworm"}, Flavour: "amd64"})
 	if err != nil {
 		t.Fatal(err)
 	}

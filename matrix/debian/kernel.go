@@ -28,6 +28,15 @@ type Kernel struct {
 	Headers []Package
 }
 
+// Arch is the kernel's architecture, as its image package names it
+// ("amd64", "arm64"); amd64 when the index does not say.
+func (k Kernel) Arch() string {
+	if a := k.Image.Fields["Architecture"]; a != "" {
+		return a
+	}
+	return "amd64"
+}
+
 // ErrNoKernel is returned when a suite has no kernel of the flavour.
 var ErrNoKernel = errors.New("no kernel found")
 
@@ -36,12 +45,13 @@ var ErrNoKernel = errors.New("no kernel found")
 var abiRE = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?(-[0-9]+)?(\+[a-z0-9]+)?$`)
 
 // normFlavour turns "", "rt" or "rt-amd64" into the flavour suffix of a
-// release ("amd64", "rt-amd64").
+// release ("amd64", "rt-amd64"); a flavour of another architecture stays
+// as it is ("arm64", "cloud-arm64").
 func normFlavour(f string) string {
 	switch {
 	case f == "" || f == "amd64":
 		return "amd64"
-	case strings.HasSuffix(f, "-amd64"):
+	case f == "arm64" || strings.HasSuffix(f, "-amd64") || strings.HasSuffix(f, "-arm64"):
 		return f
 	}
 	return f + "-amd64"

@@ -46,7 +46,7 @@ func TestLiveDebian(t *testing.T) {
 			continue
 		}
 		for _, fl := range g.Track.Flavours {
-			k, err := c.NewestKernel(ctx, debian.Suite{Name: g.Track.Suite, BaseURL: g.Track.Mirror, Component: "main", Arch: "amd64"}, fl)
+			k, err := c.NewestKernel(ctx, debian.Suite{Name: g.Track.Suite, BaseURL: g.Track.Mirror, Component: "main", Arch: g.Arch}, fl)
 			if err != nil {
 				t.Fatalf("%s: %v", r.Group, err)
 			}
