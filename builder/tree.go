@@ -91,6 +91,7 @@ func PlanTree(ctx context.Context, c *debian.Client, s *headertree.Store, t matr
 		return TreePlan{}, err
 	}
 	origin := originOf(t, idx)
+	cross, targetArch := isCross(t), idx[0].Arch
 	var all []debian.Package
 	for _, ix := range idx {
 		for _, comp := range ix.Components {
@@ -99,11 +100,11 @@ func PlanTree(ctx context.Context, c *debian.Client, s *headertree.Store, t matr
 				return TreePlan{}, fmt.Errorf("reading the package index %s: %w", ix, err)
 			}
 			// A cross-compiled target's kbuild programs come from the
-			// farm architecture's indexes (listed after the target's),
-			// everything else from the target architecture's.
-			crossKbuild := ix.Arch != idx[0].Arch
+			// farm architecture's indexes, everything else from the
+			// target architecture's.
+			farmIndex := ix.Arch != targetArch
 			for _, p := range pkgs {
-				if isCross(t) && strings.HasPrefix(p.Name, "linux-kbuild-") != crossKbuild {
+				if cross && strings.HasPrefix(p.Name, "linux-kbuild-") != farmIndex {
 					continue
 				}
 				all = append(all, p)

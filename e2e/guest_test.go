@@ -34,9 +34,9 @@ type guestKernel struct {
 // below 5.10 have the first kernels of the (priv, skb, state) hook and of
 // per-namespace hooks, and need the compat shims (in_task, sock_net_uid,
 // __poll_t, compat_ptr_ioctl). 26.04's GA kernel is 24.04's HWE one.
-// DNSMON_GUEST_KERNELS=suite[:flavour],...
-// narrows the run or names others (see GuestKernel);
-// DNSMON_GUEST_KEEP_LOGS=1 keeps passing runs' console logs.
+// DNSMON_GUEST_KERNELS=suite[:flavour],... narrows the run or names others
+// (see GuestKernel); DNSMON_GUEST_KEEP_LOGS=1 keeps passing runs' console
+// logs.
 var guestKernels = []guestKernel{
 	{"bullseye", "amd64"},
 	{"bookworm", "amd64"},
