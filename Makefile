@@ -159,7 +159,7 @@ kmod: build
 # trees of the development and CI machines).
 KTREES ?= $(wildcard $(CURDIR)/../shared/ktrees)
 kmod-check: build
-	.ci/with-dockerd $(BIN)/dnsmon-farm build -j 4 --only '^(debian|ubuntu)-' --to dir:$(DNSMON_CACHE)/kmod-check --logs $(DNSMON_CACHE)/kmod-check/logs
+	.ci/with-dockerd $(BIN)/dnsmon-farm build -j 4 --only '^(debian-|ubuntu-[0-9.]+/)' --to dir:$(DNSMON_CACHE)/kmod-check --logs $(DNSMON_CACHE)/kmod-check/logs
 	@if grep -rn 'warning:' $(DNSMON_CACHE)/kmod-check/logs; then echo "kmod-check: compiler warnings above"; exit 1; fi
 	@echo "kmod-check: $$(find $(DNSMON_CACHE)/kmod-check/logs -type f | wc -l) kernels built with W=1 and no warnings"
 	@if [ -n "$(KTREES)" ]; then .ci/ktrees-check $(KTREES); else echo "kmod-check: KTREES not set: no kernel-devel trees checked"; fi

@@ -25,6 +25,21 @@ var gnuTriplets = map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch
 // kbuildArchs are kbuild's ARCH names, by Go architecture.
 var kbuildArchs = map[string]string{"amd64": "x86", "arm64": "arm64"}
 
+// CrossFarmArch is the architecture a publication builds the header-tree
+// targets of every architecture on (cross-compiling the others).
+const CrossFarmArch = "amd64"
+
+// RunnerArch is the architecture of the machine a publication builds t
+// on: CrossFarmArch for a header-tree target, t's own for one built in
+// its headers image (Rocky's or Ubuntu's arm64 kernels), which runs only
+// there.
+func RunnerArch(t matrix.Target) string {
+	if UsesTree(t) {
+		return CrossFarmArch
+	}
+	return t.Arch
+}
+
 // isCross reports whether t is cross-compiled.
 func isCross(t matrix.Target) bool { return UsesTree(t) && t.Arch != farmArch }
 

@@ -1,7 +1,11 @@
 package builder
 
 import (
+	"context"
+	"fmt"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/dnsmon/dnsmon/matrix"
@@ -60,5 +64,55 @@ func TestImageArch(t *testing.T) {
 	// The twins share one base image.
 	if BaseImage(tree("amd64")) != BaseImage(tree("arm64")) {
 		t.Errorf("base images differ: %s, %s", BaseImage(tree("amd64")), BaseImage(tree("arm64")))
+	}
+}
+
+// TestRunnerArch checks where a publication builds each kind of group of
+// the project's kernels.yaml: Debian's arm64 kernels cross-compiled on
+// amd64, the arm64 groups built in their own image on arm64.
+func TestRunnerArch(t *testing.T) {
+	f, err := matrix.Load("../kernels.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tracked groups resolve to a made-up kernel of each flavour, one ABI
+	// per question: a kernel another group lists is not added again.
+	var abis atomic.Int32
+	r := matrix.ResolverFunc(func(_ context.Context, q matrix.KernelQuery) (string, error) {
+		abi := abis.Add(1)
+		if q.Distro == "ubuntu" {
+			fl, _, _ := strings.Cut(q.Flavour, "-hwe-")
+			return fmt.Sprintf("6.8.0-%d-%s", abi, fl), nil
+		}
+		return fmt.Sprintf("6.1.0-%d-%s", abi, q.Flavour), nil
+	})
+	if f, err = matrix.Resolve(context.Background(), f, r); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := matrix.Expand(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"debian-12":          "amd64",
+		"debian-12-arm64":    "amd64",
+		"ubuntu-24.04":       "amd64",
+		"ubuntu-24.04-arm64": "arm64",
+		"rocky-9":            "amd64",
+		"rocky-9-arm64":      "arm64",
+	}
+	seen := map[string]bool{}
+	for _, tg := range ts {
+		if w, ok := want[tg.Group]; ok {
+			seen[tg.Group] = true
+			if got := RunnerArch(tg); got != w {
+				t.Errorf("%s: RunnerArch %s, want %s", tg.Name(), got, w)
+			}
+		}
+	}
+	for g := range want {
+		if !seen[g] {
+			t.Errorf("kernels.yaml has no kernel of %s", g)
+		}
 	}
 }

@@ -17,8 +17,11 @@ type MatrixBuild struct {
 	File string
 	// Only keeps the targets whose name (GROUP/KERNEL) matches; nil keeps all.
 	Only *regexp.Regexp
-	// Shard and Shards select shard Shard (0-based) of Shards; Shards 0
-	// means no sharding.
+	// RunnerArch, when set, keeps the targets RunnerArch places on a
+	// machine of that architecture, as `dnsmon-farm plan` does.
+	RunnerArch string
+	// Shard and Shards select shard Shard (0-based) of Shards, cut after
+	// RunnerArch selects; Shards 0 means no sharding.
 	Shard, Shards int
 	// Resolver resolves tracked groups; nil uses matrix.DefaultResolver.
 	Resolver matrix.Resolver
@@ -51,6 +54,9 @@ func BuildMatrix(ctx context.Context, m MatrixBuild) ([]Result, error) {
 		return nil, err
 	}
 	targets = matrix.Filter(targets, m.Only)
+	if m.RunnerArch != "" {
+		targets = matrix.OnArch(targets, m.RunnerArch, RunnerArch)
+	}
 	if m.Shards > 0 {
 		if targets, err = matrix.Shard(targets, m.Shard, m.Shards); err != nil {
 			return nil, err

@@ -58,7 +58,7 @@ func (debianRules) TrackedRelease(pkgs []debian.Package, flavour string) (string
 func (debianRules) ReleaseFlavour(tracked string) string { return tracked }
 
 func (debianRules) Archive() debian.Archive     { return debian.ArchiveDebian }
-func (debianRules) DefaultMirror() string       { return DefaultDebianMirror }
+func (debianRules) DefaultMirror(string) string { return DefaultDebianMirror }
 func (debianRules) DefaultComponents() []string { return []string{"main"} }
 
 // DefaultPockets: none, Debian's point releases update the suite itself.

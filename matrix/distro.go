@@ -58,8 +58,10 @@ type Tracker interface {
 type DebArchive interface {
 	// Archive is whose keys sign the archive's suites.
 	Archive() debian.Archive
-	// DefaultMirror is the archive's URL.
-	DefaultMirror() string
+	// DefaultMirror is the archive's URL for packages of arch (Go
+	// spelling): Ubuntu serves amd64 and the other architectures from
+	// two archives.
+	DefaultMirror(arch string) string
 	// DefaultComponents are the components a debootstrap image is made
 	// from and lists.
 	DefaultComponents() []string

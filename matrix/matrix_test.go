@@ -217,7 +217,8 @@ func TestShard(t *testing.T) {
 }
 
 func TestMakePlan(t *testing.T) {
-	p, err := MakePlan(targetsNamed(3), 5)
+	amd64 := func(Target) string { return "amd64" }
+	p, err := MakePlan(targetsNamed(3), 5, amd64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,13 +227,53 @@ func TestMakePlan(t *testing.T) {
 	}
 	total := 0
 	for _, s := range p.Include {
-		if !regexp.MustCompile(`^[1-5]/5$`).MatchString(s.Shard) || s.Count != len(s.Targets) {
+		if !regexp.MustCompile(`^[1-5]/5$`).MatchString(s.Shard) || s.Count != len(s.Targets) || s.Arch != "amd64" {
 			t.Errorf("bad shard entry %+v", s)
 		}
 		total += s.Count
 	}
 	if total != 3 {
 		t.Errorf("plan covers %d targets, want 3", total)
+	}
+}
+
+// TestMakePlanArches checks that each architecture's targets are cut into
+// shards of their own, and that a build given a shard's arch and --shard
+// (OnArch, then Shard) selects exactly the targets the plan lists.
+func TestMakePlanArches(t *testing.T) {
+	ts := targetsNamed(10)
+	runsOn := func(t Target) string {
+		if t.Group == "g1" {
+			return "arm64"
+		}
+		return "amd64"
+	}
+	p, err := MakePlan(ts, 2, runsOn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range p.Include {
+		got = append(got, s.Arch+" "+s.Shard)
+		i, n := 0, 0
+		fmt.Sscanf(s.Shard, "%d/%d", &i, &n)
+		sel, err := Shard(OnArch(ts, s.Arch, runsOn), i-1, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, tg := range sel {
+			if runsOn(tg) != s.Arch {
+				t.Errorf("%s: %s runs on %s", s.Arch, tg.Name(), runsOn(tg))
+			}
+			names = append(names, tg.Name())
+		}
+		if !slices.Equal(names, s.Targets) {
+			t.Errorf("%s %s: a build selects %v, the plan lists %v", s.Arch, s.Shard, names, s.Targets)
+		}
+	}
+	if want := []string{"amd64 1/2", "amd64 2/2", "arm64 1/2", "arm64 2/2"}; !slices.Equal(got, want) {
+		t.Errorf("plan shards %v, want %v", got, want)
 	}
 }
 

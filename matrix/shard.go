@@ -31,7 +31,11 @@ type Plan struct {
 
 // PlanShard is one matrix entry.
 type PlanShard struct {
-	// Shard is the --shard argument, "I/N" with I counted from 1.
+	// Arch is the --runner-arch argument: the architecture of the machine
+	// the shard builds on (Go spelling).
+	Arch string `json:"arch"`
+	// Shard is the --shard argument, "I/N" with I counted from 1: shard I
+	// of the N the targets of Arch are cut into.
 	Shard string `json:"shard"`
 	// Count is the number of targets in the shard.
 	Count int `json:"count"`
@@ -39,36 +43,59 @@ type PlanShard struct {
 	Targets []string `json:"targets"`
 }
 
-// MakePlan splits targets into n shards. Shards that would be empty (more
-// shards than targets) are left out, so no CI job starts for nothing.
-func MakePlan(targets []Target, n int) (Plan, error) {
+// OnArch returns the targets that runsOn places on a machine of arch.
+func OnArch(targets []Target, arch string, runsOn func(Target) string) []Target {
+	var out []Target
+	for _, t := range targets {
+		if runsOn(t) == arch {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// MakePlan splits targets by the architecture of the machine runsOn says
+// each builds on, and the targets of each architecture into n shards.
+// Shards that would be empty (more shards than targets) are left out, so
+// no CI job starts for nothing.
+func MakePlan(targets []Target, n int, runsOn func(Target) string) (Plan, error) {
 	if n < 1 {
 		return Plan{}, fmt.Errorf("planning %d shards: want at least 1", n)
 	}
+	var arches []string
+	for _, t := range targets {
+		if a := runsOn(t); !slices.Contains(arches, a) {
+			arches = append(arches, a)
+		}
+	}
+	slices.Sort(arches)
 	p := Plan{Include: []PlanShard{}}
-	for i := range n {
-		ts, err := Shard(targets, i, n)
-		if err != nil {
-			return Plan{}, err
+	for _, arch := range arches {
+		on := OnArch(targets, arch, runsOn)
+		for i := range n {
+			ts, err := Shard(on, i, n)
+			if err != nil {
+				return Plan{}, err
+			}
+			if len(ts) == 0 {
+				continue
+			}
+			s := PlanShard{Arch: arch, Shard: fmt.Sprintf("%d/%d", i+1, n), Count: len(ts), Targets: []string{}}
+			for _, t := range ts {
+				s.Targets = append(s.Targets, t.Name())
+			}
+			p.Include = append(p.Include, s)
 		}
-		if len(ts) == 0 {
-			continue
-		}
-		s := PlanShard{Shard: fmt.Sprintf("%d/%d", i+1, n), Count: len(ts), Targets: []string{}}
-		for _, t := range ts {
-			s.Targets = append(s.Targets, t.Name())
-		}
-		p.Include = append(p.Include, s)
 	}
 	return p, nil
 }
 
 // PlanFile loads a kernels file, resolves and expands it, keeps the targets
-// matching only (nil keeps all) and splits them into n shards.
-func PlanFile(ctx context.Context, path string, only *regexp.Regexp, n int, r Resolver) (Plan, error) {
+// matching only (nil keeps all) and plans them (MakePlan).
+func PlanFile(ctx context.Context, path string, only *regexp.Regexp, n int, r Resolver, runsOn func(Target) string) (Plan, error) {
 	ts, err := LoadTargets(ctx, path, r)
 	if err != nil {
 		return Plan{}, err
 	}
-	return MakePlan(Filter(ts, only), n)
+	return MakePlan(Filter(ts, only), n, runsOn)
 }

@@ -68,10 +68,7 @@ func (ubuntu) DefaultIndexes(g Group) ([]PackageIndex, error) {
 	if code == "" {
 		return nil, fmt.Errorf("no known codename for Ubuntu %q (set discover.sources): %w", g.Release, ErrNoIndex)
 	}
-	mirror := DefaultUbuntuMirror
-	if parch != "amd64" {
-		mirror = DefaultUbuntuPortsMirror
-	}
+	mirror := ubuntu{}.DefaultMirror(g.Arch)
 	var out []PackageIndex
 	for _, s := range []string{code, code + "-updates", code + "-security"} {
 		out = append(out, PackageIndex{Kind: IndexDeb, URL: mirror, Suite: s, Components: []string{"main"}, Arch: parch, Archive: debian.ArchiveUbuntu})
@@ -111,7 +108,15 @@ func (ubuntu) ReleaseFlavour(meta string) string {
 }
 
 func (ubuntu) Archive() debian.Archive { return debian.ArchiveUbuntu }
-func (ubuntu) DefaultMirror() string   { return DefaultUbuntuMirror }
+
+// DefaultMirror: ports.ubuntu.com serves every architecture but amd64 (and
+// i386, which no group builds). A group's arch defaults to amd64.
+func (ubuntu) DefaultMirror(arch string) string {
+	if arch != "" && arch != "amd64" {
+		return DefaultUbuntuPortsMirror
+	}
+	return DefaultUbuntuMirror
+}
 
 // DefaultComponents: universe too, for dwarves, which kernels with BTF
 // need and older releases have there.

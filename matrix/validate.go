@@ -272,7 +272,7 @@ func (g *Group) applyDefaults() {
 	if da, ok := debArchiveOf(g.Distro); ok {
 		a = da
 	}
-	mirror := a.DefaultMirror()
+	mirror := a.DefaultMirror(g.Arch)
 	if d := g.Debootstrap; d != nil {
 		if d.Mirror == "" {
 			d.Mirror = mirror

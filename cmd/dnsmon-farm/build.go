@@ -52,7 +52,7 @@ func runBuild(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		signing = fmt.Sprintf("modules signed for Secure Boot with %q (certificate %s)", modsign.KeyDescription(pair.Cert), modsign.Fingerprint(pair.Cert))
 	}
 	_, err = builder.BuildMatrix(ctx, builder.MatrixBuild{
-		File: o.File, Only: o.OnlyRE, Shard: o.ShardIndex, Shards: o.ShardCount,
+		File: o.File, Only: o.OnlyRE, RunnerArch: o.RunnerArch, Shard: o.ShardIndex, Shards: o.ShardCount,
 		Publisher: pub, Options: bopts,
 		FarmOptions: farmOpts, Summary: stdout,
 	})

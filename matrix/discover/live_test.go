@@ -83,7 +83,7 @@ func TestLiveUbuntu(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	results, err := discover.Discover(ctx, f, discover.WithOnly(regexp.MustCompile(`^ubuntu-`)), discover.WithResolver(r))
+	results, err := discover.Discover(ctx, f, discover.WithOnly(regexp.MustCompile(`^ubuntu-[0-9.]+$`)), discover.WithResolver(r))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,9 @@ type FarmBuild struct {
 	Key string
 	// Unsigned publishes without signatures (tests only).
 	Unsigned bool
+	// RunnerArch keeps the targets a publication builds on a machine of
+	// this architecture (dnsmon-farm plan's "arch"); empty keeps all.
+	RunnerArch string
 	// Shard is "I/N" (I from 1 to N), empty for all targets.
 	Shard string
 	// LogDir keeps each target's build log; empty keeps none on disk.
@@ -61,7 +64,8 @@ func AddFarmBuildFlags(fs *flag.FlagSet, b *FarmBuild) {
 	fs.StringVar(&b.To, "to", DefaultFarmDest, "destination: REGISTRY/REPO, oci-layout:DIR, or dir:DIR (plain .ko files, unsigned)")
 	fs.StringVar(&b.Key, "key", "dnsmon.key", "signing key (from dnsmon-farm keygen) for registry and oci-layout destinations")
 	fs.BoolVar(&b.Unsigned, "unsigned", false, "publish without signatures (dnsmon-fetch then needs --insecure-skip-verify)")
-	fs.StringVar(&b.Shard, "shard", "", "build only shard I of N (\"I/N\", I from 1), as planned by dnsmon-farm plan")
+	fs.StringVar(&b.RunnerArch, "runner-arch", "", "build only the targets dnsmon-farm plan places on a machine of this architecture (amd64: every header-tree target, cross-compiled or not; arm64: the arm64 targets built in their own image)")
+	fs.StringVar(&b.Shard, "shard", "", "build only shard I of N (\"I/N\", I from 1), as planned by dnsmon-farm plan (with its --runner-arch)")
 	fs.StringVar(&b.LogDir, "logs", "", "directory to keep each target's build log in (default: none)")
 	fs.BoolVar(&b.NoIndex, "no-index", false, "do not update the per-version index (parallel shards); run dnsmon-farm reindex afterwards")
 	fs.StringVar(&b.ModuleKey, "module-key", "", "module signing key (dnsmon-farm keygen --module-signing): sign every module for Secure Boot (default: modules are not signed)")
@@ -83,6 +87,11 @@ func (b *FarmBuild) Validate() error {
 		errs = append(errs, err)
 	}
 	b.OnlyRE = re
+	switch b.RunnerArch {
+	case "", "amd64", "arm64":
+	default:
+		errs = append(errs, fmt.Errorf("--runner-arch %q: want amd64 or arm64 (the arch of a shard of dnsmon-farm plan)", b.RunnerArch))
+	}
 	if b.Shard != "" {
 		i, n, err := ParseShard(b.Shard)
 		if err != nil {

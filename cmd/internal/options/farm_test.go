@@ -48,6 +48,8 @@ func TestFarmBuildValidate(t *testing.T) {
 		"bad regexp":          {args: []string{"--only", "("}},
 		"bad jobs":            {args: []string{"-j", "0"}},
 		"bad shard":           {args: []string{"--shard", "5/4"}},
+		"runner arch arm64":   {args: []string{"--runner-arch", "arm64", "--shard", "1/2"}, ok: true},
+		"runner arch x86_64":  {args: []string{"--runner-arch", "x86_64"}},
 		"empty dir dest":      {args: []string{"--to", "dir:"}},
 		"unsigned dir":        {args: []string{"--to", "dir:x", "--unsigned"}},
 		"module key and cert": {args: []string{"--module-key", "m.key", "--module-cert", "m.pem"}, ok: true},
