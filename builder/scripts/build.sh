@@ -11,6 +11,15 @@ cd /src
 set --
 if [ -n "${DNSMON_CC:-}" ]; then
 	set -- CC="$DNSMON_CC"
+elif [ -z "${DNSMON_CROSS_COMPILE:-}" ]; then
+	# A headers image (apt, yum, dnf) gets no DNSMON_CC: it builds with the
+	# command the kernel's .config names when the image has it, e.g.
+	# Ubuntu's x86_64-linux-gnu-gcc-13 beside the gcc-13 its headers pull
+	# in, since kbuild compares the two version lines word for word.
+	kcc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\([^ ]*\) .*"$/\1/p' "$DNSMON_KDIR/.config" 2>/dev/null || true)
+	case $kcc in
+	*gcc*) if command -v "$kcc" >/dev/null 2>&1; then set -- CC="$kcc"; fi ;;
+	esac
 fi
 cross=${DNSMON_CROSS_COMPILE:-}
 if [ -n "$cross" ]; then

@@ -16,6 +16,20 @@ fi
 if [ -n "${DNSMON_SOURCES:-}" ]; then
 	printf '%s\n' "$DNSMON_SOURCES" >/etc/apt/sources.list.d/dnsmon.list
 fi
+# installed PKG...: whether every package is installed.
+installed() {
+	for p in "$@"; do
+		[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || return 1
+	done
+}
+# A toolchain image whose packages the base image already has (a kernel
+# built by the suite's default gcc-N, which the base's gcc depends on)
+# needs no package index: reading Ubuntu's takes tens of seconds.
+# shellcheck disable=SC2086
+if [ "$DNSMON_METHOD" = none ] && [ "${DNSMON_UPGRADE:-}" != 1 ] && installed $DNSMON_TOOLCHAIN; then
+	echo "dnsmon: $DNSMON_TOOLCHAIN already installed"
+	exit 0
+fi
 apt-get -qq update
 [ "${DNSMON_UPGRADE:-}" != 1 ] || apt-get -q dist-upgrade
 # shellcheck disable=SC2086
