@@ -26,11 +26,11 @@ var sanitizerReports = []string{"BUG:", "WARNING:", "KASAN:", "KFENCE:", "Oops",
 
 // TestSanitizer boots the sanitizer kernel (KASAN, KFENCE, lockdep,
 // PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_LIST; panic_on_warn=1
-// kasan.fault=panic) with two CPUs, twice: through every guest scenario
-// (UDP and TCP over IPv4 and IPv6, the TCP stream cases, the malformed
-// queries, namespaces), then in stress mode (load and unload in a loop
-// under UDP and TCP floods, readers racing the unload, namespaces made and
-// destroyed). Any report panics the guest before it says done; the console
+// kasan.fault=panic) with two CPUs, in two guests side by side: one
+// through every guest scenario (UDP and TCP over IPv4 and IPv6, the TCP
+// stream cases, the malformed queries, namespaces), one in stress mode
+// (load and unload in a loop under UDP and TCP floods, readers racing the
+// unload, namespaces made and destroyed). Any report panics the guest before it says done; the console
 // is also searched for one.
 func TestSanitizer(t *testing.T) {
 	if testing.Short() {
@@ -91,6 +91,10 @@ func bootSanitizer(t *testing.T, k SanitizerKernel, root, logDir string) {
 		{"stress", proto.StressMode + " " + proto.StressSeconds + "=90", 10 * time.Minute, []string{"boot", "unload-under-load", "dmesg-clean"}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
+			// Each guest's vCPUs take turns on one host thread: the two
+			// guests side by side use two cores.
+			t.Parallel()
+			ctx := t.Context()
 			logPath, err := NewLogPath(logDir, "sanitizer-"+mode.name+"-"+k.Release)
 			if err != nil {
 				t.Fatal(err)

@@ -64,6 +64,18 @@ func TestPruneAndRebuild(t *testing.T) {
 	defer engine.Close()
 	var blog strings.Builder // one build at a time writes it
 	defer func() { t.Logf("builds:\n%s", blog.String()) }()
+	// The builder images are the engine's, shared with the tests of the
+	// other packages, which run at the same time and make them under a
+	// lock in the shared cache directory: made through that directory
+	// first, they are made once, not once here and once there.
+	shared, err := builder.New(builder.WithClient(engine), builder.WithSource(os.DirFS("../testdata/hello")),
+		builder.WithModule("hello", "0.0.1"), builder.WithLog(&blog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shared.Build(ctx, target); err != nil {
+		t.Fatalf("building through the shared cache: %v", err)
+	}
 	b, err := builder.New(builder.WithClient(engine), builder.WithCacheDir(dir), builder.WithPackageClient(pkgs),
 		builder.WithSource(os.DirFS("../testdata/hello")), builder.WithModule("hello", "0.0.1"), builder.WithLog(&blog))
 	if err != nil {
