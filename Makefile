@@ -121,7 +121,7 @@ bench: GOBENCH_ARGS := -run '^$$' -bench 'Decode|Select' -benchmem -count 5 ./km
 bench: deps build
 	@rm -rf $(BENCH_OUT); mkdir -p $(BENCH_OUT)
 	$(GO) test $(GOBENCH_ARGS) > $(BENCH_OUT)/gobench.txt || { cat $(BENCH_OUT)/gobench.txt; exit 1; }
-	BENCH_OUT=$(BENCH_OUT) .ci/with-dockerd $(GO) test -run '^$$' -bench '^BenchmarkFarm$$' -benchtime 1x -timeout 90m ./builder/bench
+	BENCH_OUT=$(BENCH_OUT) .ci/with-dockerd $(GO) test -run '^$$' -bench '^BenchmarkFarm(Arm64)?$$' -benchtime 1x -timeout 120m ./builder/bench
 	BENCH_OUT=$(BENCH_OUT) .ci/with-dockerd $(GO) test -run '^$$' -bench '^BenchmarkGuest$$' -benchtime 1x -timeout 60m ./e2e
 	@echo
 	@$(GO) run ./builder/bench/internal/benchtable -rows $(BENCH_OUT)/rows.jsonl -gobench $(BENCH_OUT)/gobench.txt \

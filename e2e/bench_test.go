@@ -18,21 +18,34 @@ import (
 // benchCommand reproduces the rows of BenchmarkGuest.
 const benchCommand = "go test -run '^$' -bench '^BenchmarkGuest$' -benchtime 1x -timeout 60m ./e2e"
 
-// BenchmarkGuest measures, inside one qemu guest whose clock counts
-// executed instructions (-icount shift=0), what the module costs senders
-// and how fast dnsmon-watch keeps up. It runs once whatever b.N is (use
-// -benchtime 1x) and appends its rows to $BENCH_OUT/rows.jsonl.
+// BenchmarkGuest measures, inside qemu guests whose clock counts executed
+// instructions (-icount shift=0), what the module costs senders and how
+// fast dnsmon-watch keeps up: one guest per kernel, amd64 and arm64. It
+// runs once whatever b.N is (use -benchtime 1x) and appends its rows to
+// $BENCH_OUT/rows.jsonl.
 //
-// DNSMON_BENCH_SUITE picks the kernel (default bookworm);
-// DNSMON_BENCH_ROUNDS, DNSMON_BENCH_COUNT and DNSMON_BENCH_QUERIES tune the
-// guest (defaults 8 rounds of 60000 datagrams, 20000 queries per rate).
+// DNSMON_BENCH_KERNELS picks the kernels as SUITE[:FLAVOUR],… (default
+// bookworm,bookworm:arm64; DNSMON_BENCH_SUITE, the older knob, names one
+// suite's default kernel); DNSMON_BENCH_ROUNDS, DNSMON_BENCH_COUNT and
+// DNSMON_BENCH_QUERIES tune the guest (defaults 8 rounds of 60000
+// datagrams, 20000 queries per rate).
 func BenchmarkGuest(b *testing.B) {
-	ctx := b.Context()
+	def := []guestKernel{{"bookworm", ""}, {"bookworm", "arm64"}}
+	if s := os.Getenv("DNSMON_BENCH_SUITE"); s != "" {
+		def = []guestKernel{{s, ""}}
+	}
 	c, root := guestSetup(b)
-	suite := envOr("DNSMON_BENCH_SUITE", "bookworm")
-	k, err := c.NewestKernel(ctx, debian.SuiteFor(suite), "amd64")
+	for _, gk := range kernelsFromEnv("DNSMON_BENCH_KERNELS", def) {
+		benchGuest(b, c, root, gk)
+	}
+}
+
+// benchGuest boots one kernel's benchmark guest and appends its rows.
+func benchGuest(b *testing.B, c *debian.Client, root string, gk guestKernel) {
+	ctx := b.Context()
+	k, err := GuestKernel(ctx, c, filepath.Join(root, "kernels.yaml"), gk.suite, gk.flavour)
 	if err != nil {
-		b.Fatalf("resolving the newest %s kernel: %v", suite, err)
+		b.Fatalf("resolving the %s:%s kernel: %v", gk.suite, gk.flavour, err)
 	}
 	vmlinuz, err := Vmlinuz(ctx, c, k)
 	if err != nil {
@@ -42,7 +55,7 @@ func BenchmarkGuest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	files, err := BuildTools(ctx, root, b.TempDir(), GuestTools)
+	files, err := BuildToolsFor(ctx, root, b.TempDir(), k.Arch(), GuestTools)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,17 +76,16 @@ func BenchmarkGuest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ResetTimer()
-	r, err := Run(ctx, Boot{Kernel: vmlinuz, Initrd: initrd, LogPath: logPath, Append: appendArgs,
+	start := time.Now()
+	r, err := Run(ctx, Boot{Kernel: vmlinuz, Initrd: initrd, LogPath: logPath, Append: appendArgs, Arch: k.Arch(),
 		Args: []string{"-icount", "shift=0"}, Timeout: 40 * time.Minute})
-	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("guest %s ran in %v (console log %s)", k.Release, r.Elapsed.Round(time.Second), logPath)
+	b.Logf("guest %s ran in %v (console log %s)", k.Release, time.Since(start).Round(time.Second), logPath)
 	for _, v := range r.Verdicts {
 		if v.Status != Pass {
-			b.Errorf("guest: %s %s: %s", v.Scenario, v.Status, v.Detail)
+			b.Errorf("guest %s: %s %s: %s", k.Release, v.Scenario, v.Status, v.Detail)
 		}
 	}
 	samples, err := benchSamples(logPath)

@@ -68,57 +68,11 @@ const farmCommand = "go test -run '^$' -bench '^BenchmarkFarm$' -benchtime 1x -t
 // BENCH_FARM_ONLY replaces the target filter.
 func BenchmarkFarm(b *testing.B) {
 	ctx := b.Context()
-	root, err := repoRoot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	only, err := regexp.Compile(envOr("BENCH_FARM_ONLY", `^debian-[^/]*/.*-amd64$`))
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := newBenchRun(b, "BENCH_FARM_ONLY", `^debian-[^/]*/.*-amd64$`)
+	root, f, add, src := r.root, r.f, r.add, r.src
 	warmRuns, noopRuns, fetchRuns := envInt("BENCH_FARM_RUNS", 5), envInt("BENCH_NOOP_RUNS", 5), envInt("BENCH_FETCH_RUNS", 10)
-	jobs := runtime.NumCPU()
-	key, err := signature.GenerateKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	f := &farm{file: filepath.Join(root, "kernels.yaml"), only: only, jobs: jobs, key: key}
-	var rows []Row
-	add := func(r Row) {
-		b.Logf("%s: %s = %s %s", r.Section, r.Metric, r.Value, r.Goal)
-		rows = append(rows, r)
-	}
-	b.Cleanup(func() {
-		if err := Append(RowsFile(), rows...); err != nil {
-			b.Error(err)
-		}
-	})
-	src := func(note string) fs.FS {
-		s, err := ChangedSource(kmod.Source(), "dnsmon_main.c", fmt.Sprintf("bench %s %d", note, time.Now().UnixNano()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return s
-	}
-
-	if os.Getenv("BENCH_COLD") == "1" {
-		n, err := removeBuilderImages(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := removeHeaderCache(); err != nil {
-			b.Fatal(err)
-		}
-		res, d, err := f.build(ctx, src("cold"), true)
-		if err != nil {
-			b.Fatalf("cold build: %v", err)
-		}
-		add(Row{Section: "Farm", Metric: fmt.Sprintf("cold: %d targets, %d builder images, the header trees and header packages removed first, -j %d (1 run)", len(res), n, jobs),
-			Value: Seconds(d), Command: "BENCH_COLD=1 " + farmCommand})
-	} else {
-		add(Row{Section: "Farm", Metric: "cold: every builder image made from scratch (debootstrap + headers)",
-			Value: "skipped (set BENCH_COLD=1; removes the builder images, header trees and header packages, several minutes)", Command: "BENCH_COLD=1 " + farmCommand})
-	}
+	jobs := f.jobs
+	r.cold(ctx, "Farm", "targets, ", "debootstrap + headers", farmCommand)
 
 	// The floor is sampled around the warm runs: one raw make of every
 	// target, each alone in a fresh container, before the first warm run
@@ -271,6 +225,127 @@ func BenchmarkFarm(b *testing.B) {
 	for _, r := range drows {
 		add(r)
 	}
+}
+
+// farmArm64Command reproduces the rows of BenchmarkFarmArm64.
+const farmArm64Command = "go test -run '^$' -bench '^BenchmarkFarmArm64$' -benchtime 1x -timeout 90m ./builder/bench"
+
+// BenchmarkFarmArm64 measures the reachable arm64 matrix, Debian's arm64
+// kernels cross-compiled on this farm (`dnsmon-farm build --only
+// '^debian-[^/]*-arm64/'`), as BenchmarkFarm measures the amd64 one: cold
+// (BENCH_COLD=1 only; the builder images, header trees and header
+// packages removed first) and warm (source changed, median of
+// BENCH_FARM_RUNS, default 5). BENCH_FARM_ARM64_ONLY replaces the filter.
+func BenchmarkFarmArm64(b *testing.B) {
+	ctx := b.Context()
+	r := newBenchRun(b, "BENCH_FARM_ARM64_ONLY", `^debian-[^/]*-arm64/`)
+	f, add, src := r.f, r.add, r.src
+	warmRuns, jobs := envInt("BENCH_FARM_RUNS", 5), f.jobs
+	r.cold(ctx, "Farm arm64", "arm64 targets cross-compiled, ", "debootstrap, cross compiler, arm64 headers and the farm's kbuild", farmArm64Command)
+	if _, _, err := f.build(ctx, src("warm-up"), true); err != nil {
+		b.Fatalf("warm-up build: %v", err)
+	}
+	var warm, perTarget []time.Duration
+	targets := 0
+	for i := range warmRuns {
+		res, d, err := f.build(ctx, src(fmt.Sprintf("warm %d", i)), true)
+		if err != nil {
+			b.Fatalf("warm build %d: %v", i+1, err)
+		}
+		for _, r := range res {
+			if r.Status() != "built" {
+				b.Fatalf("warm build %d: %s was %s, want built", i+1, r.Target.Name(), r.Status())
+			}
+			if r.Target.Arch != "arm64" {
+				b.Fatalf("%s is not an arm64 target", r.Target.Name())
+			}
+			perTarget = append(perTarget, r.Duration)
+		}
+		targets = len(res)
+		warm = append(warm, d)
+		b.Logf("warm run %d: %d targets in %v", i+1, len(res), d.Round(time.Millisecond))
+	}
+	warmMed, _ := MedianDuration(warm)
+	perMed, _ := MedianDuration(perTarget)
+	add(Row{Section: "Farm arm64", Metric: fmt.Sprintf("warm: %d arm64 targets cross-compiled (images cached, source changed), built + signed + published, -j %d (median of %d)", targets, jobs, warmRuns),
+		Value: Seconds(warmMed), Command: farmArm64Command})
+	add(Row{Section: "Farm arm64", Metric: fmt.Sprintf("warm, per target: container + make + strip + copy out + sign + publish (median of %d)", len(perTarget)),
+		Value: Seconds(perMed), Command: farmArm64Command})
+}
+
+// benchRun is what the farm benchmarks share: the repository's
+// kernels.yaml filtered by an environment variable, a farm publishing
+// with a fresh signing key, and the rows, appended to $BENCH_OUT/rows.jsonl
+// when the benchmark ends.
+type benchRun struct {
+	b    *testing.B
+	root string
+	f    *farm
+	rows []Row
+}
+
+// newBenchRun filters the targets by $onlyEnv, default def.
+func newBenchRun(b *testing.B, onlyEnv, def string) *benchRun {
+	root, err := repoRoot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	only, err := regexp.Compile(envOr(onlyEnv, def))
+	if err != nil {
+		b.Fatalf("%s: %v", onlyEnv, err)
+	}
+	key, err := signature.GenerateKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &benchRun{b: b, root: root, f: &farm{file: filepath.Join(root, "kernels.yaml"), only: only, jobs: runtime.NumCPU(), key: key}}
+	b.Cleanup(func() {
+		r.f.close()
+		if err := Append(RowsFile(), r.rows...); err != nil {
+			b.Error(err)
+		}
+	})
+	return r
+}
+
+func (r *benchRun) add(row Row) {
+	r.b.Logf("%s: %s = %s %s", row.Section, row.Metric, row.Value, row.Goal)
+	r.rows = append(r.rows, row)
+}
+
+// src is the module source with a comment about note changed, so that
+// every target builds again.
+func (r *benchRun) src(note string) fs.FS {
+	s, err := ChangedSource(kmod.Source(), "dnsmon_main.c", fmt.Sprintf("bench %s %d", note, time.Now().UnixNano()))
+	if err != nil {
+		r.b.Fatal(err)
+	}
+	return s
+}
+
+// cold builds every target from nothing when BENCH_COLD=1, removing the
+// builder images, header trees and header packages first, and adds its
+// row (what says what the targets are; makes, what the images need);
+// otherwise it adds a row saying how to run it.
+func (r *benchRun) cold(ctx context.Context, section, what, makes, command string) {
+	if os.Getenv("BENCH_COLD") != "1" {
+		r.add(Row{Section: section, Metric: "cold: every builder image made from scratch (" + makes + ")",
+			Value: "skipped (set BENCH_COLD=1; removes the builder images, header trees and header packages, several minutes)", Command: "BENCH_COLD=1 " + command})
+		return
+	}
+	n, err := removeBuilderImages(ctx)
+	if err != nil {
+		r.b.Fatal(err)
+	}
+	if err := removeHeaderCache(); err != nil {
+		r.b.Fatal(err)
+	}
+	res, d, err := r.f.build(ctx, r.src("cold"), true)
+	if err != nil {
+		r.b.Fatalf("cold build: %v", err)
+	}
+	r.add(Row{Section: section, Metric: fmt.Sprintf("cold: %d %s%d builder images, the header trees and header packages removed first, -j %d (1 run)", len(res), what, n, r.f.jobs),
+		Value: Seconds(d), Command: "BENCH_COLD=1 " + command})
 }
 
 // farm builds the selected targets, publishing to a fresh in-process

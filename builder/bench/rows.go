@@ -15,7 +15,7 @@ import (
 
 // Row is one line of the results table.
 type Row struct {
-	// Section groups rows: "Farm", "Hook cost", "Event delivery",
+	// Section groups rows: "Farm", "Farm arm64", "Hook cost", "Event delivery",
 	// "Distribution", "Go benchmarks".
 	Section string `json:"section"`
 	// Metric says what was measured, Value the result with its unit.
@@ -91,7 +91,7 @@ func ReadRows(r io.Reader) ([]Row, error) {
 }
 
 // sectionOrder is the order of sections in the table; others follow.
-var sectionOrder = []string{"Farm", "Hook cost", "Event delivery", "Distribution", "Go benchmarks"}
+var sectionOrder = []string{"Farm", "Farm arm64", "Hook cost", "Event delivery", "Distribution", "Go benchmarks"}
 
 // Render writes rows as one Markdown table, sections in a fixed order and
 // rows within a section in the order they were appended.
