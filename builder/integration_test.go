@@ -50,13 +50,13 @@ func resolveTargets(ctx context.Context) (good []matrix.Target, broken matrix.Ta
 		if err != nil {
 			return nil, broken, fmt.Errorf("resolving the newest %s kernel: %w", suite, err)
 		}
-		tg, err := matrix.TargetFor(f, suite, k)
+		tg, err := matrix.TargetFor(f, suite, k, "amd64")
 		if err != nil {
 			return nil, broken, err
 		}
 		good = append(good, tg)
 	}
-	broken, err = matrix.TargetFor(f, "bookworm", "6.1.0-999-amd64")
+	broken, err = matrix.TargetFor(f, "bookworm", "6.1.0-999-amd64", "amd64")
 	return good, broken, err
 }
 
@@ -209,7 +209,7 @@ func TestBuildOne(t *testing.T) {
 		if i == 0 {
 			p, err = BuildOne(ctx, good[1], opts...)
 		} else {
-			p, err = BuildForSuite(ctx, "../kernels.yaml", "sid", good[1].Kernel, opts...)
+			p, err = BuildForSuite(ctx, "../kernels.yaml", "sid", good[1].Kernel, "amd64", opts...)
 		}
 		if err != nil {
 			t.Fatal(err)

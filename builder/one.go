@@ -45,16 +45,17 @@ func BuildOne(ctx context.Context, t matrix.Target, opts ...Option) (string, err
 }
 
 // BuildForSuite builds (or finds in the module cache) the module for kernel
-// release krel of a Debian suite, using the group of the kernels file that
-// lists krel or tracks suite, and returns the .ko path. It is BuildOne for
-// callers that hold a release string rather than a Target, such as the
-// guest tests: BuildForSuite(ctx, "kernels.yaml", "sid", "7.2.13+deb14-amd64").
-func BuildForSuite(ctx context.Context, kernelsFile, suite, krel string, opts ...Option) (string, error) {
+// release krel of architecture arch (Go spelling) of a Debian or Ubuntu
+// suite, using the group of the kernels file that lists krel or tracks
+// suite, and returns the .ko path. It is BuildOne for callers that hold a
+// release string rather than a Target, such as the guest tests:
+// BuildForSuite(ctx, "kernels.yaml", "sid", "7.2.13+deb14-amd64", "amd64").
+func BuildForSuite(ctx context.Context, kernelsFile, suite, krel, arch string, opts ...Option) (string, error) {
 	f, err := matrix.Load(kernelsFile)
 	if err != nil {
 		return "", err
 	}
-	t, err := matrix.TargetFor(f, suite, krel)
+	t, err := matrix.TargetFor(f, suite, krel, arch)
 	if err != nil {
 		return "", err
 	}

@@ -24,7 +24,7 @@ var _ ModuleSource = (*FarmModules)(nil)
 
 // Module builds (or finds in the module cache) k's module.
 func (f *FarmModules) Module(ctx context.Context, k debian.Kernel) (string, error) {
-	ko, err := builder.BuildForSuite(ctx, f.KernelsFile, k.Suite, k.Release, f.Options...)
+	ko, err := builder.BuildForSuite(ctx, f.KernelsFile, k.Suite, k.Release, k.Arch(), f.Options...)
 	if err != nil {
 		return "", fmt.Errorf("building dnsmon.ko for %q: %w", k.Release, err)
 	}

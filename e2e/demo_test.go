@@ -176,7 +176,7 @@ func demoBundle(ctx context.Context, t *testing.T, root string, k debian.Kernel)
 	if _, _, certPath, err = pair.WriteFiles(keys); err != nil {
 		t.Fatal(err)
 	}
-	ko, err := builder.BuildForSuite(ctx, filepath.Join(root, "kernels.yaml"), k.Suite, k.Release,
+	ko, err := builder.BuildForSuite(ctx, filepath.Join(root, "kernels.yaml"), k.Suite, k.Release, k.Arch(),
 		builder.WithLog(io.Discard), builder.WithModuleSigner(pair))
 	if err != nil {
 		t.Fatalf("building the module for %s: %v", k.Release, err)

@@ -351,17 +351,17 @@ func TestFilterAndTargetFor(t *testing.T) {
 	if got := Filter(ts, nil); len(got) != len(ts) {
 		t.Errorf("Filter(nil) dropped targets")
 	}
-	tg, err := TargetFor(f, "sid", "7.2.13+deb14-amd64")
+	tg, err := TargetFor(f, "sid", "7.2.13+deb14-amd64", "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tg.Group != "debian-sid" || tg.Kernel != "7.2.13+deb14-amd64" || tg.Sources[0].Apt == "" {
 		t.Errorf("TargetFor = %+v", tg)
 	}
-	if _, err := TargetFor(f, "sid", "not-a-kernel"); err == nil {
+	if _, err := TargetFor(f, "sid", "not-a-kernel", "amd64"); err == nil {
 		t.Error("TargetFor accepted a malformed release")
 	}
-	if _, err := TargetFor(f, "bullseye", "5.10.0-32-amd64"); err == nil {
+	if _, err := TargetFor(f, "bullseye", "5.10.0-32-amd64", "amd64"); err == nil {
 		t.Error("TargetFor found a group for an untracked suite")
 	}
 }
@@ -457,21 +457,28 @@ func TestTargetForArch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for kernel, want := range map[string]string{
-		"6.1.0-50-amd64": "debian-12/amd64", "6.1.0-50-arm64": "debian-12-arm64/arm64",
-		"6.1.0-50-cloud-arm64": "debian-12-arm64/arm64", "7.3-arm64": "debian-experimental-arm64/arm64",
-	} {
-		suite := "bookworm"
-		if strings.HasPrefix(kernel, "7.3") {
-			suite = "experimental"
-		}
-		tg, err := TargetFor(f, suite, kernel)
+	tests := []struct{ suite, kernel, arch, want string }{
+		{"bookworm", "6.1.0-50-amd64", "amd64", "debian-12/amd64"},
+		{"bookworm", "6.1.0-50-arm64", "arm64", "debian-12-arm64/arm64"},
+		{"bookworm", "6.1.0-50-cloud-arm64", "", "debian-12-arm64/arm64"},
+		{"experimental", "7.3-arm64", "arm64", "debian-experimental-arm64/arm64"},
+		// Ubuntu's releases do not name their arch: the arm64 group
+		// pins the same release the amd64 group tracks.
+		{"noble", "6.8.0-155-generic", "amd64", "ubuntu-24.04/amd64"},
+		{"noble", "6.8.0-155-generic", "arm64", "ubuntu-24.04-arm64/arm64"},
+		{"jammy", "5.15.0-208-generic", "amd64", "ubuntu-22.04/amd64"},
+	}
+	for _, tc := range tests {
+		tg, err := TargetFor(f, tc.suite, tc.kernel, tc.arch)
 		if err != nil {
-			t.Errorf("%s: %v", kernel, err)
+			t.Errorf("%s %s: %v", tc.kernel, tc.arch, err)
 			continue
 		}
-		if got := tg.Group + "/" + tg.Arch; got != want {
-			t.Errorf("%s: group/arch %s, want %s", kernel, got, want)
+		if got := tg.Group + "/" + tg.Arch; got != tc.want {
+			t.Errorf("%s %s: group/arch %s, want %s", tc.kernel, tc.arch, got, tc.want)
 		}
+	}
+	if _, err := TargetFor(f, "bookworm", "6.1.0-50-arm64", "amd64"); err == nil {
+		t.Error("TargetFor found an amd64 group for an arm64 kernel")
 	}
 }

@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -131,13 +132,19 @@ func Filter(targets []Target, re *regexp.Regexp) []Target {
 	return out
 }
 
-// TargetFor returns the target of kernel in f: from the group that lists
-// it, or else from the first group whose Track reads suite (the kernel need
-// not be the newest: any release of that suite's index builds alike).
-func TargetFor(f *File, suite, kernel string) (Target, error) {
+// TargetFor returns the target of kernel for arch (Go spelling; "" for
+// any) in f: from the group of arch that lists it, or else from the first
+// whose Track reads suite (the kernel need not be the newest: any release
+// of that suite's index builds alike). The arch matters where a release
+// does not name it: Ubuntu's 6.8.0-155-generic is an amd64 and an arm64
+// kernel.
+func TargetFor(f *File, suite, kernel, arch string) (Target, error) {
 	var pick *Group
 	for i := range f.Groups {
 		g := &f.Groups[i]
+		if arch != "" && cmp.Or(g.Arch, "amd64") != arch {
+			continue
+		}
 		if slices.Contains(g.Kernels, kernel) {
 			pick = g
 			break
@@ -147,7 +154,7 @@ func TargetFor(f *File, suite, kernel string) (Target, error) {
 		}
 	}
 	if pick == nil {
-		return Target{}, fmt.Errorf("no group of %s lists kernel %q or tracks suite %q", f.name, kernel, suite)
+		return Target{}, fmt.Errorf("no group of %s for %s lists kernel %q or tracks suite %q", f.name, cmp.Or(arch, "any arch"), kernel, suite)
 	}
 	d, err := LookupDistro(pick.Distro)
 	if err != nil {

@@ -161,7 +161,7 @@ func (f *fixture) client(t *testing.T) *debian.Client {
 
 func (f *fixture) target(t *testing.T, kernel string) matrix.Target {
 	t.Helper()
-	tg, err := matrix.TargetFor(f.matrix, "", kernel)
+	tg, err := matrix.TargetFor(f.matrix, "", kernel, "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}

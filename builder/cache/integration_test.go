@@ -50,7 +50,7 @@ func TestPruneAndRebuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target, err := matrix.TargetFor(f, "bookworm", k)
+	target, err := matrix.TargetFor(f, "bookworm", k, "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}
