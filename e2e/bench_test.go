@@ -43,18 +43,11 @@ func BenchmarkGuest(b *testing.B) {
 // benchGuest boots one kernel's benchmark guest and appends its rows.
 func benchGuest(b *testing.B, c *debian.Client, root string, gk guestKernel) {
 	ctx := b.Context()
-	k, err := GuestKernel(ctx, c, filepath.Join(root, "kernels.yaml"), gk.suite, gk.flavour)
+	gp, err := prepareGuest(ctx, c, root, gk, moduleSource(root, io.Discard))
 	if err != nil {
-		b.Fatalf("resolving the %s:%s kernel: %v", gk.suite, gk.flavour, err)
+		b.Fatalf("%s:%s: %v", gk.suite, gk.flavour, err)
 	}
-	vmlinuz, err := Vmlinuz(ctx, c, k)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ko, err := moduleSource(root, io.Discard).Module(ctx, k)
-	if err != nil {
-		b.Fatal(err)
-	}
+	k, vmlinuz, ko := gp.k, gp.vmlinuz, gp.ko
 	files, err := BuildToolsFor(ctx, root, b.TempDir(), k.Arch(), GuestTools)
 	if err != nil {
 		b.Fatal(err)

@@ -252,14 +252,14 @@ func BenchmarkFarmArm64(b *testing.B) {
 		if err != nil {
 			b.Fatalf("warm build %d: %v", i+1, err)
 		}
-		for _, r := range res {
-			if r.Status() != "built" {
-				b.Fatalf("warm build %d: %s was %s, want built", i+1, r.Target.Name(), r.Status())
+		for _, t := range res {
+			if t.Status() != "built" {
+				b.Fatalf("warm build %d: %s was %s, want built", i+1, t.Target.Name(), t.Status())
 			}
-			if r.Target.Arch != "arm64" {
-				b.Fatalf("%s is not an arm64 target", r.Target.Name())
+			if t.Target.Arch != "arm64" {
+				b.Fatalf("%s is not an arm64 target", t.Target.Name())
 			}
-			perTarget = append(perTarget, r.Duration)
+			perTarget = append(perTarget, t.Duration)
 		}
 		targets = len(res)
 		warm = append(warm, d)
@@ -390,12 +390,16 @@ func (f *farm) newRegistry(ctx context.Context) error {
 	return nil
 }
 
+// close closes the registry and publisher of the latest source, once:
+// distribution closes them, and so does the benchmark's cleanup.
 func (f *farm) close() {
 	if f.pub != nil {
 		f.pub.Close()
+		f.pub = nil
 	}
 	if f.srv != nil {
 		f.srv.Close()
+		f.srv = nil
 	}
 }
 
