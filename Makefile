@@ -42,13 +42,13 @@ test: deps lint build
 	@# lowest priority, in the time the tests below wait on the network
 	@# (debootstrap, kernel packages); the sanitizer tier waits for it.
 	@echo "sanitizer kernel: building in the background at nice 19 (log: $(DNSMON_CACHE)/sanitizer-kernel.log)"
+	@# When a step below fails, it goes on into the cache for the next run.
 	@nice -n 19 $(GO) test -count=1 -timeout 60m -run '^TestSanitizerKernel$$' ./e2e >$(DNSMON_CACHE)/sanitizer-kernel.log 2>&1 &
 	.ci/with-dockerd $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -skip '^TestSanitizer(Kernel)?$$' ./...
 	@echo; echo "qemu guests, kernel x scenario:"; cat $(DNSMON_CACHE)/guest-logs/summary.txt
 	$(MAKE) --no-print-directory fuzz
-	@# The sanitizer tier's kernel build waits on the CPU, kmod-check mostly
-	@# on the network (debootstrap, header packages): side by side they take
-	@# little more than the longer of the two.
+	@# Both take every core they get: the sanitizer tier first waits for
+	@# its kernel (nice 19), which takes what kmod-check leaves.
 	@echo "kmod-check runs beside the sanitizer tier; its output follows, and is kept in $(DNSMON_CACHE)/kmod-check.log"
 	@$(MAKE) --no-print-directory kmod-check >$(DNSMON_CACHE)/kmod-check.log 2>&1 & k=$$!; \
 	$(MAKE) --no-print-directory sanitizer; s=$$?; \
@@ -151,17 +151,23 @@ kmod: build
 
 # The module for every reachable Debian and Ubuntu kernel, each in its
 # suite's builder image, with W=1: any compiler warning fails the check.
-# Four targets at once: on a cold cache most of the time goes to making
-# the suites' base images, which is downloads more than computing. With
+# Built into the module cache, where the guest tests left the modules of
+# the kernels they boot: those are not built twice, and their logs, kept
+# with them, are checked all the same. Four targets at once: on a cold
+# cache most of the time goes to making the suites' base images. With
 # KTREES=DIR, also against every prepared kernel-devel tree in DIR (NAME/ or
 # NAME.tar.xz), counting only warnings in our files. Default: ../shared/ktrees
 # beside the checkout when it exists (the RHEL 7 and mainline 3.10-4.12
 # trees of the development and CI machines).
 KTREES ?= $(wildcard $(CURDIR)/../shared/ktrees)
+KCHECK = $(DNSMON_CACHE)/kmod-check
 kmod-check: build
-	.ci/with-dockerd $(BIN)/dnsmon-farm build -j 4 --only '^(debian-|ubuntu-[0-9.]+/)' --to dir:$(DNSMON_CACHE)/kmod-check --logs $(DNSMON_CACHE)/kmod-check/logs
-	@if grep -rn 'warning:' $(DNSMON_CACHE)/kmod-check/logs; then echo "kmod-check: compiler warnings above"; exit 1; fi
-	@echo "kmod-check: $$(find $(DNSMON_CACHE)/kmod-check/logs -type f | wc -l) kernels built with W=1 and no warnings"
+	@rm -rf $(KCHECK) && mkdir -p $(KCHECK)
+	.ci/with-dockerd $(BIN)/dnsmon-farm build -j 4 --only '^(debian-|ubuntu-[0-9.]+/)' --to cache --logs $(KCHECK)/logs >$(KCHECK)/summary.txt; s=$$?; cat $(KCHECK)/summary.txt; exit $$s
+	@if grep -rn 'warning:' $(KCHECK)/logs; then echo "kmod-check: compiler warnings above"; exit 1; fi
+	@n=$$(sed -n 's/^\([0-9]*\) targets:.*/\1/p' $(KCHECK)/summary.txt); l=$$(find $(KCHECK)/logs -type f -size +0 | wc -l); \
+	if [ "$$n" != "$$l" ]; then echo "kmod-check: $$n targets but $$l build logs in $(KCHECK)/logs: remove $(DNSMON_CACHE)/modules and run again"; exit 1; fi; \
+	echo "kmod-check: $$l kernels built with W=1 and no warnings ($$(grep ' targets: ' $(KCHECK)/summary.txt))"
 	@if [ -n "$(KTREES)" ]; then .ci/ktrees-check $(KTREES); else echo "kmod-check: KTREES not set: no kernel-devel trees checked"; fi
 
 clean:

@@ -228,11 +228,14 @@ func TestDirPublisher(t *testing.T) {
 	if has, err := p.Has(ctx, key); has || err != nil {
 		t.Fatalf("Has before Publish = %v, %v", has, err)
 	}
-	if err := p.Publish(ctx, Module{Key: key, Data: []byte("ko")}); err != nil {
+	if err := p.Publish(ctx, Module{Key: key, Data: []byte("ko"), Log: []byte("CC [M] hello.o\n")}); err != nil {
 		t.Fatal(err)
 	}
 	if has, err := p.Has(ctx, key); !has || err != nil {
 		t.Fatalf("Has after Publish = %v, %v", has, err)
+	}
+	if b, err := p.BuildLog(ctx, key); err != nil || string(b) != "CC [M] hello.o\n" {
+		t.Errorf("BuildLog = %q, %v", b, err)
 	}
 	other := key
 	other.SourceDigest = "sha256:bb"
@@ -241,6 +244,14 @@ func TestDirPublisher(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(dir + "/amd64/7.3-amd64/hello.ko"); string(b) != "ko" {
 		t.Errorf("module file = %q", b)
+	}
+	// A module published before logs were kept beside it is built again,
+	// so that a farm with a log directory never skips a target's log.
+	if err := os.Remove(dir + "/amd64/7.3-amd64/hello.log"); err != nil {
+		t.Fatal(err)
+	}
+	if has, _ := p.Has(ctx, key); has {
+		t.Error("Has reports a module whose build log is gone")
 	}
 	bad := key
 	bad.Kernel = "../x"
@@ -306,12 +317,17 @@ func TestRunIsolatesFailuresAndCaches(t *testing.T) {
 	}
 
 	fb.builds.Store(0)
-	results, err = Run(t.Context(), Cached(fb, pub), targets, WithJobs(3))
+	cachedLogs := t.TempDir()
+	results, err = Run(t.Context(), Cached(fb, pub), targets, WithJobs(3), WithLogDir(cachedLogs))
 	if !errors.Is(err, ErrFailed) || fb.builds.Load() != 1 {
 		t.Errorf("second run: %v, %d builds; want only the failed target rebuilt", err, fb.builds.Load())
 	}
 	if results[0].Status() != "cached" {
 		t.Errorf("second run: %s", results[0].Status())
+	}
+	// The skipped targets' logs come from the publisher.
+	if b, err := os.ReadFile(cachedLogs + "/debian-12/6.1.0-0-amd64.log"); err != nil || string(b) != "ok\n" {
+		t.Errorf("cached target's log: %q %v", b, err)
 	}
 }
 

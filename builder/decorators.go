@@ -9,9 +9,15 @@ import (
 
 // Cached returns a Builder that skips targets whose module p already has
 // and publishes what it builds. A skipped build returns a Module with
-// Cached set and no Data.
+// Cached set and no Data, and the build's Log when p keeps logs
+// (DirPublisher does).
 func Cached(b Builder, p Publisher) Builder {
 	return &cached{b: b, p: p}
+}
+
+// logKeeper is a Publisher that keeps each module's build log.
+type logKeeper interface {
+	BuildLog(ctx context.Context, key Key) ([]byte, error)
 }
 
 type cached struct {
@@ -33,7 +39,13 @@ func (c *cached) Build(ctx context.Context, t matrix.Target) (Module, error) {
 		return Module{}, fmt.Errorf("checking the cache for %q: %w", t.Name(), err)
 	}
 	if has {
-		return Module{Key: key, Target: t, Cached: true}, nil
+		m := Module{Key: key, Target: t, Cached: true}
+		if lk, ok := c.p.(logKeeper); ok {
+			if m.Log, err = lk.BuildLog(ctx, key); err != nil {
+				return Module{}, fmt.Errorf("reading the cached build of %q: %w", t.Name(), err)
+			}
+		}
+		return m, nil
 	}
 	m, err := c.b.Build(ctx, t)
 	if err != nil {

@@ -17,8 +17,10 @@ import (
 )
 
 // DirPublisher stores modules in a directory: DIR/ARCH/KERNEL/MODULE.ko with
-// MODULE.json beside it (the key, digest, size, target and builder image).
-// A module is "had" when its JSON record carries the same key.
+// MODULE.log (the build's output) and MODULE.json (the key, digest, size,
+// target and builder image) beside it. A module is "had" when its JSON
+// record carries the same key and its log is there: a farm that skips it
+// can still hand out the log, for the W=1 warning check among others.
 type DirPublisher struct {
 	dir string
 }
@@ -61,6 +63,23 @@ func (p *DirPublisher) recordPath(key Key) string {
 	return strings.TrimSuffix(p.Path(key), ".ko") + ".json"
 }
 
+func (p *DirPublisher) logPath(key Key) string {
+	return strings.TrimSuffix(p.Path(key), ".ko") + ".log"
+}
+
+// BuildLog returns the build output kept with key's module. Call it for a
+// key Has reported.
+func (p *DirPublisher) BuildLog(_ context.Context, key Key) ([]byte, error) {
+	if err := checkKeyPath(key); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(p.logPath(key))
+	if err != nil {
+		return nil, fmt.Errorf("dir publisher: build log: %w", err)
+	}
+	return b, nil
+}
+
 // Has reports whether the module for key exists with a matching record.
 func (p *DirPublisher) Has(_ context.Context, key Key) (bool, error) {
 	if err := checkKeyPath(key); err != nil {
@@ -81,10 +100,14 @@ func (p *DirPublisher) Has(_ context.Context, key Key) (bool, error) {
 	if err != nil || st.Size() != int64(rec.Size) {
 		return false, nil
 	}
+	if _, err := os.Stat(p.logPath(key)); err != nil {
+		return false, nil
+	}
 	return true, nil
 }
 
-// Publish writes the module and then its record, each atomically.
+// Publish writes the module, its log and then its record, each atomically:
+// the record, written last, is what makes the other two count.
 func (p *DirPublisher) Publish(_ context.Context, m Module) error {
 	if err := checkKeyPath(m.Key); err != nil {
 		return err
@@ -102,6 +125,9 @@ func (p *DirPublisher) Publish(_ context.Context, m Module) error {
 		}
 	}
 	if err := writeAtomic(p.Path(m.Key), m.Data); err != nil {
+		return err
+	}
+	if err := writeAtomic(p.logPath(m.Key), m.Log); err != nil {
 		return err
 	}
 	return writeAtomic(p.recordPath(m.Key), append(b, '\n'))

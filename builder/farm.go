@@ -98,8 +98,9 @@ func WithDurations(path string) FarmOption {
 	}
 }
 
-// WithLogDir writes each built or failed target's log to
-// DIR/GROUP/KERNEL.log. Default: logs are kept only in the results.
+// WithLogDir writes each target's log to DIR/GROUP/KERNEL.log: a built or
+// failed target's, and a skipped one's when the publisher kept it
+// (DirPublisher does). Default: logs are kept only in the results.
 func WithLogDir(dir string) FarmOption {
 	return func(o *farmOptions) error {
 		if dir == "" {
@@ -153,7 +154,7 @@ func Run(ctx context.Context, b Builder, targets []matrix.Target, opts ...FarmOp
 			start := time.Now()
 			r.Module, r.Err = b.Build(gctx, t)
 			r.Duration = time.Since(start)
-			if o.logDir != "" && !r.Module.Cached && len(r.Module.Log) > 0 {
+			if o.logDir != "" && len(r.Module.Log) > 0 {
 				r.LogPath = filepath.Join(o.logDir, t.Group, t.Kernel+".log")
 				if err := writeAtomic(r.LogPath, r.Module.Log); err != nil {
 					r.LogPath = ""

@@ -34,7 +34,7 @@ func BuildOne(ctx context.Context, t matrix.Target, opts ...Option) (string, err
 	if err != nil {
 		return "", err
 	}
-	pub, err := NewDirPublisher(filepath.Join(o.cacheDir, "modules", strings.TrimPrefix(key.SourceDigest, "sha256:")[:12]))
+	pub, err := NewDirPublisher(moduleCacheDir(o.cacheDir, key.SourceDigest))
 	if err != nil {
 		return "", err
 	}
@@ -42,6 +42,27 @@ func BuildOne(ctx context.Context, t matrix.Target, opts ...Option) (string, err
 		return "", fmt.Errorf("building the module for %q: %w", t.Name(), err)
 	}
 	return pub.Path(key), nil
+}
+
+// ModuleCache returns the module cache BuildOne keeps unsigned modules in,
+// CACHE/modules/SRC12, for the options' source and cache directory
+// (WithSource, WithCacheDir). A farm that publishes there (dnsmon-farm
+// build --to cache) skips what the guest tests built, and they what it
+// built.
+func ModuleCache(opts ...Option) (*DirPublisher, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	sd, err := SourceDigest(o.src)
+	if err != nil {
+		return nil, err
+	}
+	return NewDirPublisher(moduleCacheDir(o.cacheDir, sd))
+}
+
+func moduleCacheDir(cacheDir, sourceDigest string) string {
+	return filepath.Join(cacheDir, "modules", strings.TrimPrefix(sourceDigest, "sha256:")[:12])
 }
 
 // BuildForSuite builds (or finds in the module cache) the module for kernel

@@ -66,6 +66,10 @@ func openPublisher(ctx context.Context, o *options.FarmBuild, stderr io.Writer) 
 		p, err := builder.NewDirPublisher(dir)
 		return p, func() {}, err
 	}
+	if o.To == options.CacheDest {
+		p, err := builder.ModuleCache()
+		return p, func() {}, err
+	}
 	popts := []publish.Option{publish.WithLogger(stderr)}
 	if o.NoIndex {
 		popts = append(popts, publish.WithoutIndex())

@@ -20,6 +20,10 @@ const DefaultFarmDest = "oci-layout:out"
 // DirDestPrefix selects the plain directory publisher ("dir:DIR").
 const DirDestPrefix = "dir:"
 
+// CacheDest selects the module cache (builder.ModuleCache): plain .ko
+// files with their build logs, where the guest tests look before they build.
+const CacheDest = "cache"
+
 // FarmBuild holds the flags of `dnsmon-farm build`.
 type FarmBuild struct {
 	// File is the kernels file.
@@ -28,7 +32,8 @@ type FarmBuild struct {
 	Only string
 	// Jobs is how many targets build at once.
 	Jobs int
-	// To is the destination: REGISTRY/REPO, oci-layout:DIR or dir:DIR.
+	// To is the destination: REGISTRY/REPO, oci-layout:DIR, dir:DIR or
+	// cache.
 	To string
 	// Key is the signing key for registry and oci-layout destinations.
 	Key string
@@ -61,7 +66,7 @@ func AddFarmBuildFlags(fs *flag.FlagSet, b *FarmBuild) {
 	fs.StringVar(&b.File, "f", DefaultKernelsFile, "kernels file")
 	fs.StringVar(&b.Only, "only", "", "build only targets whose GROUP/KERNEL name matches this regular expression")
 	fs.IntVar(&b.Jobs, "j", runtime.NumCPU(), "targets to build at once")
-	fs.StringVar(&b.To, "to", DefaultFarmDest, "destination: REGISTRY/REPO, oci-layout:DIR, or dir:DIR (plain .ko files, unsigned)")
+	fs.StringVar(&b.To, "to", DefaultFarmDest, "destination: REGISTRY/REPO, oci-layout:DIR, dir:DIR (plain .ko files, unsigned), or cache (the module cache under $DNSMON_CACHE/modules that the guest tests share, unsigned)")
 	fs.StringVar(&b.Key, "key", "dnsmon.key", "signing key (from dnsmon-farm keygen) for registry and oci-layout destinations")
 	fs.BoolVar(&b.Unsigned, "unsigned", false, "publish without signatures (dnsmon-fetch then needs --insecure-skip-verify)")
 	fs.StringVar(&b.RunnerArch, "runner-arch", "", "build only the targets dnsmon-farm plan places on a machine of this architecture (amd64: every header-tree target, cross-compiled or not; arm64: the arm64 targets built in their own image)")
@@ -104,10 +109,12 @@ func (b *FarmBuild) Validate() error {
 		errs = append(errs, errors.New("--to: empty destination"))
 	case b.To == DirDestPrefix:
 		errs = append(errs, errors.New("--to dir: needs a directory"))
-	case b.Unsigned && strings.HasPrefix(b.To, DirDestPrefix):
-		errs = append(errs, errors.New("--unsigned: dir destinations are never signed"))
-	case b.NoIndex && strings.HasPrefix(b.To, DirDestPrefix):
-		errs = append(errs, errors.New("--no-index: dir destinations have no index"))
+	case b.Unsigned && b.plain():
+		errs = append(errs, errors.New("--unsigned: dir and cache destinations are never signed"))
+	case b.NoIndex && b.plain():
+		errs = append(errs, errors.New("--no-index: dir and cache destinations have no index"))
+	case b.ModuleKey != "" && b.To == CacheDest:
+		errs = append(errs, errors.New("--module-key: the module cache keeps unsigned modules; build signed ones --to dir:DIR or to a registry"))
 	}
 	if err := b.Expires.check(time.Now()); err != nil {
 		errs = append(errs, err)
@@ -116,6 +123,11 @@ func (b *FarmBuild) Validate() error {
 		errs = append(errs, errors.New("--module-key and --module-cert go together"))
 	}
 	return errors.Join(errs...)
+}
+
+// plain reports whether the destination is a directory of .ko files.
+func (b *FarmBuild) plain() bool {
+	return strings.HasPrefix(b.To, DirDestPrefix) || b.To == CacheDest
 }
 
 // ParseShard parses "I/N" (1 <= I <= N) into a 0-based index and a count.
