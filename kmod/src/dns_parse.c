@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dns_parse.c - header and first question of a DNS query, bounded.
+ * dns_parse.c - header and first question of a DNS query, header and
+ * answer records of a response, bounded.
  *
  * The verdict and the name follow golang.org/x/net/dns/dnsmessage
  * (Parser.Start then Parser.Question) octet for octet, which the
@@ -21,7 +22,6 @@
  */
 #include "dns_parse.h"
 
-#define DNS_FLAG_QR		0x8000
 #define DNS_OPCODE_SHIFT	11
 #define DNS_OPCODE_MASK		0xf
 #define DNS_OPCODE_QUERY	0
@@ -35,6 +35,17 @@
 #define DNS_OFF_ID		0
 #define DNS_OFF_FLAGS		2
 #define DNS_OFF_QDCOUNT		4
+#define DNS_OFF_ANCOUNT		6
+/* A question's QTYPE and QCLASS. */
+#define DNS_QUESTION_FIXED_LEN	4
+/* The least a question takes: the root name's octet, QTYPE and QCLASS. */
+#define DNS_QUESTION_MIN_LEN	(1 + DNS_QUESTION_FIXED_LEN)
+/* A record's TYPE, CLASS, TTL and RDLENGTH after its name. */
+#define DNS_RR_FIXED_LEN	10
+#define DNS_RR_OFF_TTL		4
+#define DNS_RR_OFF_RDLENGTH	8
+/* TCP's length prefix bounds a message; answer offsets are 16 bits. */
+#define DNS_MESSAGE_MAX		65535
 /* An escape is a backslash and three decimal digits. */
 #define DNS_ESCAPE_LEN		4
 /*
@@ -46,6 +57,11 @@
 static dns_u16 dnsmon_get16(const dns_u8 *p)
 {
 	return (dns_u16)((p[0] << 8) | p[1]);
+}
+
+static dns_u32 dnsmon_get32(const dns_u8 *p)
+{
+	return (dns_u32)dnsmon_get16(p) << 16 | dnsmon_get16(p + 2);
 }
 
 /*
@@ -229,5 +245,116 @@ int dnsmon_parse_query(const dns_u8 *msg, size_t len, struct dns_query *q,
 	q->qtype = dnsmon_get16(msg + next);
 	q->qclass = dnsmon_get16(msg + next + sizeof(dns_u16));
 	q->name_len = (dns_u16)name_len;
+	return 0;
+}
+
+int dnsmon_decode_name(const dns_u8 *msg, size_t len, size_t off, char *name,
+		       size_t name_size)
+{
+	size_t next, name_len = 0;
+	int err;
+
+	if (!name || name_size < DNS_NAME_TEXT_MAX)
+		return -DNS_EBUFFER;
+	err = dnsmon_parse_name(msg, len, off, &next, name, name_size,
+				&name_len);
+	return err ? err : (int)name_len;
+}
+
+/*
+ * A question or record running past the octets read ends a cut read, and
+ * the records before it stand; past the message's own end it is an error.
+ */
+static int dnsmon_response_end(struct dns_response *r, size_t len,
+			       size_t msg_len, int err)
+{
+	if (len < msg_len && (err == -DNS_ETRUNCATED ||
+			      err == -DNS_EQUESTION || err == -DNS_ERECORD)) {
+		r->cut = 1;
+		return 0;
+	}
+	return err;
+}
+
+/* Checks the data of the record a describes, which lies inside msg. */
+static int dnsmon_check_rdata(const dns_u8 *msg, size_t len,
+			      const struct dns_answer *a)
+{
+	size_t next;
+
+	switch (a->type) {
+	case DNS_TYPE_A:
+		return a->rdlength == DNS_A_LEN ? 0 : -DNS_ERDATA;
+	case DNS_TYPE_AAAA:
+		return a->rdlength == DNS_AAAA_LEN ? 0 : -DNS_ERDATA;
+	case DNS_TYPE_CNAME:
+		/* As dnsmessage: the name may point out of the data. */
+		return dnsmon_parse_name(msg, len, a->rdata, &next, NULL, 0,
+					 NULL);
+	}
+	return 0;
+}
+
+int dnsmon_parse_response(const dns_u8 *msg, size_t len, size_t msg_len,
+			  struct dns_response *r)
+{
+	size_t off = DNS_HEADER_LEN, next = 0, qdcount, qmax, wanted, i;
+	dns_u16 flags;
+	int err;
+
+	if (len > msg_len || len > DNS_MESSAGE_MAX)
+		return -DNS_EBUFFER;
+	if (len < DNS_HEADER_LEN)
+		return -DNS_ESHORT;
+	flags = dnsmon_get16(msg + DNS_OFF_FLAGS);
+	if (!(flags & DNS_FLAG_QR))
+		return -DNS_EQUERY;
+	if (((flags >> DNS_OPCODE_SHIFT) & DNS_OPCODE_MASK) != DNS_OPCODE_QUERY)
+		return -DNS_EOPCODE;
+	r->id = dnsmon_get16(msg + DNS_OFF_ID);
+	r->flags = flags;
+	r->ancount = dnsmon_get16(msg + DNS_OFF_ANCOUNT);
+	r->nanswers = 0;
+	r->cut = 0;
+
+	/* Past qmax questions one cannot fit: the loop ends by then. */
+	qdcount = dnsmon_get16(msg + DNS_OFF_QDCOUNT);
+	qmax = len / DNS_QUESTION_MIN_LEN + 1;
+	for (i = 0; i < qdcount && i < qmax; i++) {
+		err = dnsmon_parse_name(msg, len, off, &next, NULL, 0, NULL);
+		if (!err && (next > len || len - next < DNS_QUESTION_FIXED_LEN))
+			err = -DNS_EQUESTION;
+		if (err)
+			return dnsmon_response_end(r, len, msg_len, err);
+		off = next + DNS_QUESTION_FIXED_LEN;
+	}
+
+	wanted = r->ancount;
+	if (wanted > DNS_ANSWERS_MAX) {
+		wanted = DNS_ANSWERS_MAX;
+		r->cut = 1;
+	}
+	for (i = 0; i < wanted; i++) {
+		struct dns_answer *a = &r->an[i];
+
+		err = dnsmon_parse_name(msg, len, off, &next, NULL, 0, NULL);
+		if (!err && (next > len || len - next < DNS_RR_FIXED_LEN))
+			err = -DNS_ERECORD;
+		if (err)
+			return dnsmon_response_end(r, len, msg_len, err);
+		a->type = dnsmon_get16(msg + next);
+		a->ttl = dnsmon_get32(msg + next + DNS_RR_OFF_TTL);
+		a->rdlength = dnsmon_get16(msg + next + DNS_RR_OFF_RDLENGTH);
+		off = next + DNS_RR_FIXED_LEN;
+		if (a->rdlength > len - off)
+			return dnsmon_response_end(r, len, msg_len,
+						   -DNS_ERECORD);
+		a->rdata = (dns_u16)off;
+		err = dnsmon_check_rdata(msg, len, a);
+		if (err)
+			return dnsmon_response_end(r, len, msg_len, err);
+		off += a->rdlength;
+		r->nanswers++;
+	}
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * dns_parse.h - a bounded parser for the header and first question of a
- * DNS query message.
+ * DNS query message, and for the header and answer records of a response.
  *
  * Pure C: it includes no kernel header of its own, so the same file builds
  * into the module and into the user-space differential test
@@ -15,11 +15,13 @@
 #include <linux/types.h>
 typedef u8 dns_u8;
 typedef u16 dns_u16;
+typedef u32 dns_u32;
 #else
 #include <stddef.h>
 #include <stdint.h>
 typedef uint8_t dns_u8;
 typedef uint16_t dns_u16;
+typedef uint32_t dns_u32;
 #endif
 
 /* RFC 1035 4.1.1: the fixed header. */
@@ -47,6 +49,51 @@ enum dns_parse_error {
 	DNS_ETOOLONG,		/* the name is over 255 octets */
 	DNS_EPOINTERS,		/* more than DNS_MAX_POINTERS pointers */
 	DNS_EBUFFER,		/* the caller's name buffer is too small */
+	/* Responses (dnsmon_parse_response) only: */
+	DNS_EQUERY,		/* QR is clear */
+	DNS_ERECORD,		/* a record's fixed fields or data run past the end */
+	DNS_ERDATA,		/* an A or AAAA of the wrong length, a bad CNAME name */
+};
+
+/*
+ * The octets of a response read: EDNS's default UDP payload size (DNS flag
+ * day 2020), which nearly every resolver's answer fits.
+ */
+#define DNS_RESPONSE_READ_MAX	1232
+/* Answer records a response carries into its event. */
+#define DNS_ANSWERS_MAX		16
+
+/* Record types whose data is decoded; any other is reported as type + length. */
+#define DNS_TYPE_A		1
+#define DNS_TYPE_CNAME		5
+#define DNS_TYPE_AAAA		28
+#define DNS_A_LEN		4
+#define DNS_AAAA_LEN		16
+
+/* The header's flags word (RFC 1035 4.1.1, RFC 4035 3.2). */
+#define DNS_FLAG_QR		0x8000
+#define DNS_FLAG_AA		0x0400
+#define DNS_FLAG_TC		0x0200
+#define DNS_FLAG_RD		0x0100
+#define DNS_FLAG_RA		0x0080
+#define DNS_FLAG_AD		0x0020
+#define DNS_FLAG_CD		0x0010
+#define DNS_RCODE_MASK		0x000f
+
+struct dns_answer {
+	dns_u16 type;		/* TYPE */
+	dns_u16 rdlength;	/* RDLENGTH */
+	dns_u32 ttl;		/* TTL */
+	dns_u16 rdata;		/* offset of RDATA in the message */
+};
+
+struct dns_response {
+	dns_u16 id;		/* message id */
+	dns_u16 flags;		/* the flags word: DNS_FLAG_*, the rcode */
+	dns_u16 ancount;	/* ANCOUNT as sent */
+	dns_u8 nanswers;	/* records in an[] */
+	dns_u8 cut;		/* 1 when not every answer record is in an[] */
+	struct dns_answer an[DNS_ANSWERS_MAX];
 };
 
 struct dns_query {
@@ -82,5 +129,30 @@ int dnsmon_parse_query(const dns_u8 *msg, size_t len, struct dns_query *q,
  */
 size_t dnsmon_escape_bytes(const dns_u8 *in, size_t n, char *out,
 			   size_t out_size);
+
+/*
+ * dnsmon_parse_response checks that msg[0:len] starts like a DNS response
+ * (QR 1, opcode QUERY), skips its questions and reads its first
+ * DNS_ANSWERS_MAX answer records into *r, in order.  msg_len is the length
+ * of the whole message, of which the caller read len octets (at most
+ * DNS_RESPONSE_READ_MAX): the records that run past len are not read and
+ * r->cut says so, as it does when ANCOUNT is over DNS_ANSWERS_MAX.  A
+ * record's data must lie inside the message; an A must hold 4 octets, an
+ * AAAA 16, a CNAME a name that dnsmon_decode_name decodes.
+ *
+ * Returns 0 and fills *r, or a negative enum dns_parse_error.  Never reads
+ * outside msg[0:len]; every loop is bounded by DNS_ANSWERS_MAX and len.
+ */
+int dnsmon_parse_response(const dns_u8 *msg, size_t len, size_t msg_len,
+			  struct dns_response *r);
+
+/*
+ * dnsmon_decode_name writes the name at msg[off] (a CNAME's data, say) to
+ * name[0:name_size] the way dnsmon_parse_query writes the question's name.
+ * name_size must be at least DNS_NAME_TEXT_MAX.  Returns the length before
+ * the NUL, or a negative enum dns_parse_error.
+ */
+int dnsmon_decode_name(const dns_u8 *msg, size_t len, size_t off, char *name,
+		       size_t name_size);
 
 #endif /* DNS_PARSE_H */

@@ -76,6 +76,43 @@ static int cparse_check(const void *msg, size_t len, struct dns_query *q)
 	return err;
 }
 
+// One answer record as the module would report it: A and AAAA data
+// copied, a CNAME's name decoded (name_len, or the negative error).
+struct cparse_answer {
+	unsigned char data[DNS_AAAA_LEN];
+	char name[DNS_NAME_TEXT_MAX];
+	int name_len;
+};
+
+// Parses a private copy of msg[0:len] as a response of msg_len octets and
+// decodes its records' data into out[0:DNS_ANSWERS_MAX].
+static int cparse_response(const void *msg, size_t len, size_t msg_len,
+			   struct dns_response *r, struct cparse_answer *out)
+{
+	unsigned char *copy = cparse_copy(msg, len);
+	int err, i;
+
+	if (!copy)
+		return -1000;
+	err = dnsmon_parse_response(copy, len, msg_len, r);
+	for (i = 0; err == 0 && i < r->nanswers; i++) {
+		const struct dns_answer *a = &r->an[i];
+
+		switch (a->type) {
+		case DNS_TYPE_A:
+		case DNS_TYPE_AAAA:
+			memcpy(out[i].data, copy + a->rdata, a->rdlength);
+			break;
+		case DNS_TYPE_CNAME:
+			out[i].name_len = dnsmon_decode_name(copy, len, a->rdata,
+							     out[i].name, DNS_NAME_TEXT_MAX);
+			break;
+		}
+	}
+	free(copy);
+	return err;
+}
+
 // Escapes a private copy of in[0:n] into out[0:out_size].
 static size_t cparse_escape(const void *in, size_t n, char *out, size_t out_size)
 {
@@ -92,6 +129,7 @@ static size_t cparse_escape(const void *in, size_t n, char *out, size_t out_size
 import "C"
 
 import (
+	"net/netip"
 	"strconv"
 	"unsafe"
 )
@@ -143,6 +181,88 @@ func (q Query) Why() string {
 		return "pointer-loop"
 	}
 	return "error " + strconv.Itoa(q.Err)
+}
+
+// Response is what the C parser made of a response.
+type Response struct {
+	// Err is 0 when msg is a response whose answers were read, or the
+	// parser's negative enum dns_parse_error.
+	Err int
+	// ID, Flags and ANCount are the header's id, flags word and ANCOUNT.
+	ID, Flags, ANCount uint16
+	// Answers are the records read, in order.
+	Answers []Answer
+	// Cut is set when not every answer record was read.
+	Cut bool
+}
+
+// Answer is one answer record.
+type Answer struct {
+	Type   uint16
+	TTL    uint32
+	Length uint16
+	// Data is an A's or AAAA's address, a CNAME's name in presentation
+	// form, "" for any other type.
+	Data string
+}
+
+// Why names the parser's verdict on a message that is not read as a
+// response: "short-header", "query", "opcode", or a reason it is
+// malformed; "" for a response.
+func (r Response) Why() string {
+	switch -r.Err {
+	case C.DNS_EQUERY:
+		return "query"
+	case C.DNS_ERECORD:
+		return "record-past-end"
+	case C.DNS_ERDATA:
+		return "bad-rdata"
+	case C.DNS_EBUFFER:
+		return "buffer"
+	}
+	return Query{Err: r.Err}.Why()
+}
+
+// AnswersMax and ResponseReadMax are DNS_ANSWERS_MAX and
+// DNS_RESPONSE_READ_MAX.
+const (
+	AnswersMax      = C.DNS_ANSWERS_MAX
+	ResponseReadMax = C.DNS_RESPONSE_READ_MAX
+)
+
+// ParseResponse runs dnsmon_parse_response on a private copy of msg, a
+// read of the first len(msg) octets of a message of msgLen octets.
+func ParseResponse(msg []byte, msgLen int) Response {
+	var (
+		r   C.struct_dns_response
+		out [AnswersMax]C.struct_cparse_answer
+		p   unsafe.Pointer
+	)
+	if len(msg) > 0 {
+		p = unsafe.Pointer(&msg[0])
+	}
+	if err := C.cparse_response(p, C.size_t(len(msg)), C.size_t(msgLen), &r, &out[0]); err != 0 {
+		return Response{Err: int(err)}
+	}
+	resp := Response{ID: uint16(r.id), Flags: uint16(r.flags), ANCount: uint16(r.ancount), Cut: r.cut != 0}
+	for i := range int(r.nanswers) {
+		a := r.an[i]
+		ans := Answer{Type: uint16(a._type), TTL: uint32(a.ttl), Length: uint16(a.rdlength)}
+		switch ans.Type {
+		case C.DNS_TYPE_A:
+			ans.Data = netip.AddrFrom4([4]byte(C.GoBytes(unsafe.Pointer(&out[i].data[0]), C.DNS_A_LEN))).String()
+		case C.DNS_TYPE_AAAA:
+			ans.Data = netip.AddrFrom16([16]byte(C.GoBytes(unsafe.Pointer(&out[i].data[0]), C.DNS_AAAA_LEN))).String()
+		case C.DNS_TYPE_CNAME:
+			if n := int(out[i].name_len); n >= 0 {
+				ans.Data = C.GoStringN(&out[i].name[0], C.int(n))
+			} else {
+				ans.Data = "error " + strconv.Itoa(n)
+			}
+		}
+		resp.Answers = append(resp.Answers, ans)
+	}
+	return resp
 }
 
 // Check runs dnsmon_parse_query on a private copy of msg with no name

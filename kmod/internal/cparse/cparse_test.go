@@ -3,7 +3,11 @@
 package cparse
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
+	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -290,14 +294,247 @@ func TestEscape(t *testing.T) {
 	}
 }
 
-// FuzzParse checks the C parser against dnsmessage on any input: the same
-// verdict, and for queries the same id, name, QTYPE and QCLASS.  The seed
+// FuzzParse checks the C parser against dnsmessage on any input, read as a
+// query and as a response: the same verdict, for queries the same id,
+// name, QTYPE and QCLASS, for responses the same header and answers.  The seed
 // corpus is testdata/fuzz/FuzzParse (see testdata/README.md) plus the
 // messages of TestParse.
 func FuzzParse(f *testing.F) {
 	f.Add(query(0x0100, 1, wire("example", "com")...))
 	f.Add(query(0, 1, 0xc0, 12))
+	f.Add(response(0x0180, 1, rr(toQuestion, 5, 300, wire("edge", "example", "net")...)))
+	f.Add(response(0x0180, 2, rr(toQuestion, 1, 60, 1, 2, 3, 4), rr(toQuestion, 28, 60, make([]byte, 16)...)))
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		compare(t, msg)
+		compareResponse(t, msg)
 	})
+}
+
+// responseVerdict is what both parsers must agree on for a response.
+type responseVerdict struct {
+	ok      bool
+	id      uint16
+	flags   uint16
+	ancount uint16
+	answers []Answer
+	cut     bool
+	why     string // "short-header", "query", "opcode", or "malformed"
+}
+
+// headerFlags rebuilds the flags word from dnsmessage's header; the Z bit
+// (0x0040), which dnsmessage does not keep, is left out.
+func headerFlags(h dnsmessage.Header) uint16 {
+	f := uint16(h.OpCode)<<11 | uint16(h.RCode)&0xf
+	for _, b := range []struct {
+		set  bool
+		flag uint16
+	}{{h.Response, 0x8000}, {h.Authoritative, 0x0400}, {h.Truncated, 0x0200}, {h.RecursionDesired, 0x0100},
+		{h.RecursionAvailable, 0x0080}, {h.AuthenticData, 0x0020}, {h.CheckingDisabled, 0x0010}} {
+		if b.set {
+			f |= b.flag
+		}
+	}
+	return f
+}
+
+// responseOracle reads msg with dnsmessage the way the module reads a
+// response: the header parses, QR is 1, the opcode is QUERY, the questions
+// parse (their names followed through pointers), and then the first AnswersMax answer records, whose data must lie
+// inside the message (a second parser, skipping, checks that: dnsmessage's
+// typed readers do not); an A must hold 4 octets and an AAAA 16, which
+// dnsmessage's readers check only as "at least". ok is false for a message
+// holding a '.' octet, which dnsmessage refuses inside a label and the
+// module takes (see hideDots): the caller then compares nothing.
+func responseOracle(msg []byte) (v responseVerdict, ok bool) {
+	if bytes.IndexByte(msg, '.') >= 0 {
+		return responseVerdict{}, false
+	}
+	malformed := responseVerdict{why: "malformed"}
+	var p, skip dnsmessage.Parser
+	h, err := p.Start(msg)
+	switch {
+	case err != nil:
+		return responseVerdict{why: "short-header"}, true
+	case !h.Response:
+		return responseVerdict{why: "query"}, true
+	case h.OpCode != 0:
+		return responseVerdict{why: "opcode"}, true
+	}
+	if _, err := skip.Start(msg); err != nil {
+		return malformed, true
+	}
+	// The module checks every name it passes, as Question does; skipping
+	// would not follow a question name's pointer.
+	for {
+		_, err := p.Question()
+		if errors.Is(err, dnsmessage.ErrSectionDone) {
+			break
+		}
+		if err != nil {
+			return malformed, true
+		}
+	}
+	if skip.SkipAllQuestions() != nil {
+		return malformed, true
+	}
+	ancount := binary.BigEndian.Uint16(msg[6:8])
+	v = responseVerdict{ok: true, id: h.ID, flags: headerFlags(h), ancount: ancount, cut: ancount > AnswersMax}
+	for range min(int(ancount), AnswersMax) {
+		hdr, err := p.AnswerHeader()
+		if err != nil {
+			return malformed, true
+		}
+		if _, err := skip.AnswerHeader(); err != nil || skip.SkipAnswer() != nil {
+			return malformed, true
+		}
+		a := Answer{Type: uint16(hdr.Type), TTL: hdr.TTL, Length: hdr.Length}
+		switch hdr.Type {
+		case dnsmessage.TypeA:
+			r, err := p.AResource()
+			if err != nil || hdr.Length != 4 {
+				return malformed, true
+			}
+			a.Data = netip.AddrFrom4(r.A).String()
+		case dnsmessage.TypeAAAA:
+			r, err := p.AAAAResource()
+			if err != nil || hdr.Length != 16 {
+				return malformed, true
+			}
+			a.Data = netip.AddrFrom16(r.AAAA).String()
+		case dnsmessage.TypeCNAME:
+			r, err := p.CNAMEResource()
+			if err != nil {
+				return malformed, true
+			}
+			// No '.' octet is inside a label here, so '.' can stand
+			// for the spare octet: it is never one.
+			a.Data = presentation(r.CNAME, '.')
+		default:
+			if p.SkipAnswer() != nil {
+				return malformed, true
+			}
+		}
+		v.answers = append(v.answers, a)
+	}
+	return v, true
+}
+
+func cResponseVerdict(msg []byte) responseVerdict {
+	r := ParseResponse(msg, len(msg))
+	switch why := r.Why(); {
+	case r.Err == 0:
+		return responseVerdict{ok: true, id: r.ID, flags: r.Flags &^ 0x0040, ancount: r.ANCount, answers: r.Answers, cut: r.Cut}
+	case why == "short-header" || why == "query" || why == "opcode":
+		return responseVerdict{why: why}
+	}
+	return responseVerdict{why: "malformed"}
+}
+
+func compareResponse(t *testing.T, msg []byte) {
+	t.Helper()
+	got := cResponseVerdict(msg)
+	if want, ok := responseOracle(msg); ok && !reflect.DeepEqual(got, want) {
+		t.Errorf("response %x:\nC parser   %+v (err %d)\ndnsmessage %+v", msg, got, ParseResponse(msg, len(msg)).Err, want)
+	}
+}
+
+// response builds a response to "www.example.com A": the header with the
+// given flags (QR added) and ANCOUNT, the question, then the records.
+func response(flags, ancount uint16, records ...[]byte) []byte {
+	msg := []byte{0x12, 0x34, byte((flags | 0x8000) >> 8), byte(flags), 0, 1, byte(ancount >> 8), byte(ancount), 0, 0, 0, 0}
+	msg = append(msg, wire("www", "example", "com")...)
+	msg = append(msg, 0, 1, 0, 1)
+	for _, r := range records {
+		msg = append(msg, r...)
+	}
+	return msg
+}
+
+// rr builds a record of class IN: name (wire form), type, TTL and data.
+func rr(name []byte, typ uint16, ttl uint32, data ...byte) []byte {
+	b := append([]byte(nil), name...)
+	b = binary.BigEndian.AppendUint16(b, typ)
+	b = binary.BigEndian.AppendUint16(b, 1)
+	b = binary.BigEndian.AppendUint32(b, ttl)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(data)))
+	return append(b, data...)
+}
+
+// toQuestion is a compression pointer to the question's name, offset 12.
+var toQuestion = []byte{0xc0, 12}
+
+func TestParseResponse(t *testing.T) {
+	const typeTXT, typeOPT = 16, 41
+	cname := rr(toQuestion, 5, 300, wire("edge", "example", "net")...)
+	// The question ends at 33, so cname's data, its target, is at 45: the
+	// records after it are named by a pointer to that.
+	a := rr([]byte{0xc0, 45}, 1, 60, 93, 184, 216, 34)
+	aaaa := rr([]byte{0xc0, 45}, 28, 60, 0x26, 0x06, 0x28, 0, 0x02, 0x20, 0, 1, 0x2, 0x48, 0x18, 0x93, 0x25, 0xc8, 0x19, 0x46)
+	var twenty [][]byte
+	for i := range 20 {
+		twenty = append(twenty, rr(toQuestion, 1, uint32(i), 10, 0, 0, byte(i)))
+	}
+	full := response(0x0180, 3, cname, a, aaaa)
+	tests := map[string]struct {
+		msg     []byte
+		msgLen  int // 0: len(msg)
+		why     string
+		rcode   uint16
+		answers []Answer
+		cut     bool
+	}{
+		"cname chain, A and AAAA": {msg: full, answers: []Answer{
+			{Type: 5, TTL: 300, Length: 18, Data: "edge.example.net"},
+			{Type: 1, TTL: 60, Length: 4, Data: "93.184.216.34"},
+			{Type: 28, TTL: 60, Length: 16, Data: "2606:2800:220:1:248:1893:25c8:1946"}}},
+		"nxdomain":             {msg: response(0x0183, 0), rcode: 3},
+		"servfail":             {msg: response(0x0182, 0), rcode: 2},
+		"refused":              {msg: response(0x0185, 0), rcode: 5},
+		"other types":          {msg: response(0x0180, 2, rr(toQuestion, typeTXT, 5, 3, 'a', 'b', 'c'), rr([]byte{0}, typeOPT, 0)), answers: []Answer{{Type: typeTXT, TTL: 5, Length: 4}, {Type: typeOPT}}},
+		"twenty records":       {msg: response(0x0180, 20, twenty...), answers: answersOf(16), cut: true},
+		"read cut mid-record":  {msg: full[:len(full)-10], msgLen: len(full), cut: true, answers: []Answer{{Type: 5, TTL: 300, Length: 18, Data: "edge.example.net"}, {Type: 1, TTL: 60, Length: 4, Data: "93.184.216.34"}}},
+		"read cut in question": {msg: full[:20], msgLen: len(full), cut: true},
+		"fewer than ANCOUNT":   {msg: response(0x0180, 4, cname, a, aaaa), why: "label-past-end"},
+		"data past end":        {msg: full[:len(full)-1], why: "record-past-end"},
+		"A of 5 octets":        {msg: response(0x0180, 1, rr(toQuestion, 1, 1, 1, 2, 3, 4, 5)), why: "bad-rdata"},
+		"AAAA of 4 octets":     {msg: response(0x0180, 1, rr(toQuestion, 28, 1, 1, 2, 3, 4)), why: "bad-rdata"},
+		"cname pointer loop":   {msg: response(0x0180, 1, rr(toQuestion, 5, 1, 0xc0, 45)), why: "pointer-loop"},
+		"query":                {msg: query(0x0100, 1, wire("example", "com")...), why: "query"},
+		"opcode notify":        {msg: response(4<<11, 0), why: "opcode"},
+		"short header":         {msg: []byte{0x12, 0x34, 0x80, 0}, why: "short-header"},
+		"read longer than msg": {msg: full, msgLen: len(full) - 1, why: "buffer"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			msgLen := tc.msgLen
+			if msgLen == 0 {
+				msgLen = len(tc.msg)
+			}
+			r := ParseResponse(tc.msg, msgLen)
+			if r.Why() != tc.why {
+				t.Fatalf("verdict %q (err %d), want %q", r.Why(), r.Err, tc.why)
+			}
+			if tc.why != "" {
+				return
+			}
+			if r.ID != 0x1234 || r.Flags&0xf != tc.rcode || r.Cut != tc.cut || !reflect.DeepEqual(r.Answers, tc.answers) {
+				t.Errorf("got id %#x rcode %d cut %v answers %+v\nwant rcode %d cut %v answers %+v", r.ID, r.Flags&0xf, r.Cut, r.Answers, tc.rcode, tc.cut, tc.answers)
+			}
+			if msgLen == len(tc.msg) {
+				if _, ok := responseOracle(tc.msg); !ok {
+					t.Errorf("the oracle cannot judge %x", tc.msg)
+				}
+				compareResponse(t, tc.msg)
+			}
+		})
+	}
+}
+
+// answersOf is the first n records of TestParseResponse's twenty.
+func answersOf(n int) []Answer {
+	var as []Answer
+	for i := range n {
+		as = append(as, Answer{Type: 1, TTL: uint32(i), Length: 4, Data: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}).String()})
+	}
+	return as
 }
