@@ -64,11 +64,7 @@ type flight struct {
 
 // New returns a Builder that runs builds in containers of a Docker engine.
 func New(opts ...Option) (Builder, error) {
-	o, err := makeOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	sd, err := SourceDigest(o.src)
+	o, sd, err := makeOptionsDigest(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -50,11 +50,7 @@ func BuildOne(ctx context.Context, t matrix.Target, opts ...Option) (string, err
 // build --to cache) skips what the guest tests built, and they what it
 // built.
 func ModuleCache(opts ...Option) (*DirPublisher, error) {
-	o, err := makeOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	sd, err := SourceDigest(o.src)
+	o, sd, err := makeOptionsDigest(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -158,3 +158,16 @@ func makeOptions(opts []Option) (*options, error) {
 	}
 	return o, nil
 }
+
+// makeOptionsDigest is makeOptions and the digest of the source they build.
+func makeOptionsDigest(opts []Option) (*options, string, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, "", err
+	}
+	sd, err := SourceDigest(o.src)
+	if err != nil {
+		return nil, "", err
+	}
+	return o, sd, nil
+}
