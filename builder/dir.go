@@ -80,7 +80,8 @@ func (p *DirPublisher) BuildLog(_ context.Context, key Key) ([]byte, error) {
 	return b, nil
 }
 
-// Has reports whether the module for key exists with a matching record.
+// Has reports whether the module for key exists with a matching record and
+// its log.
 func (p *DirPublisher) Has(_ context.Context, key Key) (bool, error) {
 	if err := checkKeyPath(key); err != nil {
 		return false, err
