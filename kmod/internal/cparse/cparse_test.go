@@ -492,6 +492,8 @@ func TestParseResponse(t *testing.T) {
 		"refused":              {msg: response(0x0185, 0), rcode: 5},
 		"other types":          {msg: response(0x0180, 2, rr(toQuestion, typeTXT, 5, 3, 'a', 'b', 'c'), rr([]byte{0}, typeOPT, 0)), answers: []Answer{{Type: typeTXT, TTL: 5, Length: 4}, {Type: typeOPT}}},
 		"twenty records":       {msg: response(0x0180, 20, twenty...), answers: answersOf(16), cut: true},
+		"seventeen records":    {msg: response(0x0180, 17, twenty[:17]...), answers: answersOf(16), cut: true},
+		"sixteen records":      {msg: response(0x0180, 16, twenty[:16]...), answers: answersOf(16)},
 		"read cut mid-record":  {msg: full[:len(full)-10], msgLen: len(full), cut: true, answers: []Answer{{Type: 5, TTL: 300, Length: 18, Data: "edge.example.net"}, {Type: 1, TTL: 60, Length: 4, Data: "93.184.216.34"}}},
 		"read cut in question": {msg: full[:20], msgLen: len(full), cut: true},
 		"fewer than ANCOUNT":   {msg: response(0x0180, 4, cname, a, aaaa), why: "label-past-end"},
@@ -510,6 +512,13 @@ func TestParseResponse(t *testing.T) {
 			if msgLen == 0 {
 				msgLen = len(tc.msg)
 			}
+			// A whole message is judged by dnsmessage too, verdict and all.
+			if msgLen == len(tc.msg) {
+				if _, ok := responseOracle(tc.msg); !ok {
+					t.Errorf("the oracle cannot judge %x", tc.msg)
+				}
+				compareResponse(t, tc.msg)
+			}
 			r := ParseResponse(tc.msg, msgLen)
 			if r.Why() != tc.why {
 				t.Fatalf("verdict %q (err %d), want %q", r.Why(), r.Err, tc.why)
@@ -519,12 +528,6 @@ func TestParseResponse(t *testing.T) {
 			}
 			if r.ID != 0x1234 || r.Flags&0xf != tc.rcode || r.Cut != tc.cut || !reflect.DeepEqual(r.Answers, tc.answers) {
 				t.Errorf("got id %#x rcode %d cut %v answers %+v\nwant rcode %d cut %v answers %+v", r.ID, r.Flags&0xf, r.Cut, r.Answers, tc.rcode, tc.cut, tc.answers)
-			}
-			if msgLen == len(tc.msg) {
-				if _, ok := responseOracle(tc.msg); !ok {
-					t.Errorf("the oracle cannot judge %x", tc.msg)
-				}
-				compareResponse(t, tc.msg)
 			}
 		})
 	}
