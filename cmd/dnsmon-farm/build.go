@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,18 +18,9 @@ import (
 // runBuild builds the module for every selected target of kernels.yaml in
 // containers and publishes what is not published yet.
 func runBuild(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("dnsmon-farm build", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var o options.FarmBuild
-	options.AddFarmBuildFlags(fs, &o)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags("build", stderr, args, &o, options.AddFarmBuildFlags); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("build: unexpected arguments %q", fs.Args())
-	}
-	if err := o.Validate(); err != nil {
-		return fmt.Errorf("build: %w", err)
 	}
 	pub, closePub, err := openPublisher(ctx, &o, stderr)
 	if err != nil {
