@@ -223,12 +223,8 @@ func (r Response) Why() string {
 	return Query{Err: r.Err}.Why()
 }
 
-// AnswersMax and ResponseReadMax are DNS_ANSWERS_MAX and
-// DNS_RESPONSE_READ_MAX.
-const (
-	AnswersMax      = C.DNS_ANSWERS_MAX
-	ResponseReadMax = C.DNS_RESPONSE_READ_MAX
-)
+// AnswersMax is DNS_ANSWERS_MAX, the answer records a response is read for.
+const AnswersMax = C.DNS_ANSWERS_MAX
 
 // ParseResponse runs dnsmon_parse_response on a private copy of msg, a
 // read of the first len(msg) octets of a message of msgLen octets.

@@ -339,12 +339,13 @@ func headerFlags(h dnsmessage.Header) uint16 {
 
 // responseOracle reads msg with dnsmessage the way the module reads a
 // response: the header parses, QR is 1, the opcode is QUERY, the questions
-// parse (their names followed through pointers), and then the first AnswersMax answer records, whose data must lie
-// inside the message (a second parser, skipping, checks that: dnsmessage's
-// typed readers do not); an A must hold 4 octets and an AAAA 16, which
-// dnsmessage's readers check only as "at least". ok is false for a message
-// holding a '.' octet, which dnsmessage refuses inside a label and the
-// module takes (see hideDots): the caller then compares nothing.
+// parse (their names followed through pointers), and then the first
+// AnswersMax answer records, whose data must lie inside the message (a
+// second parser, skipping, checks that: dnsmessage's typed readers do
+// not); an A must hold 4 octets and an AAAA 16, which dnsmessage's readers
+// check only as "at least". ok is false for a message holding a '.' octet,
+// which dnsmessage refuses inside a label and the module takes (see
+// hideDots): the caller then compares nothing.
 func responseOracle(msg []byte) (v responseVerdict, ok bool) {
 	if bytes.IndexByte(msg, '.') >= 0 {
 		return responseVerdict{}, false
