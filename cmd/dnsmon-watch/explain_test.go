@@ -34,8 +34,8 @@ func TestExplain(t *testing.T) {
 		"permission": {Err: devErr(watch.ErrDeviceAccess, true, "permission denied opening "+dev, unix.EACCES),
 			WantIs: watch.ErrDeviceAccess,
 			Want:   "cannot open the dnsmon device: permission denied opening /dev/dnsmon: run dnsmon-watch as root"},
-		"record version": {Err: fmt.Errorf("reading %s: %w", dev, &event.VersionError{Version: 3}), WantIs: event.ErrVersion,
-			Want: "reading /dev/dnsmon: record version 3, but this program reads versions 1 to 2: use the dnsmon-watch of the module's release"},
+		"record version": {Err: fmt.Errorf("reading %s: %w", dev, &event.VersionError{Version: 4}), WantIs: event.ErrVersion,
+			Want: "reading /dev/dnsmon: record version 4, but this program reads versions 1 to 3: use the dnsmon-watch of the module's release"},
 		"other": {Err: other, WantIs: other, Want: other.Error()},
 	})
 }

@@ -1,4 +1,5 @@
-// Command dnsmon-watch prints the DNS queries the dnsmon module sees.
+// Command dnsmon-watch prints the DNS queries the dnsmon module sees, and
+// their answers or that none came.
 //
 //	dnsmon-watch [--json] [--device /dev/dnsmon] [--count N] [--timeout D] [--stats]
 package main
@@ -29,7 +30,9 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string, opts ...w
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dnsmon-watch [--json] [--device /dev/dnsmon] [--count N] [--timeout D] [--stats]\n\n"+
-			"Prints one line per DNS query the dnsmon module sees, until interrupted.\n\nflags:")
+			"Prints one line per DNS query the dnsmon module sees, until interrupted. Each\n"+
+			"query's answer follows it as an answer line, or, when none came in time, an\n"+
+			"unanswered line; all three carry the lookup=N of the query.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	o.AddFlags(fs)

@@ -21,11 +21,17 @@ import (
 // read on a non-blocking descriptor); a regular file ends with EOF, as the
 // device does when the module goes away.
 func TestRun(t *testing.T) {
+	// Three queries, the first answered.
 	var recs []byte
-	for i := uint64(1); i <= 3; i++ {
+	for i := uint64(1); i <= 4; i++ {
 		e := event.Event{Seq: i, Time: time.Unix(1764237600, 0), PID: 4242, TID: 4242, UID: 0, NetNS: 4026531840,
 			Family: event.FamilyIPv6, Proto: event.ProtoUDP, Server: netip.MustParseAddr("::1"), Port: 53,
-			ID: 7, QType: 28, QClass: event.ClassIN, QName: "example.org", Comm: "getent"}
+			ID: 7, QType: 28, QClass: event.ClassIN, QName: "example.org", Comm: "getent",
+			Lookup: i, Local: netip.MustParseAddrPort("[::1]:40000")}
+		if i == 2 {
+			e.Kind, e.Lookup, e.DNSFlags, e.Latency, e.ANCount = event.KindAnswer, 1, event.DNSFlagQR|event.DNSFlagRD|event.DNSFlagRA, 300*time.Microsecond, 1
+			e.Answers = []event.Answer{{Type: event.TypeAAAA, TTL: 60, RDLength: 16, Addr: netip.MustParseAddr("2001:db8::7")}}
+		}
 		var err error
 		if recs, err = e.AppendBinary(recs); err != nil {
 			t.Fatal(err)
@@ -43,10 +49,11 @@ func TestRun(t *testing.T) {
 		wantErr   string
 		wantKind  error
 	}{
-		"text": {args: []string{"--device", dev}, wantLines: 3, wantIn: " pid=4242 comm=getent user=",
+		"text": {args: []string{"--device", dev}, wantLines: 4, wantIn: " netns=4026531840 udp [::1]:53 answer AAAA example.org NOERROR [rd ra] 300µs AAAA 2001:db8::7 ttl=60\n",
 			wantErrIn: "dnsmon-watch: " + dev + " went away (the dnsmon module was unloaded)\n"},
-		"json":      {args: []string{"--json", "--device", dev}, wantLines: 3, wantIn: `"qtype":"AAAA"`},
-		"count":     {args: []string{"--json", "--device", dev, "--count", "2"}, wantLines: 2, wantIn: `"server":"::1"`},
+		"json": {args: []string{"--json", "--device", dev}, wantLines: 4, wantIn: `"answers":[{"type":"AAAA","ttl":60,"data":"2001:db8::7"}]`},
+		// The answer is not counted.
+		"count":     {args: []string{"--json", "--device", dev, "--count", "2"}, wantLines: 3, wantIn: `"server":"::1"`},
 		"stats":     {args: []string{"--stats", "--device", dev}, wantErr: "is " + dev + " the dnsmon device?"},
 		"missing":   {args: []string{"--device", dev + ".absent"}, wantKind: watch.ErrNoDevice, wantErr: "does not exist"},
 		"bad count": {args: []string{"--count", "-3"}, wantErr: "--count -3: must be 0"},

@@ -80,20 +80,29 @@ func (d *fdDevice) Read(ctx context.Context, p []byte) (int, error) {
 	}
 }
 
-// Stats asks for the current counters and, when the module does not know
-// that request (ENOTTY), for the first version's.
+// Stats asks for the current counters and, while the module does not know
+// the request (ENOTTY: a module of an earlier version), for the earlier
+// versions' counters, newest first.
 func (d *fdDevice) Stats() (event.Stats, error) {
 	var buf [event.StatsSize]byte
-	size := event.StatsSize
-	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(d.fd), uintptr(event.IoctlStats), uintptr(unsafe.Pointer(&buf[0])))
-	if errno == unix.ENOTTY {
-		size = event.StatsV1Size
-		_, _, errno = unix.Syscall(unix.SYS_IOCTL, uintptr(d.fd), uintptr(event.IoctlStatsV1), uintptr(unsafe.Pointer(&buf[0])))
+	var errno unix.Errno
+	for _, req := range []struct {
+		ioctl uintptr
+		size  int
+	}{
+		{event.IoctlStats, event.StatsSize},
+		{event.IoctlStatsV2, event.StatsV2Size},
+		{event.IoctlStatsV1, event.StatsV1Size},
+	} {
+		_, _, errno = unix.Syscall(unix.SYS_IOCTL, uintptr(d.fd), req.ioctl, uintptr(unsafe.Pointer(&buf[0])))
+		if errno == 0 {
+			return event.DecodeStats(buf[:req.size])
+		}
+		if errno != unix.ENOTTY {
+			break
+		}
 	}
-	if errno != 0 {
-		return event.Stats{}, fmt.Errorf("DNSMON_IOC_STATS on %s: %w", d.path, errno)
-	}
-	return event.DecodeStats(buf[:size])
+	return event.Stats{}, fmt.Errorf("DNSMON_IOC_STATS on %s: %w", d.path, errno)
 }
 
 func (d *fdDevice) Close() error { return unix.Close(d.fd) }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,7 +47,9 @@ func WithJSON(on bool) Option {
 	return func(o *options) error { o.json = on; return nil }
 }
 
-// WithCount stops after n events. Default: 0, no limit.
+// WithCount stops after n query events; the answers and unanswered events
+// that come between them are printed but not counted. Default: 0, no
+// limit.
 func WithCount(n int) Option {
 	return func(o *options) error {
 		if n < 0 {
@@ -206,10 +210,15 @@ func Watch(ctx context.Context, stdout io.Writer, notify func(Notice), opts ...O
 		notify = func(Notice) {}
 	}
 	w := &watcher{o: o, stdout: stdout, notify: notify, enrich: newEnricher(o.FS)}
+	if !o.json {
+		// JSON readers pair an unanswered event with its query by lookup;
+		// the readable line names the query itself.
+		w.names = newLookupNames()
+	}
 	before, statsErr := dev.Stats()
 	r := event.NewReader(deviceReader{ctx: ctx, dev: dev}, event.DefaultBatch)
 	var readErr error
-	for o.count == 0 || w.events < o.count {
+	for o.count == 0 || w.queries < o.count {
 		e, err := r.Next()
 		if err != nil {
 			readErr = err
@@ -241,7 +250,8 @@ type watcher struct {
 	stdout   io.Writer
 	notify   func(Notice)
 	enrich   *enricher
-	events   int
+	names    *lookupNames // text only
+	queries  int          // query events handled, for WithCount
 	lastSeq  uint64
 	gapDrops uint64
 	err      error // first write error
@@ -254,7 +264,9 @@ func (w *watcher) handle(e event.Event) error {
 		w.report(&Drop{Dropped: n, Source: "seq", AfterSeq: w.lastSeq, NextSeq: e.Seq})
 	}
 	w.lastSeq = e.Seq
-	w.events++
+	if e.Kind == event.KindQuery {
+		w.queries++
+	}
 	w.enrich.fill(&e)
 	var line []byte
 	if w.o.json {
@@ -264,7 +276,15 @@ func (w *watcher) handle(e event.Event) error {
 		}
 		line = append(b, '\n')
 	} else {
-		line = []byte(formatText(e, w.o.loc) + "\n")
+		var queryName string
+		switch {
+		case e.Kind == event.KindQuery && !e.Malformed():
+			w.names.add(e.Lookup, e.QName)
+		case e.Kind != event.KindQuery:
+			// A lookup ends with its answer or its unanswered event.
+			queryName = w.names.take(e.Lookup)
+		}
+		line = []byte(formatText(e, w.o.loc, queryName) + "\n")
 	}
 	if _, err := w.stdout.Write(line); err != nil {
 		return fmt.Errorf("writing event: %w", err)
@@ -285,8 +305,9 @@ func (w *watcher) report(d *Drop) {
 
 // PrintStats prints the module's counters (DNSMON_IOC_STATS) as one JSON
 // object: {"events":N,"dropped":N,"ring_size":N,"queued":N,"responses":N,
-// "other_opcodes":N,"no_question":N,"tcp_unparsed":N,"malformed":N}; a
-// first-version module has only the first four.
+// "other_opcodes":N,"no_question":N,"tcp_unparsed":N,"malformed":N,
+// "answers":N,"unpaired":N,"unanswered":N,"evicted":N}; a second-version
+// module has those up to malformed, a first-version module the first four.
 func PrintStats(ctx context.Context, stdout io.Writer, opts ...Option) error {
 	o, err := makeOptions(opts)
 	if err != nil {
@@ -313,12 +334,27 @@ func PrintStats(ctx context.Context, stdout io.Writer, opts ...Option) error {
 }
 
 // formatText is the readable line of an event:
-// TIME pid=PID comm=COMM user=USER netns=N [container=ID] PROTO SERVER:PORT QTYPE NAME
-// or, for a malformed message,
-// TIME pid=PID ... PROTO SERVER:PORT MALFORMED(REASON) id=ID BYTES
-func formatText(e event.Event, loc *time.Location) string {
+//
+//	TIME lookup=N pid=PID comm=COMM user=USER netns=N [container=ID] PROTO SERVER:PORT QTYPE NAME
+//
+// with, after SERVER:PORT, for a malformed message
+//
+//	MALFORMED(REASON) id=ID BYTES
+//
+// for an answer
+//
+//	answer QTYPE NAME RCODE [FLAGS] LATENCY RECORD, RECORD [+cut] [MALFORMED(REASON)]
+//
+// and for an unanswered query
+//
+//	unanswered QTYPE NAME id=ID after LATENCY
+//
+// whose NAME is queryName, the name of the lookup's query, or ? when the
+// watcher did not see that query. A class other than IN follows NAME.
+func formatText(e event.Event, loc *time.Location, queryName string) string {
 	var b strings.Builder
 	b.WriteString(e.Time.In(loc).Format("2006-01-02 15:04:05.000000"))
+	fmt.Fprintf(&b, " lookup=%d", e.Lookup)
 	if e.ProcUnknown() {
 		b.WriteString(" pid=? comm=? user=?")
 	} else {
@@ -337,14 +373,118 @@ func formatText(e event.Event, loc *time.Location) string {
 		}
 		b.WriteString(" container=" + id)
 	}
-	if e.Malformed() {
-		fmt.Fprintf(&b, " %s %s MALFORMED(%s) id=%d %s", e.Proto, serverString(e), e.Reason, e.ID, sanitize(e.QName))
-		return b.String()
+	fmt.Fprintf(&b, " %s %s", e.Proto, serverString(e))
+	switch {
+	case e.Kind == event.KindAnswer:
+		writeAnswer(&b, e)
+	case e.Kind == event.KindUnanswered:
+		fmt.Fprintf(&b, " unanswered %s %s id=%d after %s", e.QType, nameAndClass(queryName, e.QClass), e.ID, formatLatency(e.Latency))
+	case e.Malformed():
+		fmt.Fprintf(&b, " MALFORMED(%s) id=%d %s", e.Reason, e.ID, sanitize(e.QName))
+	default:
+		fmt.Fprintf(&b, " %s %s", e.QType, nameAndClass(e.QName, e.QClass))
 	}
-	qname := sanitize(e.QName)
-	if e.QClass != event.ClassIN {
-		qname += " " + e.QClass.String()
-	}
-	fmt.Fprintf(&b, " %s %s %s %s", e.Proto, serverString(e), e.QType, qname)
 	return b.String()
+}
+
+// writeAnswer writes the part of an answer's line after the server.
+func writeAnswer(b *strings.Builder, e event.Event) {
+	fmt.Fprintf(b, " answer %s %s %s", e.QType, nameAndClass(e.QName, e.QClass), e.Rcode())
+	if flags := e.DNSFlagNames(); len(flags) > 0 {
+		b.WriteString(" [" + strings.Join(flags, " ") + "]")
+	}
+	b.WriteString(" " + formatLatency(e.Latency))
+	for i, a := range e.Answers {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(b, " %s ", a.Type)
+		switch {
+		case a.Addr.IsValid():
+			b.WriteString(a.Addr.String())
+		case a.Name != "":
+			b.WriteString(sanitize(a.Name))
+		default:
+			// Data the event does not carry: another type, an address
+			// of the wrong length, a name that did not fit.
+			fmt.Fprintf(b, "len=%d", a.RDLength)
+		}
+		fmt.Fprintf(b, " ttl=%d", a.TTL)
+	}
+	if e.Cut != 0 {
+		b.WriteString(" +cut")
+	}
+	if e.Malformed() {
+		fmt.Fprintf(b, " MALFORMED(%s)", e.Reason)
+	}
+}
+
+// nameAndClass is a name, sanitized, or ? when there is none, followed by
+// its class when that is not IN (or unknown: 0 in a response whose question
+// did not parse).
+func nameAndClass(name string, class event.QClass) string {
+	s := "?"
+	if name != "" {
+		s = sanitize(name)
+	}
+	if class != event.ClassIN && class != 0 {
+		s += " " + class.String()
+	}
+	return s
+}
+
+// formatLatency writes d with three significant digits, as 850µs, 12.3ms
+// or 5.00s; d is in whole microseconds.
+func formatLatency(d time.Duration) string {
+	us := d.Microseconds()
+	if us < 1000 {
+		return strconv.FormatInt(us, 10) + "µs"
+	}
+	// The first of 1.23ms, 12.3ms, 123ms, 1.23s, 12.3s and 123s whose
+	// value, rounded half up, still has three digits.
+	for _, unit := range []struct {
+		us   int64 // microseconds per unit
+		name string
+	}{{1000, "ms"}, {1000000, "s"}} {
+		for decimals, scale := 2, unit.us/100; decimals >= 0; decimals, scale = decimals-1, scale*10 {
+			if n := (us + scale/2) / scale; n < 1000 {
+				return strconv.FormatFloat(float64(n)/math.Pow10(decimals), 'f', decimals, 64) + unit.name
+			}
+		}
+	}
+	return strconv.FormatInt((us+500000)/1000000, 10) + "s"
+}
+
+// maxLookupNames bounds the query names kept for unanswered lines: a
+// lookup unanswered after more queries than that is printed without its
+// name.
+const maxLookupNames = 4096
+
+// lookupNames remembers the names of recent queries by lookup, forgetting
+// the oldest past maxLookupNames: an unanswered event carries no name of
+// its own.
+type lookupNames struct {
+	names map[uint64]string
+	order []uint64 // a ring of the lookups added, next the oldest
+	next  int
+}
+
+func newLookupNames() *lookupNames {
+	return &lookupNames{names: map[uint64]string{}, order: make([]uint64, maxLookupNames)}
+}
+
+func (l *lookupNames) add(lookup uint64, name string) {
+	// The slot's lookup may be gone already, taken by its answer.
+	delete(l.names, l.order[l.next])
+	l.order[l.next] = lookup
+	l.next = (l.next + 1) % len(l.order)
+	l.names[lookup] = name
+}
+
+// take returns and forgets the name of lookup's query; "" when it is not
+// known.
+func (l *lookupNames) take(lookup uint64) string {
+	name := l.names[lookup]
+	delete(l.names, lookup)
+	return name
 }

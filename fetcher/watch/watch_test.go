@@ -3,6 +3,7 @@ package watch
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +32,34 @@ func ev(seq uint64, pid uint32, comm, qname string, qtype event.QType) event.Eve
 		PID: pid, TID: pid, UID: 1000, NetNS: 4026531840,
 		Family: event.FamilyIPv4, Proto: event.ProtoUDP, Server: netip.MustParseAddr("127.0.0.53"), Port: 53,
 		ID: uint16(seq), QType: qtype, QClass: event.ClassIN, QName: qname, Comm: comm,
+		Lookup: seq, Local: netip.MustParseAddrPort("127.0.0.1:40000"),
 	}
+}
+
+// answer is the answer, as event seq, to the query ev(lookup, pid, ...)
+// sent: rcode and flags, latency and records.
+func answer(seq, lookup uint64, pid uint32, qname string, qtype event.QType, flags uint16, latency time.Duration, records ...event.Answer) event.Event {
+	e := ev(seq, pid, "curl", qname, qtype)
+	e.Kind, e.Lookup, e.ID = event.KindAnswer, lookup, uint16(lookup)
+	e.DNSFlags, e.Latency, e.ANCount, e.Answers = event.DNSFlagQR|flags, latency, uint16(len(records)), records
+	return e
+}
+
+// unanswered is the unanswered event seq of the query ev(lookup, pid, ...).
+func unanswered(seq, lookup uint64, pid uint32, qtype event.QType, latency time.Duration) event.Event {
+	e := ev(seq, pid, "curl", "", qtype)
+	e.Kind, e.Lookup, e.ID, e.Latency = event.KindUnanswered, lookup, uint16(lookup), latency
+	return e
+}
+
+// v2record is e as a module of the second version wrote it: the first
+// SizeV2 bytes of its record, whose fields have the same offsets.
+func v2record(t *testing.T, e event.Event) []byte {
+	t.Helper()
+	b := records(t, e)[:event.SizeV2]
+	binary.LittleEndian.PutUint16(b[0:], event.VersionMalformed)
+	binary.LittleEndian.PutUint16(b[2:], event.SizeV2)
+	return b
 }
 
 // malformed is ev's malformed message: reason and its escaped bytes.
@@ -127,8 +155,8 @@ func TestWatch(t *testing.T) {
 				ev(1, 100, "curl", "example.com", 28),
 				ev(2, 300, "host proc", "a\x01b.test", 65),
 			)}, stats: []event.Stats{{}}},
-			wantOut: "2026-11-27 10:00:00.000001 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 AAAA example.com\n" +
-				"2026-11-27 10:00:00.000002 pid=300 comm=\"host proc\" user=alice netns=4026531840 udp 127.0.0.53:53 HTTPS a\\001b.test\n",
+			wantOut: "2026-11-27 10:00:00.000001 lookup=1 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 AAAA example.com\n" +
+				"2026-11-27 10:00:00.000002 lookup=2 pid=300 comm=\"host proc\" user=alice netns=4026531840 udp 127.0.0.53:53 HTTPS a\\001b.test\n",
 			wantNotices: []Notice{gone},
 		},
 		"text unknown process, ipv6, class": {
@@ -136,20 +164,21 @@ func TestWatch(t *testing.T) {
 				e := ev(7, 0, "", ".", 2)
 				e.Flags, e.TID, e.UID = event.FlagProcUnknown, 0, 0
 				e.Family, e.Proto, e.Server, e.QClass = event.FamilyIPv6, event.ProtoTCP, netip.MustParseAddr("2001:db8::1"), 3
+				e.Local = netip.MustParseAddrPort("[2001:db8::2]:40000")
 				return e
 			}())}, stats: []event.Stats{{}}},
-			wantOut:     "2026-11-27 10:00:00.000007 pid=? comm=? user=? netns=4026531840 tcp [2001:db8::1]:53 NS . CH\n",
+			wantOut:     "2026-11-27 10:00:00.000007 lookup=7 pid=? comm=? user=? netns=4026531840 tcp [2001:db8::1]:53 NS . CH\n",
 			wantNotices: []Notice{gone},
 		},
 		"malformed text": {
 			dev:         &fakeDevice{chunks: [][]byte{records(t, malformed(8, 100, event.ReasonLabelPastEnd, `?abc`))}, stats: []event.Stats{{}}},
-			wantOut:     "2026-11-27 10:00:00.000008 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 MALFORMED(label-past-end) id=8 ?abc\n",
+			wantOut:     "2026-11-27 10:00:00.000008 lookup=8 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 MALFORMED(label-past-end) id=8 ?abc\n",
 			wantNotices: []Notice{gone},
 		},
 		"malformed json": {
 			dev:         &fakeDevice{chunks: [][]byte{records(t, malformed(9, 100, event.ReasonPointerLoop, `\192\012`))}, stats: []event.Stats{{}}},
 			opts:        []Option{WithJSON(true)},
-			wantOut:     `{"seq":9,"time":"2026-11-27T10:00:00.000009Z","pid":100,"tid":100,"comm":"curl","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"id":9,"malformed":true,"reason":"pointer-loop","data":"\\192\\012","exe":"/usr/bin/curl","container":"` + cid + `"}` + "\n",
+			wantOut:     `{"seq":9,"kind":"query","lookup":9,"time":"2026-11-27T10:00:00.000009Z","pid":100,"tid":100,"comm":"curl","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"local":"127.0.0.1:40000","id":9,"malformed":true,"reason":"pointer-loop","data":"\\192\\012","exe":"/usr/bin/curl","container":"` + cid + `"}` + "\n",
 			wantNotices: []Notice{gone},
 		},
 		"json, enrichment, pid reuse, gap and stats drops": {
@@ -158,10 +187,10 @@ func TestWatch(t *testing.T) {
 				records(t, ev(6, 200, "dig", "x.test", 64), ev(7, 999, "gone", "y.test", 300)),
 			}, stats: stats},
 			opts: []Option{WithJSON(true)},
-			wantOut: `{"seq":3,"time":"2026-11-27T10:00:00.000003Z","pid":100,"tid":100,"comm":"curl","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"id":3,"qname":"example.com","qtype":"A","exe":"/usr/bin/curl","container":"` + cid + `"}` + "\n" +
+			wantOut: `{"seq":3,"kind":"query","lookup":3,"time":"2026-11-27T10:00:00.000003Z","pid":100,"tid":100,"comm":"curl","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"local":"127.0.0.1:40000","id":3,"qname":"example.com","qtype":"A","exe":"/usr/bin/curl","container":"` + cid + `"}` + "\n" +
 				`{"dropped":2,"source":"seq","after_seq":3,"next_seq":6}` + "\n" +
-				`{"seq":6,"time":"2026-11-27T10:00:00.000006Z","pid":200,"tid":200,"comm":"dig","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"id":6,"qname":"x.test","qtype":"SVCB"}` + "\n" +
-				`{"seq":7,"time":"2026-11-27T10:00:00.000007Z","pid":999,"tid":999,"comm":"gone","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"id":7,"qname":"y.test","qtype":"TYPE300"}` + "\n" +
+				`{"seq":6,"kind":"query","lookup":6,"time":"2026-11-27T10:00:00.000006Z","pid":200,"tid":200,"comm":"dig","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"local":"127.0.0.1:40000","id":6,"qname":"x.test","qtype":"SVCB"}` + "\n" +
+				`{"seq":7,"kind":"query","lookup":7,"time":"2026-11-27T10:00:00.000007Z","pid":999,"tid":999,"comm":"gone","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"local":"127.0.0.1:40000","id":7,"qname":"y.test","qtype":"TYPE300"}` + "\n" +
 				`{"dropped":2,"source":"stats","ring_size":4096}` + "\n",
 			wantNotices: []Notice{&Drop{Dropped: 2, Source: "seq", AfterSeq: 3, NextSeq: 6}, gone,
 				&Drop{Dropped: 2, Source: "stats", RingSize: 4096}},
@@ -177,8 +206,122 @@ func TestWatch(t *testing.T) {
 			wantOut: "1 lines",
 		},
 		"bad record": {
-			dev:     &fakeDevice{chunks: [][]byte{append([]byte{3, 0, 0x58, 4}, make([]byte, event.Size-4)...)}, stats: []event.Stats{{}}},
+			dev:     &fakeDevice{chunks: [][]byte{append([]byte{4, 0, 0x00, 0x0a}, make([]byte, event.Size-4)...)}, stats: []event.Stats{{}}},
 			wantErr: event.ErrVersion,
+		},
+		"answer": {
+			dev: &fakeDevice{chunks: [][]byte{records(t,
+				ev(1, 100, "curl", "www.example.com", 1),
+				answer(2, 1, 100, "www.example.com", 1, event.DNSFlagRD|event.DNSFlagRA, 12345*time.Microsecond,
+					event.Answer{Type: event.TypeCNAME, TTL: 300, RDLength: 18, Name: "edge.example.net"},
+					event.Answer{Type: event.TypeA, TTL: 60, RDLength: 4, Addr: netip.MustParseAddr("93.184.216.34")},
+					event.Answer{Type: 16, TTL: 5, RDLength: 12}),
+			)}, stats: []event.Stats{{}}},
+			wantOut: "2026-11-27 10:00:00.000001 lookup=1 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 A www.example.com\n" +
+				"2026-11-27 10:00:00.000002 lookup=1 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 answer A www.example.com NOERROR [rd ra] 12.3ms CNAME edge.example.net ttl=300, A 93.184.216.34 ttl=60, TXT len=12 ttl=5\n",
+			wantNotices: []Notice{gone},
+		},
+		"answers without records, flags, or a known process": {
+			dev: &fakeDevice{chunks: [][]byte{records(t,
+				answer(3, 1, 300, "nx.test", 28, event.DNSFlagAA|3, 850*time.Microsecond),
+				answer(4, 2, 300, "ch.test", 16, 5, 2*time.Second),
+				func() event.Event {
+					e := answer(5, 4, 0, "a\x01b.test", 5, event.DNSFlagRD, time.Millisecond,
+						event.Answer{Type: event.TypeCNAME, TTL: 1, RDLength: 9, Name: "c\x7fd.test"},
+						event.Answer{Type: event.TypeAAAA, TTL: 2, RDLength: 16, Addr: netip.MustParseAddr("2001:db8::1")})
+					e.Flags, e.PID, e.TID, e.UID, e.Comm = event.FlagProcUnknown, 0, 0, 0, ""
+					return e
+				}(),
+			)}, stats: []event.Stats{{}}},
+			wantOut: "2026-11-27 10:00:00.000003 lookup=1 pid=300 comm=curl user=alice netns=4026531840 udp 127.0.0.53:53 answer AAAA nx.test NXDOMAIN [aa] 850µs\n" +
+				"2026-11-27 10:00:00.000004 lookup=2 pid=300 comm=curl user=alice netns=4026531840 udp 127.0.0.53:53 answer TXT ch.test REFUSED 2.00s\n" +
+				"2026-11-27 10:00:00.000005 lookup=4 pid=? comm=? user=? netns=4026531840 udp 127.0.0.53:53 answer CNAME a\\001b.test NOERROR [rd] 1.00ms CNAME c\\127d.test ttl=1, AAAA 2001:db8::1 ttl=2\n",
+			wantNotices: []Notice{gone},
+		},
+		"malformed answer, cut": {
+			dev: &fakeDevice{chunks: [][]byte{records(t,
+				func() event.Event {
+					e := answer(2, 1, 100, "www.example.com", 1, event.DNSFlagRD|event.DNSFlagRA, 999600*time.Microsecond,
+						event.Answer{Type: event.TypeA, TTL: 60, RDLength: 4, Addr: netip.MustParseAddr("192.0.2.1")})
+					e.Flags, e.Reason, e.Cut, e.ANCount = event.FlagMalformed, event.ReasonBadRecord, event.CutRecords, 5
+					return e
+				}(),
+				func() event.Event {
+					e := answer(3, 2, 100, "www.example.com", 1, 0, 40*time.Millisecond,
+						event.Answer{Type: event.TypeCNAME, TTL: 300, RDLength: 40},
+						event.Answer{Type: event.TypeA, TTL: 60, RDLength: 5})
+					e.Cut = event.CutNames
+					return e
+				}(),
+			)}, stats: []event.Stats{{}}},
+			wantOut: "2026-11-27 10:00:00.000002 lookup=1 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 answer A www.example.com NOERROR [rd ra] 1.00s A 192.0.2.1 ttl=60 +cut MALFORMED(bad-record)\n" +
+				"2026-11-27 10:00:00.000003 lookup=2 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 answer A www.example.com NOERROR 40.0ms CNAME len=40 ttl=300, A len=5 ttl=60 +cut\n",
+			wantNotices: []Notice{gone},
+		},
+		"unanswered": {
+			dev: &fakeDevice{chunks: [][]byte{records(t,
+				ev(1, 100, "curl", "a\x01.test", 1),
+				malformed(2, 100, event.ReasonShortHeader, `x`), // lends no name
+				func() event.Event {
+					e := ev(3, 100, "curl", "version.bind", 16)
+					e.QClass = 3
+					return e
+				}(),
+				unanswered(4, 1, 100, 1, 5*time.Second),
+				unanswered(5, 1, 100, 1, 5*time.Second), // its name was taken
+				unanswered(6, 3, 100, 16, 5*time.Second),
+				func() event.Event {
+					e := unanswered(7, 3, 100, 16, 5*time.Second)
+					e.QClass = 3
+					return e
+				}(),
+				unanswered(8, 2, 100, 0, 5*time.Second),
+			)}, stats: []event.Stats{{}}},
+			wantOut: "2026-11-27 10:00:00.000001 lookup=1 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 A a\\001.test\n" +
+				"2026-11-27 10:00:00.000002 lookup=2 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 MALFORMED(short-header) id=2 x\n" +
+				"2026-11-27 10:00:00.000003 lookup=3 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 TXT version.bind CH\n" +
+				"2026-11-27 10:00:00.000004 lookup=1 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 unanswered A a\\001.test id=1 after 5.00s\n" +
+				"2026-11-27 10:00:00.000005 lookup=1 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 unanswered A ? id=1 after 5.00s\n" +
+				"2026-11-27 10:00:00.000006 lookup=3 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 unanswered TXT version.bind id=3 after 5.00s\n" +
+				"2026-11-27 10:00:00.000007 lookup=3 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 unanswered TXT ? CH id=3 after 5.00s\n" +
+				"2026-11-27 10:00:00.000008 lookup=2 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 unanswered TYPE0 ? id=2 after 5.00s\n",
+			wantNotices: []Notice{gone},
+		},
+		"version 2 records": {
+			dev: &fakeDevice{chunks: [][]byte{
+				append(v2record(t, ev(1, 100, "curl", "old.test", 1)), v2record(t, malformed(2, 100, event.ReasonShortHeader, `\001`))...),
+			}, stats: []event.Stats{{V2: true}}},
+			wantOut: "2026-11-27 10:00:00.000001 lookup=1 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 A old.test\n" +
+				"2026-11-27 10:00:00.000002 lookup=2 pid=100 comm=curl user=alice netns=4026531840 container=3f2a1b4c5d6e udp 127.0.0.53:53 MALFORMED(short-header) id=2 \\001\n",
+			wantNotices: []Notice{gone},
+		},
+		"version 2 records json": {
+			dev:         &fakeDevice{chunks: [][]byte{v2record(t, ev(1, 200, "dig", "old.test", 1))}, stats: []event.Stats{{V2: true}}},
+			opts:        []Option{WithJSON(true)},
+			wantOut:     `{"seq":1,"kind":"query","lookup":1,"time":"2026-11-27T10:00:00.000001Z","pid":200,"tid":200,"comm":"dig","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"id":1,"qname":"old.test","qtype":"A"}` + "\n",
+			wantNotices: []Notice{gone},
+		},
+		"answer json": {
+			dev: &fakeDevice{chunks: [][]byte{records(t,
+				answer(2, 1, 200, "www.example.com", 1, event.DNSFlagRD|event.DNSFlagRA, 12345*time.Microsecond,
+					event.Answer{Type: event.TypeCNAME, TTL: 300, RDLength: 18, Name: "edge.example.net"},
+					event.Answer{Type: event.TypeA, TTL: 60, RDLength: 4, Addr: netip.MustParseAddr("93.184.216.34")}),
+				unanswered(3, 1, 200, 28, 5*time.Second),
+			)}, stats: []event.Stats{{}}},
+			opts: []Option{WithJSON(true)},
+			wantOut: `{"seq":2,"kind":"answer","lookup":1,"time":"2026-11-27T10:00:00.000002Z","pid":200,"tid":200,"comm":"curl","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"local":"127.0.0.1:40000","id":1,"qname":"www.example.com","qtype":"A","rcode":"NOERROR","flags":["rd","ra"],"ancount":2,"answers":[{"type":"CNAME","ttl":300,"data":"edge.example.net","length":18},{"type":"A","ttl":60,"data":"93.184.216.34"}],"latency_us":12345}` + "\n" +
+				`{"seq":3,"kind":"unanswered","lookup":1,"time":"2026-11-27T10:00:00.000003Z","pid":200,"tid":200,"comm":"curl","uid":1000,"user":"alice","netns":4026531840,"family":"ipv4","proto":"udp","server":"127.0.0.53","port":53,"local":"127.0.0.1:40000","id":1,"qtype":"AAAA","unanswered":true,"latency_us":5000000}` + "\n",
+			wantNotices: []Notice{gone},
+		},
+		"count counts queries": {
+			dev: &fakeDevice{chunks: [][]byte{records(t,
+				ev(1, 100, "curl", "a.test", 1), answer(2, 1, 100, "a.test", 1, 0, time.Millisecond),
+				ev(3, 100, "curl", "b.test", 1), unanswered(4, 3, 100, 1, time.Second),
+				ev(5, 100, "curl", "c.test", 1), answer(6, 5, 100, "c.test", 1, 0, time.Millisecond),
+				ev(7, 100, "curl", "d.test", 1),
+			)}, block: true, stats: []event.Stats{{}}},
+			opts:    []Option{WithCount(3)},
+			wantOut: "5 lines",
 		},
 	}
 	for name, tc := range tests {
@@ -293,7 +436,12 @@ func TestPrintStats(t *testing.T) {
 		want  string
 	}{
 		"current": {
-			stats: event.Stats{Events: 12, Dropped: 3, RingSize: 4096, Queued: 1, Responses: 2, OtherOpcodes: 1, NoQuestion: 4, TCPUnparsed: 5, Malformed: 6},
+			stats: event.Stats{Events: 12, Dropped: 3, RingSize: 4096, Queued: 1, Responses: 2, OtherOpcodes: 1, NoQuestion: 4, TCPUnparsed: 5, Malformed: 6,
+				Answers: 7, Unpaired: 8, Unanswered: 9, Evicted: 10},
+			want: `{"events":12,"dropped":3,"ring_size":4096,"queued":1,"responses":2,"other_opcodes":1,"no_question":4,"tcp_unparsed":5,"malformed":6,"answers":7,"unpaired":8,"unanswered":9,"evicted":10}` + "\n",
+		},
+		"second-version module": {
+			stats: event.Stats{Events: 12, Dropped: 3, RingSize: 4096, Queued: 1, Responses: 2, OtherOpcodes: 1, NoQuestion: 4, TCPUnparsed: 5, Malformed: 6, V2: true},
 			want:  `{"events":12,"dropped":3,"ring_size":4096,"queued":1,"responses":2,"other_opcodes":1,"no_question":4,"tcp_unparsed":5,"malformed":6}` + "\n",
 		},
 		"first-version module": {
@@ -409,6 +557,29 @@ func TestHelpers(t *testing.T) {
 		if got := sanitize(in); got != want {
 			t.Errorf("sanitize(%q) = %q, want %q", in, got, want)
 		}
+	}
+	for d, want := range map[time.Duration]string{
+		0: "0µs", 850 * time.Microsecond: "850µs", 999 * time.Microsecond: "999µs", time.Millisecond: "1.00ms",
+		1234 * time.Microsecond: "1.23ms", 9999 * time.Microsecond: "10.0ms", 12345 * time.Microsecond: "12.3ms",
+		123456 * time.Microsecond: "123ms", 999499 * time.Microsecond: "999ms", 999500 * time.Microsecond: "1.00s",
+		5 * time.Second: "5.00s", 12345 * time.Millisecond: "12.3s", 999 * time.Second: "999s", 4294967295 * time.Microsecond: "4295s",
+	} {
+		if got := formatLatency(d); got != want {
+			t.Errorf("formatLatency(%v) = %q, want %q", d, got, want)
+		}
+	}
+	names := newLookupNames()
+	for i := uint64(1); i <= maxLookupNames+1; i++ {
+		names.add(i, fmt.Sprint("q", i))
+	}
+	if got := names.take(1); got != "" {
+		t.Errorf("the oldest name is still known: %q", got)
+	}
+	if got, again := names.take(2), names.take(2); got != "q2" || again != "" {
+		t.Errorf("take(2) = %q, then %q", got, again)
+	}
+	if len(names.names) != maxLookupNames-1 {
+		t.Errorf("%d names kept", len(names.names))
 	}
 	for in, want := range map[string]string{"curl": "curl", "a b": `"a b"`, "": `""`, "x\x01": `"x\x01"`} {
 		if got := quoteIfNeeded(in); got != want {

@@ -18,26 +18,62 @@ import (
 // header is the ABI header the module and this package share.
 const header = "../src/dnsmon_event.h"
 
-// structFields reads the field names of struct name from the header's text,
-// independently of this package's tables, so that a field added to the C
-// struct and missed here fails the test.
-func structFields(t *testing.T, src []byte, name string) []string {
+// structFields reads the member names of struct name from the header's
+// text, independently of this package's tables, so that a field added to
+// the C struct and missed here fails the test. A member that is an
+// anonymous struct or union is one of fields; its own members are in
+// members, by their paths from the struct (data.name.off).
+func structFields(t *testing.T, src []byte, name string) (fields, members []string) {
 	t.Helper()
 	body := regexp.MustCompile(`(?s)struct ` + name + ` \{(.*?)\n\};`).FindSubmatch(src)
 	if body == nil {
 		t.Fatalf("%s: struct %s not found", header, name)
 	}
 	text := regexp.MustCompile(`(?s)/\*.*?\*/`).ReplaceAll(body[1], nil)
-	decl := regexp.MustCompile(`(?m)^\s*(?:__u8|__u16|__u32|__u64|__s8|__s16|__s32|__s64|char)\s+(\w+)\s*(?:\[[^\]]*\])?\s*;`)
-	var names []string
-	for _, m := range decl.FindAllSubmatch(text, -1) {
-		names = append(names, string(m[1]))
+	return declarations(t, name, text, "")
+}
+
+var (
+	// A member of a base type or of a named struct, or an array of one.
+	declRE = regexp.MustCompile(`^(?:__u8|__u16|__u32|__u64|__s8|__s16|__s32|__s64|char|struct \w+)\s+(\w+)\s*(?:\[[^\]]*\])?$`)
+	// An anonymous struct or union member.
+	blockRE = regexp.MustCompile(`(?s)^(?:struct|union)\s*\{(.*)\}\s*(\w+)$`)
+)
+
+// declarations splits the body of a struct or union at the semicolons
+// outside braces and names its members, prefixed with prefix; the members
+// of anonymous structs and unions among them come back in nested. Every
+// declaration must be one the expressions understand.
+func declarations(t *testing.T, sname string, body []byte, prefix string) (names, nested []string) {
+	t.Helper()
+	depth, start := 0, 0
+	for i, c := range body {
+		switch {
+		case c == '{':
+			depth++
+		case c == '}':
+			depth--
+		case c == ';' && depth == 0:
+			d := bytes.TrimSpace(body[start:i])
+			start = i + 1
+			if m := declRE.FindSubmatch(d); m != nil {
+				names = append(names, prefix+string(m[1]))
+				continue
+			}
+			m := blockRE.FindSubmatch(d)
+			if m == nil {
+				t.Fatalf("struct %s: declaration %q not understood", sname, d)
+			}
+			n := prefix + string(m[2])
+			names = append(names, n)
+			inner, innerNested := declarations(t, sname, m[1], n+".")
+			nested = append(append(nested, inner...), innerNested...)
+		}
 	}
-	// Every line ending in ';' must be a declaration we understood.
-	if got, want := len(names), bytes.Count(text, []byte(";")); got != want {
-		t.Fatalf("struct %s: understood %d of %d declarations: %q", name, got, want, names)
+	if rest := bytes.TrimSpace(body[start:]); len(rest) > 0 || depth != 0 {
+		t.Fatalf("struct %s: %q after the last declaration", sname, rest)
 	}
-	return names
+	return names, nested
 }
 
 // TestLayoutMatchesHeader compiles a C program against dnsmon_event.h that
@@ -49,8 +85,9 @@ func TestLayoutMatchesHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	structs := []abiStruct{
-		{"dnsmon_event", Layout(), Size},
-		{"dnsmon_stats", StatsLayout(), StatsSize},
+		{name: "dnsmon_event", layout: Layout(), size: Size},
+		{name: "dnsmon_answer", layout: AnswerLayout(), members: AnswerDataLayout(), size: AnswerSize},
+		{name: "dnsmon_stats", layout: StatsLayout(), size: StatsSize},
 	}
 
 	var prog strings.Builder
@@ -58,37 +95,61 @@ func TestLayoutMatchesHeader(t *testing.T) {
 		"#define F(s, f) printf(\"field %s %s %zu %zu\\n\", #s, #f, offsetof(struct s, f), sizeof(((struct s *)0)->f))\n" +
 		"int main(void)\n{\n")
 	for _, s := range structs {
-		names := structFields(t, src, s.name)
-		var goNames []string
-		for _, f := range s.layout {
-			goNames = append(goNames, f.Name)
+		names, members := structFields(t, src, s.name)
+		for _, c := range []struct {
+			what string
+			c    []string
+			goes []Field
+		}{{"fields", names, s.layout}, {"union members", members, s.members}} {
+			var goNames []string
+			for _, f := range c.goes {
+				goNames = append(goNames, f.Name)
+			}
+			if strings.Join(c.c, " ") != strings.Join(goNames, " ") {
+				t.Errorf("struct %s %s:\n   C: %q\n  Go: %q", s.name, c.what, c.c, goNames)
+			}
 		}
-		if strings.Join(names, " ") != strings.Join(goNames, " ") {
-			t.Errorf("struct %s fields:\n   C: %q\n  Go: %q", s.name, names, goNames)
-		}
-		for _, n := range names {
+		for _, n := range append(names, members...) {
 			fmt.Fprintf(&prog, "\tF(%s, %s);\n", s.name, n)
 		}
 		fmt.Fprintf(&prog, "\tprintf(\"sizeof %s %%zu\\n\", sizeof(struct %s));\n", s.name, s.name)
 	}
 	wantConsts := map[string]uint64{
 		"DNSMON_EVENT_VERSION":   Version,
+		"DNSMON_EVENT_V2_SIZE":   SizeV2,
 		"DNSMON_QNAME_MAX":       QNameMax,
 		"DNSMON_COMM_LEN":        CommLen,
 		"DNSMON_F_PROC_UNKNOWN":  FlagProcUnknown,
 		"DNSMON_F_MALFORMED":     FlagMalformed,
 		"DNSMON_MALFORMED_BYTES": MalformedBytes,
+		"DNSMON_ANSWERS_MAX":     AnswersMax,
+		"DNSMON_NAMES_MAX":       NamesMax,
+		"DNSMON_CUT_RECORDS":     CutRecords,
+		"DNSMON_CUT_NAMES":       CutNames,
+		"DNSMON_TYPE_A":          uint64(TypeA),
+		"DNSMON_TYPE_CNAME":      uint64(TypeCNAME),
+		"DNSMON_TYPE_AAAA":       uint64(TypeAAAA),
+		"DNSMON_STATS_V2_SIZE":   StatsV2Size,
 		"DNSMON_STATS_V1_SIZE":   StatsV1Size,
 		"DNSMON_IOC_STATS":       IoctlStats,
+		"DNSMON_IOC_STATS_V2":    IoctlStatsV2,
 		"DNSMON_IOC_STATS_V1":    IoctlStatsV1,
 	}
-	// The reasons: enum dnsmon_malformed_reason's names are DNSMON_R_ and
-	// the Go name in capitals, dashes as underscores.
-	for r := ReasonNone; r <= ReasonPointerLoop; r++ {
-		wantConsts["DNSMON_R_"+strings.ToUpper(strings.ReplaceAll(r.String(), "-", "_"))] = uint64(r)
+	// The enums' names are the prefix and the Go name in capitals, dashes
+	// as underscores: DNSMON_R_POINTER_LOOP, DNSMON_K_UNANSWERED.
+	enumName := func(prefix string, s fmt.Stringer) string {
+		return prefix + strings.ToUpper(strings.ReplaceAll(s.String(), "-", "_"))
 	}
-	if n := strings.Count(string(src), "\tDNSMON_R_"); n != len(reasonNames) {
-		t.Errorf("%s declares %d reasons, Go knows %d", header, n, len(reasonNames))
+	for r := range Reason(len(reasonNames)) {
+		wantConsts[enumName("DNSMON_R_", r)] = uint64(r)
+	}
+	for k := range Kind(len(kindNames)) {
+		wantConsts[enumName("DNSMON_K_", k)] = uint64(k)
+	}
+	for prefix, n := range map[string]int{"\tDNSMON_R_": len(reasonNames), "\tDNSMON_K_": len(kindNames)} {
+		if c := strings.Count(string(src), prefix); c != n {
+			t.Errorf("%s declares %d %s constants, Go knows %d", header, c, strings.TrimSpace(prefix), n)
+		}
 	}
 	var constNames []string
 	for c := range wantConsts {
@@ -131,11 +192,12 @@ type abiArch struct {
 	debs    string // the Debian packages of the cross compiler and the emulator
 }
 
-// abiStruct is one struct of the header and the Go table that reads it.
+// abiStruct is one struct of the header and the Go tables that read it.
 type abiStruct struct {
-	name   string
-	layout []Field
-	size   int
+	name    string
+	layout  []Field // its fields, which tile it
+	members []Field // the members of its anonymous unions and structs, which overlap
+	size    int
 }
 
 // run compiles dir/layout.c for the architecture and returns what it prints.
@@ -188,7 +250,7 @@ func checkLayout(t *testing.T, out []byte, structs []abiStruct, wantConsts map[s
 	}
 
 	for _, s := range structs {
-		for _, f := range s.layout {
+		for _, f := range append(append([]Field{}, s.layout...), s.members...) {
 			c, ok := got[s.name+"."+f.Name]
 			if !ok {
 				t.Errorf("%s.%s: not in the C output", s.name, f.Name)

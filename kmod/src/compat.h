@@ -43,10 +43,12 @@
  * Netfilter hook functions.  Newest form (4.4 to 7.x):
  *   unsigned int fn(void *priv, struct sk_buff *skb,
  *                   const struct nf_hook_state *state)
- * DNSMON_NF_HOOKFN(fn) declares a hook in this kernel's form and
- * DNSMON_NF_HOOK_NET names the namespace of the packet inside it.  At
- * NF_INET_LOCAL_OUT the output device is skb_dst(skb)->dev, so older
- * kernels take the namespace from it.
+ * DNSMON_NF_HOOKFN(fn) declares a hook in this kernel's form;
+ * DNSMON_NF_HOOK_NET names the namespace of the packet inside a hook at
+ * NF_INET_LOCAL_OUT and DNSMON_NF_HOOK_NET_IN inside one at
+ * NF_INET_LOCAL_IN.  Older kernels pass no namespace: they take it from
+ * the output device at LOCAL_OUT (skb_dst(skb)->dev) and from the input
+ * device at LOCAL_IN, where out is NULL.
  */
 #include <linux/netfilter.h>
 #include <linux/netdevice.h>
@@ -66,6 +68,7 @@ static inline struct net *dnsmon_nf_dev_net(const struct net_device *out)
 			const struct net_device *out,			\
 			const struct nf_hook_state *state)
 #define DNSMON_NF_HOOK_NET	dnsmon_nf_dev_net(out)
+#define DNSMON_NF_HOOK_NET_IN	dnsmon_nf_dev_net(in)
 #elif defined(ISRHEL7) || (LINUX_VERSION_CODE >= KERNEL_VERSION(3, 13, 0) && \
 	LINUX_VERSION_CODE < KERNEL_VERSION(4, 1, 0))
 /* Mainline 3.13 to 4.0, RHEL 7.0 and 7.1. */
@@ -76,6 +79,7 @@ static inline struct net *dnsmon_nf_dev_net(const struct net_device *out)
 			const struct net_device *out,			\
 			int (*okfn)(struct sk_buff *))
 #define DNSMON_NF_HOOK_NET	dnsmon_nf_dev_net(out)
+#define DNSMON_NF_HOOK_NET_IN	dnsmon_nf_dev_net(in)
 #elif LINUX_VERSION_CODE < KERNEL_VERSION(3, 13, 0)
 /* Mainline 3.10 to 3.12. */
 #define DNSMON_NF_HOOKFN(fn)						\
@@ -85,6 +89,7 @@ static inline struct net *dnsmon_nf_dev_net(const struct net_device *out)
 			const struct net_device *out,			\
 			int (*okfn)(struct sk_buff *))
 #define DNSMON_NF_HOOK_NET	dnsmon_nf_dev_net(out)
+#define DNSMON_NF_HOOK_NET_IN	dnsmon_nf_dev_net(in)
 #elif LINUX_VERSION_CODE < KERNEL_VERSION(4, 4, 0)
 /* Mainline 4.1 to 4.3: nf_hook_state, still no ->net. */
 #define DNSMON_NF_HOOKFN(fn)						\
@@ -92,12 +97,14 @@ static inline struct net *dnsmon_nf_dev_net(const struct net_device *out)
 			struct sk_buff *skb,				\
 			const struct nf_hook_state *state)
 #define DNSMON_NF_HOOK_NET	dnsmon_nf_dev_net(state->out)
+#define DNSMON_NF_HOOK_NET_IN	dnsmon_nf_dev_net(state->in)
 #else
 #define DNSMON_NF_HOOKFN(fn)						\
 	unsigned int fn(void *priv,					\
 			struct sk_buff *skb,				\
 			const struct nf_hook_state *state)
 #define DNSMON_NF_HOOK_NET	(state->net)
+#define DNSMON_NF_HOOK_NET_IN	(state->net)
 #endif /* nf_hookfn */
 
 /*
@@ -107,6 +114,26 @@ static inline struct net *dnsmon_nf_dev_net(const struct net_device *out)
  */
 #if defined(ISRHEL7) || LINUX_VERSION_CODE < KERNEL_VERSION(4, 3, 0)
 #define DNSMON_NF_GLOBAL_HOOKS
+#endif
+
+/*
+ * Whether a namespace is still in use.  Global hooks see packets of a
+ * namespace that is being dismantled, after this module's pernet exit
+ * ran; its per-namespace data must not be touched then.  net->count
+ * drops to zero before any exit runs.  Per-namespace hooks are
+ * unregistered in that exit, and a hook that began before waits in
+ * exit_batch's grace period, so they need no check.
+ */
+#ifdef DNSMON_NF_GLOBAL_HOOKS
+static inline bool dnsmon_net_alive(const struct net *net)
+{
+	return atomic_read(&net->count) != 0;
+}
+#else
+static inline bool dnsmon_net_alive(const struct net *net)
+{
+	return true;
+}
 #endif
 
 /* The inode number of a network namespace: net->ns.inum from 3.19. */
@@ -122,7 +149,7 @@ static inline unsigned int dnsmon_net_inum(const struct net *net)
 }
 #endif
 
-/* ktime_get_real_ns: 3.17. */
+/* ktime_get_real_ns and ktime_get_ns: 3.17. */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(3, 17, 0) && !defined(ISRHEL7)
 #include <linux/ktime.h>
 #include <linux/hrtimer.h>
@@ -131,6 +158,17 @@ static inline u64 __compat_ktime_get_real_ns(void)
 	return ktime_to_ns(ktime_get_real());
 }
 #define ktime_get_real_ns __compat_ktime_get_real_ns
+static inline u64 __compat_ktime_get_ns(void)
+{
+	return ktime_to_ns(ktime_get());
+}
+#define ktime_get_ns __compat_ktime_get_ns
+#endif
+
+/* U32_MAX: 3.14. */
+#include <linux/kernel.h>
+#ifndef U32_MAX
+#define U32_MAX ((u32)~0U)
 #endif
 
 /* READ_ONCE and WRITE_ONCE: 3.19. */

@@ -32,10 +32,6 @@
 /* dnsmessage's nonEncodedNameMax: the dotted form, trailing dot included. */
 #define DNS_NAME_DOTTED_MAX	254
 /* Offsets of the header fields we read. */
-#define DNS_OFF_ID		0
-#define DNS_OFF_FLAGS		2
-#define DNS_OFF_QDCOUNT		4
-#define DNS_OFF_ANCOUNT		6
 /* A question's QTYPE and QCLASS. */
 #define DNS_QUESTION_FIXED_LEN	4
 /* The least a question takes: the root name's octet, QTYPE and QCLASS. */
@@ -314,6 +310,8 @@ int dnsmon_parse_response(const dns_u8 *msg, size_t len, size_t msg_len,
 	r->id = dnsmon_get16(msg + DNS_OFF_ID);
 	r->flags = flags;
 	r->ancount = dnsmon_get16(msg + DNS_OFF_ANCOUNT);
+	r->qtype = 0;
+	r->qclass = 0;
 	r->nanswers = 0;
 	r->cut = 0;
 
@@ -326,6 +324,10 @@ int dnsmon_parse_response(const dns_u8 *msg, size_t len, size_t msg_len,
 			err = -DNS_EQUESTION;
 		if (err)
 			return dnsmon_response_end(r, len, msg_len, err);
+		if (i == 0) {
+			r->qtype = dnsmon_get16(msg + next);
+			r->qclass = dnsmon_get16(msg + next + sizeof(dns_u16));
+		}
 		off = next + DNS_QUESTION_FIXED_LEN;
 	}
 

@@ -24,8 +24,12 @@ typedef uint16_t dns_u16;
 typedef uint32_t dns_u32;
 #endif
 
-/* RFC 1035 4.1.1: the fixed header. */
+/* RFC 1035 4.1.1: the fixed header, and where its fields are. */
 #define DNS_HEADER_LEN		12
+#define DNS_OFF_ID		0
+#define DNS_OFF_FLAGS		2
+#define DNS_OFF_QDCOUNT		4
+#define DNS_OFF_ANCOUNT		6
 /* RFC 1035 2.3.4: a name takes at most 255 octets on the wire. */
 #define DNS_NAME_WIRE_MAX	255
 /*
@@ -91,6 +95,8 @@ struct dns_response {
 	dns_u16 id;		/* message id */
 	dns_u16 flags;		/* the flags word: DNS_FLAG_*, the rcode */
 	dns_u16 ancount;	/* ANCOUNT as sent */
+	dns_u16 qtype;		/* first question's QTYPE; 0 without one */
+	dns_u16 qclass;		/* first question's QCLASS; 0 without one */
 	dns_u8 nanswers;	/* records in an[] */
 	dns_u8 cut;		/* 1 when not every answer record is in an[] */
 	struct dns_answer an[DNS_ANSWERS_MAX];
@@ -132,7 +138,9 @@ size_t dnsmon_escape_bytes(const dns_u8 *in, size_t n, char *out,
 
 /*
  * dnsmon_parse_response checks that msg[0:len] starts like a DNS response
- * (QR 1, opcode QUERY), skips its questions and reads its first
+ * (QR 1, opcode QUERY), skips its questions (keeping the first one's
+ * QTYPE and QCLASS; its name is dnsmon_decode_name's at DNS_HEADER_LEN)
+ * and reads its first
  * DNS_ANSWERS_MAX answer records into *r, in order.  msg_len is the length
  * of the whole message, of which the caller read len octets (at most
  * DNS_RESPONSE_READ_MAX): the records that run past len are not read and

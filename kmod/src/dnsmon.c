@@ -16,4 +16,5 @@
 #include "dnsmon_report.c"
 #include "dnsmon_log.c"
 #include "dnsmon_tcp.c"
+#include "dnsmon_pair.c"
 #include "dns_parse.c"

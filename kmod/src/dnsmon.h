@@ -6,7 +6,9 @@
 #ifndef DNSMON_H
 #define DNSMON_H
 
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
 #include "dnsmon_event.h"
 
@@ -15,6 +17,8 @@
 #define DNSMON_RING_MIN		64
 #define DNSMON_RING_MAX		65536
 #define DNSMON_RING_DEFAULT	4096
+#define DNSMON_ANSWER_TIMEOUT_DEFAULT	5	/* seconds */
+#define DNSMON_ANSWER_TIMEOUT_MAX	3600
 
 /* Module parameters; main.c owns the storage, the others read it. */
 struct dnsmon_config {
@@ -22,6 +26,8 @@ struct dnsmon_config {
 	unsigned int nports;
 	unsigned int ring_size;
 	bool log;
+	bool responses;			/* pair responses with their queries */
+	unsigned int answer_timeout;	/* seconds a query waits for its response */
 };
 
 int dnsmon_dev_init(unsigned int ring_size);
@@ -34,19 +40,26 @@ void dnsmon_dev_exit(void);
  * Any context that may run netfilter hooks.
  */
 u64 dnsmon_dev_push(const struct dnsmon_event *ev);
+/* Copies the version 3 fields from lookup up to names. */
+void dnsmon_event_lookup_copy(struct dnsmon_event *to,
+			      const struct dnsmon_event *from);
 /*
  * Whether the ring is full right now, without the lock: a hint that lets
  * a producer skip building an event that would only be dropped.
  */
 bool dnsmon_dev_full(void);
 
-/* Counters of messages that yield no query event (struct dnsmon_stats). */
+/* The counters of struct dnsmon_stats past events, dropped and queued. */
 enum dnsmon_counter {
 	DNSMON_C_RESPONSES,
 	DNSMON_C_OTHER_OPCODES,
 	DNSMON_C_NO_QUESTION,
 	DNSMON_C_TCP_UNPARSED,
 	DNSMON_C_MALFORMED,
+	DNSMON_C_ANSWERS,
+	DNSMON_C_UNPAIRED,
+	DNSMON_C_UNANSWERED,
+	DNSMON_C_EVICTED,
 	DNSMON_C_MAX,
 };
 
@@ -76,26 +89,97 @@ void dnsmon_tcp_forget(const struct sock *sk);
  */
 struct dnsmon_packet {
 	unsigned int offset;	/* of the payload in the skb */
-	unsigned int len;	/* of the payload */
+	unsigned int len;	/* of the payload in the skb */
+	unsigned int msglen;	/* UDP: of the datagram's payload as sent */
 	u8 proto;
+	__be16 sport;
 	__be16 dport;
 	u32 seq;		/* TCP: sequence number of the first payload byte */
 	bool syn;		/* TCP: the segment is a SYN */
 };
 
-struct sk_buff;
+/*
+ * A query waiting for its response, and the key a response finds it by:
+ * the transport, the querying socket's address and port, the server's,
+ * and the DNS id.  Addresses are zero-padded to 16 bytes, so keys compare
+ * with memcmp.
+ */
+struct dnsmon_pair_key {
+	u8 family;
+	u8 proto;
+	u16 id;
+	__be16 lport;
+	__be16 rport;
+	u8 laddr[16];
+	u8 raddr[16];
+};
+
+struct dnsmon_pending {
+	struct dnsmon_pair_key key;
+	u64 lookup;		/* the query event's seq; 0 for a free slot */
+	u64 sent;		/* ktime_get_ns() when the query left */
+	u32 flags;		/* DNSMON_F_PROC_UNKNOWN */
+	u32 tgid;
+	u32 tid;
+	u32 uid;
+	u16 qtype;
+	u16 qclass;
+	char comm[DNSMON_COMM_LEN];
+};
+
+/*
+ * The queries of one network namespace waiting for responses
+ * (dnsmon_pair.c): a bounded table, swept by a delayed work that reports
+ * the queries left unanswered.  Lives in the namespace's net_generic
+ * area; slots is NULL when responses=0.
+ */
+struct dnsmon_pairs {
+	spinlock_t lock;		/* slots, used, dying */
+	struct dnsmon_pending *slots;
+	unsigned int used;
+	bool dying;			/* the sweep is stopped for good */
+	u32 seed;
+	unsigned int netns;		/* inode number */
+	struct delayed_work sweep;
+};
+
 struct net;
+
+void dnsmon_pair_config(const struct dnsmon_config *config);
+int dnsmon_pairs_init(struct dnsmon_pairs *t, struct net *net);
+/* No query is added and no sweep runs after this returns. */
+void dnsmon_pairs_stop(struct dnsmon_pairs *t);
+/* Once no hook can reach t. */
+void dnsmon_pairs_free(struct dnsmon_pairs *t);
+/* A query event with seq was queued from ev; any hook context. */
+void dnsmon_pairs_add(struct dnsmon_pairs *t, const struct dnsmon_pair_key *k,
+		      const struct dnsmon_event *ev, u64 seq);
+/* Takes the query k finds into *p; any hook context. */
+bool dnsmon_pairs_take(struct dnsmon_pairs *t, const struct dnsmon_pair_key *k,
+		       struct dnsmon_pending *p);
+/* The namespace's table, or NULL; in a hook, under rcu_read_lock. */
+struct dnsmon_pairs *dnsmon_net_pairs(struct net *net);
+
+struct sk_buff;
 
 /*
  * The reports (dnsmon_report.c): the events and counters of a packet's
- * messages.  dnsmon_packet runs in the hooks; init and exit allocate and
- * free the per-CPU scratch, exit only once no hook can run.
+ * messages.  dnsmon_packet runs in the LOCAL_OUT hooks, dnsmon_response
+ * in the LOCAL_IN ones; init and exit allocate and free the per-CPU
+ * scratch, exit only once no hook can run.  local is the querying
+ * socket's address, remote the server's.
  */
 int dnsmon_report_init(void);
 void dnsmon_report_exit(void);
 void dnsmon_packet(struct sk_buff *skb, struct net *net, u8 family,
-		   const void *daddr, unsigned int alen,
+		   const void *local, const void *remote, unsigned int alen,
 		   const struct dnsmon_packet *pkt);
+void dnsmon_response(struct sk_buff *skb, struct net *net, u8 family,
+		     const void *local, const void *remote, unsigned int alen,
+		     const struct dnsmon_packet *pkt);
+/* The unanswered event of p, at now (ktime_get_ns); bottom halves off. */
+void dnsmon_report_unanswered(const struct dnsmon_pairs *t,
+			      const struct dnsmon_pending *p, u64 now);
 
 /* The kernel log (dnsmon_log.c): one rate-limited line per event. */
 void dnsmon_log_init(const struct dnsmon_config *config);

@@ -57,22 +57,52 @@ struct dnsmon_ring {
 static struct dnsmon_ring dnsmon_ring;
 
 /*
- * Writes ev into a free slot.  Only the header and the name up to its NUL
- * are copied: the slot's bytes past that are zero but for the name of the
- * record it held before, whose length the slot still records, so only
- * that stretch is cleared.  Readers get whole records with no stale bytes
- * while a short name costs a short copy, not sizeof(*ev).
+ * The lookup fields, lookup up to names, field by field: FORTIFY_SOURCE
+ * takes one memcpy across them for an overflow of lookup.
+ */
+void dnsmon_event_lookup_copy(struct dnsmon_event *to,
+			      const struct dnsmon_event *from)
+{
+	to->lookup = from->lookup;
+	to->kind = from->kind;
+	to->dns_flags = from->dns_flags;
+	to->latency_us = from->latency_us;
+	to->ancount = from->ancount;
+	to->nanswers = from->nanswers;
+	to->cut = from->cut;
+	to->names_len = from->names_len;
+	to->lport = from->lport;
+	memcpy(to->laddr, from->laddr, sizeof(to->laddr));
+	memcpy(to->answers, from->answers, sizeof(to->answers));
+}
+
+/*
+ * Writes ev into a free slot.  Only the header, the name up to its NUL,
+ * the lookup fields and the CNAME names in use are copied: the slot's
+ * bytes past those are zero but for the names of the record it held
+ * before, whose lengths the slot still records, so only those stretches
+ * are cleared.  Readers get whole records with no stale bytes while a
+ * query costs a short copy, not sizeof(*ev).  A query's lookup is its own
+ * sequence number, known only here.
  */
 static void dnsmon_slot_fill(struct dnsmon_event *slot,
 			     const struct dnsmon_event *ev, u64 seq)
 {
 	unsigned int old_len = slot->qname_len;
 	unsigned int len = ev->qname_len;
+	unsigned int old_names = slot->names_len;
+	unsigned int names = ev->names_len;
 
 	memcpy(slot, ev, offsetof(struct dnsmon_event, qname) + len + 1);
 	if (old_len > len)
 		memset(slot->qname + len + 1, 0, old_len - len);
+	dnsmon_event_lookup_copy(slot, ev);
+	memcpy(slot->names, ev->names, names);
+	if (old_names > names)
+		memset(slot->names + names, 0, old_names - names);
 	slot->seq = seq;
+	if (ev->kind == DNSMON_K_QUERY)
+		slot->lookup = seq;
 }
 
 u64 dnsmon_dev_push(const struct dnsmon_event *ev)
@@ -232,10 +262,13 @@ static long dnsmon_dev_ioctl(struct file *file, unsigned int cmd,
 	struct dnsmon_stats stats;
 	size_t size;
 
-	/* A version-1 tool gets the counters it knows, the struct's prefix. */
+	/* An older tool gets the counters it knows, the struct's prefix. */
 	switch (cmd) {
 	case DNSMON_IOC_STATS:
 		size = sizeof(stats);
+		break;
+	case DNSMON_IOC_STATS_V2:
+		size = DNSMON_STATS_V2_SIZE;
 		break;
 	case DNSMON_IOC_STATS_V1:
 		size = DNSMON_STATS_V1_SIZE;
@@ -255,6 +288,10 @@ static long dnsmon_dev_ioctl(struct file *file, unsigned int cmd,
 	stats.no_question = atomic64_read(&r->counters[DNSMON_C_NO_QUESTION]);
 	stats.tcp_unparsed = atomic64_read(&r->counters[DNSMON_C_TCP_UNPARSED]);
 	stats.malformed = atomic64_read(&r->counters[DNSMON_C_MALFORMED]);
+	stats.answers = atomic64_read(&r->counters[DNSMON_C_ANSWERS]);
+	stats.unpaired = atomic64_read(&r->counters[DNSMON_C_UNPAIRED]);
+	stats.unanswered = atomic64_read(&r->counters[DNSMON_C_UNANSWERED]);
+	stats.evicted = atomic64_read(&r->counters[DNSMON_C_EVICTED]);
 	if (copy_to_user((void __user *)arg, &stats, size))
 		return -EFAULT;
 	return 0;
@@ -284,6 +321,10 @@ int dnsmon_dev_init(unsigned int ring_size)
 
 	BUILD_BUG_ON(DNSMON_STATS_V1_SIZE !=
 		     offsetof(struct dnsmon_stats, responses));
+	BUILD_BUG_ON(DNSMON_STATS_V2_SIZE !=
+		     offsetof(struct dnsmon_stats, answers));
+	BUILD_BUG_ON(DNSMON_EVENT_V2_SIZE !=
+		     offsetof(struct dnsmon_event, lookup));
 	spin_lock_init(&r->lock);
 	mutex_init(&r->read_lock);
 	init_waitqueue_head(&r->wait);

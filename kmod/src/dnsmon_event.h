@@ -19,9 +19,13 @@
 
 /*
  * Version 2 turned version 1's reserved word into reason and added
- * DNSMON_F_MALFORMED; the size did not change.
+ * DNSMON_F_MALFORMED; the size did not change.  Version 3 appended the
+ * lookup fields after qname (answers and unanswered queries); the fields
+ * of version 2 keep their offsets.
  */
-#define DNSMON_EVENT_VERSION	2
+#define DNSMON_EVENT_VERSION	3
+/* sizeof(struct dnsmon_event) in versions 1 and 2. */
+#define DNSMON_EVENT_V2_SIZE	1112
 
 /* Largest presentation-form name: 255 wire octets, every byte as \DDD. */
 #define DNSMON_QNAME_MAX	1024
@@ -39,6 +43,56 @@
 #define DNSMON_F_MALFORMED	(1U << 1)
 #define DNSMON_MALFORMED_BYTES	64
 
+/* What an event reports: struct dnsmon_event's kind. */
+enum dnsmon_event_kind {
+	DNSMON_K_QUERY = 0,	/* a query left; lookup is its own seq */
+	/*
+	 * A response arrived for a query the module saw, from the server it
+	 * went to, to the socket that sent it, with its DNS id: the query's
+	 * process, server and local address; the response's question,
+	 * header flags and answer records.
+	 */
+	DNSMON_K_ANSWER = 1,
+	/*
+	 * No response within answer_timeout: the query's process, addresses,
+	 * id, qtype and qclass; qname is empty (the query event of the same
+	 * lookup has it).
+	 */
+	DNSMON_K_UNANSWERED = 2,
+};
+
+/* Answer records an event carries, and the room for their names. */
+#define DNSMON_ANSWERS_MAX	16
+#define DNSMON_NAMES_MAX	1024
+
+/* struct dnsmon_event's cut: what of a response the event does not hold. */
+#define DNSMON_CUT_RECORDS	(1U << 0)	/* records past the 16th, or past the bytes read */
+#define DNSMON_CUT_NAMES	(1U << 1)	/* a CNAME target that did not fit names */
+
+/* The record types whose data an answer carries; others are type + length. */
+#define DNSMON_TYPE_A		1
+#define DNSMON_TYPE_CNAME	5
+#define DNSMON_TYPE_AAAA	28
+
+/*
+ * One answer record.  For an A or an AAAA, addr holds the address (A in
+ * its first 4 bytes); for a CNAME, name locates its target in the event's
+ * names (presentation form, like qname, without a NUL; len 0 with
+ * DNSMON_CUT_NAMES when it did not fit); for other types data is zero.
+ */
+struct dnsmon_answer {
+	__u16 type;		/* TYPE */
+	__u16 rdlength;		/* RDLENGTH as sent */
+	__u32 ttl;		/* TTL, seconds */
+	union {
+		__u8 addr[16];
+		struct {
+			__u16 off;	/* in names */
+			__u16 len;
+		} name;
+	} data;
+};
+
 /* Why a message is malformed: struct dnsmon_event's reason. */
 enum dnsmon_malformed_reason {
 	DNSMON_R_NONE = 0,
@@ -48,6 +102,7 @@ enum dnsmon_malformed_reason {
 	DNSMON_R_BAD_LABEL_TYPE,	/* a label type 0x40 or 0x80 */
 	DNSMON_R_NAME_TOO_LONG,		/* the name is over 255 octets */
 	DNSMON_R_POINTER_LOOP,		/* more compression pointers than a name needs */
+	DNSMON_R_BAD_RECORD,		/* an answer: a record runs past the end or holds bad data */
 };
 
 struct dnsmon_event {
@@ -74,6 +129,19 @@ struct dnsmon_event {
 	__u16 reason;		/* enum dnsmon_malformed_reason; 0 for a query */
 	__u16 reserved;		/* zero */
 	char  qname[DNSMON_QNAME_MAX];	/* presentation form, \DDD-escaped, NUL-terminated, no trailing dot; "." for the root */
+	/* Version 3: */
+	__u64 lookup;		/* seq of the query event this event belongs to */
+	__u16 kind;		/* enum dnsmon_event_kind */
+	__u16 dns_flags;	/* answer: the response's flags word (QR, opcode, AA, TC, RD, RA, AD, CD, rcode) */
+	__u32 latency_us;	/* answer, unanswered: microseconds since the query left */
+	__u16 ancount;		/* answer: ANCOUNT as sent */
+	__u8  nanswers;		/* answer: records in answers */
+	__u8  cut;		/* answer: DNSMON_CUT_* */
+	__u16 names_len;	/* answer: bytes used in names */
+	__u16 lport;		/* the querying socket's port, host byte order */
+	__u8  laddr[16];	/* the querying socket's address; IPv4 uses the first 4 bytes */
+	struct dnsmon_answer answers[DNSMON_ANSWERS_MAX];
+	char  names[DNSMON_NAMES_MAX];	/* CNAME targets, back to back, no NULs */
 };
 
 /*
@@ -93,14 +161,23 @@ struct dnsmon_stats {
 	/* TCP bytes to a watched port that could not be parsed as messages */
 	__u64 tcp_unparsed;	/* segments or parts of segments */
 	__u64 malformed;	/* DNSMON_F_MALFORMED events produced */
+	/* Version 3: responses from a watched port arriving for local sockets */
+	__u64 answers;		/* paired with their query: answer events produced */
+	__u64 unpaired;		/* paired with no query the module saw: not reported */
+	__u64 unanswered;	/* queries that got no response in answer_timeout */
+	__u64 evicted;		/* queries pushed out of a full table before their response */
 };
+
+/* The second version's counters: up to malformed. */
+#define DNSMON_STATS_V2_SIZE	72
 
 /* The first version's counters: events, dropped, ring_size, queued. */
 #define DNSMON_STATS_V1_SIZE	32
 
 #define DNSMON_IOC_MAGIC	'd'
 #define DNSMON_IOC_STATS	_IOR(DNSMON_IOC_MAGIC, 1, struct dnsmon_stats)
-/* The same request as a version-1 tool sends it. */
+/* The same request as version-1 and version-2 tools send it. */
 #define DNSMON_IOC_STATS_V1	_IOC(_IOC_READ, DNSMON_IOC_MAGIC, 1, DNSMON_STATS_V1_SIZE)
+#define DNSMON_IOC_STATS_V2	_IOC(_IOC_READ, DNSMON_IOC_MAGIC, 1, DNSMON_STATS_V2_SIZE)
 
 #endif /* DNSMON_EVENT_H */

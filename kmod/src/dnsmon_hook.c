@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dnsmon_hook.c - NF_INET_LOCAL_OUT hooks for IPv4 and IPv6 that find the
- * packets to a watched DNS port, in every network namespace.
+ * packets to a watched DNS port, and NF_INET_LOCAL_IN hooks that find the
+ * UDP datagrams from one, in every network namespace.
  *
- * The hooks run first (NF_IP_PRI_FIRST), before NAT rewrites the
+ * The LOCAL_OUT hooks run first (NF_IP_PRI_FIRST), before NAT rewrites the
  * destination and before any NFQUEUE verdict can reinject the packet from
- * another task's context.
+ * another task's context.  The LOCAL_IN hooks run last, once NAT has put
+ * back the addresses the query was sent with and the firewall has let
+ * the datagram through to its socket.
  *
  * What a packet for a watched port carries is made into events by
  * dnsmon_report.c.
@@ -31,6 +34,7 @@
 #include <net/ip.h>
 #include <net/ipv6.h>
 #include <net/net_namespace.h>
+#include <net/netns/generic.h>
 
 #include "dnsmon.h"
 
@@ -54,13 +58,20 @@ static bool dnsmon_port_watched(__be16 port)
 	return false;
 }
 
+/* Which way a packet goes, and so which of its ports is the server's. */
+enum dnsmon_dir {
+	DNSMON_OUT,	/* LOCAL_OUT: a query, to the server's port */
+	DNSMON_IN,	/* LOCAL_IN: a response, from the server's port */
+};
+
 /*
  * Finds the payload behind the transport header at thoff.  Returns false
- * for anything that is not a UDP datagram to a watched port, or a TCP
- * segment to one that opens a connection or carries data.
+ * for anything that is not a UDP datagram to (DNSMON_OUT) or from
+ * (DNSMON_IN) a watched port, or a TCP segment to one that opens a
+ * connection or carries data.
  */
 static bool dnsmon_l4(const struct sk_buff *skb, unsigned int thoff,
-		      u8 proto, struct dnsmon_packet *pkt)
+		      u8 proto, enum dnsmon_dir dir, struct dnsmon_packet *pkt)
 {
 	unsigned int end = skb->len;
 
@@ -76,13 +87,20 @@ static bool dnsmon_l4(const struct sk_buff *skb, unsigned int thoff,
 		unsigned int ulen;
 
 		uh = skb_header_pointer(skb, thoff, sizeof(_uh), &_uh);
-		if (!uh || !dnsmon_port_watched(uh->dest))
+		if (!uh || !dnsmon_port_watched(dir == DNSMON_OUT ? uh->dest :
+							       uh->source))
 			return false;
 		ulen = ntohs(uh->len);
 		if (ulen < sizeof(*uh))
 			return false;
+		/*
+		 * The first fragment of an IPv6 datagram that LOCAL_IN sees
+		 * before reassembly holds less than ulen: the message is cut.
+		 */
+		pkt->msglen = ulen - sizeof(*uh);
 		if (ulen < end - thoff)
 			end = thoff + ulen;
+		pkt->sport = uh->source;
 		pkt->dport = uh->dest;
 		pkt->offset = thoff + sizeof(*uh);
 		if (pkt->offset > end)
@@ -91,7 +109,8 @@ static bool dnsmon_l4(const struct sk_buff *skb, unsigned int thoff,
 		return true;
 	}
 
-	if (proto == IPPROTO_TCP) {
+	/* Responses over TCP are not followed yet. */
+	if (proto == IPPROTO_TCP && dir == DNSMON_OUT) {
 		struct tcphdr _th;
 		const struct tcphdr *th;
 		unsigned int doff;
@@ -102,9 +121,11 @@ static bool dnsmon_l4(const struct sk_buff *skb, unsigned int thoff,
 		doff = th->doff * 4;
 		if (doff < sizeof(*th) || doff > end - thoff)
 			return false;
+		pkt->sport = th->source;
 		pkt->dport = th->dest;
 		pkt->offset = thoff + doff;
 		pkt->len = end - pkt->offset;
+		pkt->msglen = pkt->len;
 		pkt->seq = ntohl(th->seq);
 		pkt->syn = th->syn;
 		/* The SYN consumes one sequence number before any data. */
@@ -139,32 +160,44 @@ static const void *dnsmon_linear_nh(const struct sk_buff *skb,
 	return skb->data + nhoff;
 }
 
-/* Whether the transport header at thoff may go to a watched port. */
-static bool dnsmon_dport_maybe_watched(const struct sk_buff *skb,
-				       unsigned int thoff)
+/*
+ * Whether the transport header at thoff may go to (DNSMON_OUT) or come
+ * from (DNSMON_IN) a watched port.
+ */
+static bool dnsmon_port_maybe_watched(const struct sk_buff *skb,
+				      unsigned int thoff, enum dnsmon_dir dir)
 {
 	const struct udphdr *uh;
 
 	if (skb_headlen(skb) < thoff + DNSMON_L4_PORTS_LEN)
 		return true;
 	uh = (const struct udphdr *)(skb->data + thoff);
-	return dnsmon_port_watched(uh->dest);
+	return dnsmon_port_watched(dir == DNSMON_OUT ? uh->dest : uh->source);
 }
 
-static bool dnsmon_ipv4_maybe_dns(const struct sk_buff *skb)
+/* The transports a hook looks at: UDP and TCP out, UDP in. */
+static bool dnsmon_proto_maybe(u8 proto, enum dnsmon_dir dir)
+{
+	return proto == IPPROTO_UDP ||
+	       (proto == IPPROTO_TCP && dir == DNSMON_OUT);
+}
+
+static bool dnsmon_ipv4_maybe_dns(const struct sk_buff *skb,
+				  enum dnsmon_dir dir)
 {
 	const struct iphdr *iph = dnsmon_linear_nh(skb, sizeof(*iph));
 
 	if (!iph)
 		return true;
-	if (iph->protocol != IPPROTO_UDP && iph->protocol != IPPROTO_TCP)
+	if (!dnsmon_proto_maybe(iph->protocol, dir))
 		return false;
-	return dnsmon_dport_maybe_watched(skb, skb_network_offset(skb) +
-					  iph->ihl * 4);
+	return dnsmon_port_maybe_watched(skb, skb_network_offset(skb) +
+					 iph->ihl * 4, dir);
 }
 
 /* Extension headers go to the careful path. */
-static bool dnsmon_ipv6_maybe_dns(const struct sk_buff *skb)
+static bool dnsmon_ipv6_maybe_dns(const struct sk_buff *skb,
+				  enum dnsmon_dir dir)
 {
 	const struct ipv6hdr *ip6h = dnsmon_linear_nh(skb, sizeof(*ip6h));
 
@@ -172,15 +205,30 @@ static bool dnsmon_ipv6_maybe_dns(const struct sk_buff *skb)
 		return true;
 	if (ip6h->nexthdr != IPPROTO_UDP && ip6h->nexthdr != IPPROTO_TCP)
 		return ipv6_ext_hdr(ip6h->nexthdr);
-	return dnsmon_dport_maybe_watched(skb, skb_network_offset(skb) +
-					  sizeof(*ip6h));
+	if (!dnsmon_proto_maybe(ip6h->nexthdr, dir))
+		return false;
+	return dnsmon_port_maybe_watched(skb, skb_network_offset(skb) +
+					 sizeof(*ip6h), dir);
+}
+
+/* Hands a packet that passed the checks to its report. */
+static void dnsmon_deliver(struct sk_buff *skb, struct net *net, u8 family,
+			   const void *saddr, const void *daddr,
+			   unsigned int alen, enum dnsmon_dir dir,
+			   const struct dnsmon_packet *pkt)
+{
+	if (dir == DNSMON_OUT)
+		dnsmon_packet(skb, net, family, saddr, daddr, alen, pkt);
+	else
+		dnsmon_response(skb, net, family, daddr, saddr, alen, pkt);
 }
 
 /*
  * The careful checks, kept out of line so that their stack buffers (and
  * the canary and zeroing they bring) cost nothing on the fast path.
  */
-static noinline unsigned int dnsmon_ipv4(struct sk_buff *skb, struct net *net)
+static noinline unsigned int dnsmon_ipv4(struct sk_buff *skb, struct net *net,
+					 enum dnsmon_dir dir)
 {
 	struct iphdr _iph;
 	const struct iphdr *iph;
@@ -199,15 +247,16 @@ static noinline unsigned int dnsmon_ipv4(struct sk_buff *skb, struct net *net)
 	if (iph->ihl * 4 < sizeof(*iph))
 		return NF_ACCEPT;
 	thoff = skb_network_offset(skb) + iph->ihl * 4;
-	if (!dnsmon_l4(skb, thoff, iph->protocol, &pkt))
+	if (!dnsmon_l4(skb, thoff, iph->protocol, dir, &pkt))
 		return NF_ACCEPT;
 
-	dnsmon_packet(skb, net, AF_INET, &iph->daddr, DNSMON_IPV4_ADDR_LEN,
-		      &pkt);
+	dnsmon_deliver(skb, net, AF_INET, &iph->saddr, &iph->daddr,
+		       DNSMON_IPV4_ADDR_LEN, dir, &pkt);
 	return NF_ACCEPT;
 }
 
-static noinline unsigned int dnsmon_ipv6(struct sk_buff *skb, struct net *net)
+static noinline unsigned int dnsmon_ipv6(struct sk_buff *skb, struct net *net,
+					 enum dnsmon_dir dir)
 {
 	struct ipv6hdr _ip6h;
 	const struct ipv6hdr *ip6h;
@@ -237,28 +286,43 @@ static noinline unsigned int dnsmon_ipv6(struct sk_buff *skb, struct net *net)
 	} else {
 		thoff = skb_network_offset(skb) + sizeof(*ip6h);
 	}
-	if (!dnsmon_l4(skb, thoff, nexthdr, &pkt))
+	if (!dnsmon_l4(skb, thoff, nexthdr, dir, &pkt))
 		return NF_ACCEPT;
 
-	dnsmon_packet(skb, net, AF_INET6, &ip6h->daddr, DNSMON_IPV6_ADDR_LEN,
-		      &pkt);
+	dnsmon_deliver(skb, net, AF_INET6, &ip6h->saddr, &ip6h->daddr,
+		       DNSMON_IPV6_ADDR_LEN, dir, &pkt);
 	return NF_ACCEPT;
 }
 
 static DNSMON_NF_HOOKFN(dnsmon_hook_ipv4)
 {
-	if (!dnsmon_ipv4_maybe_dns(skb))
+	if (!dnsmon_ipv4_maybe_dns(skb, DNSMON_OUT))
 		return NF_ACCEPT;
-	return dnsmon_ipv4(skb, DNSMON_NF_HOOK_NET);
+	return dnsmon_ipv4(skb, DNSMON_NF_HOOK_NET, DNSMON_OUT);
 }
 
 static DNSMON_NF_HOOKFN(dnsmon_hook_ipv6)
 {
-	if (!dnsmon_ipv6_maybe_dns(skb))
+	if (!dnsmon_ipv6_maybe_dns(skb, DNSMON_OUT))
 		return NF_ACCEPT;
-	return dnsmon_ipv6(skb, DNSMON_NF_HOOK_NET);
+	return dnsmon_ipv6(skb, DNSMON_NF_HOOK_NET, DNSMON_OUT);
 }
 
+static DNSMON_NF_HOOKFN(dnsmon_hook_ipv4_in)
+{
+	if (!dnsmon_ipv4_maybe_dns(skb, DNSMON_IN))
+		return NF_ACCEPT;
+	return dnsmon_ipv4(skb, DNSMON_NF_HOOK_NET_IN, DNSMON_IN);
+}
+
+static DNSMON_NF_HOOKFN(dnsmon_hook_ipv6_in)
+{
+	if (!dnsmon_ipv6_maybe_dns(skb, DNSMON_IN))
+		return NF_ACCEPT;
+	return dnsmon_ipv6(skb, DNSMON_NF_HOOK_NET_IN, DNSMON_IN);
+}
+
+/* The LOCAL_OUT hooks, then the LOCAL_IN ones (responses=1 only). */
 static struct nf_hook_ops dnsmon_nf_ops[] __read_mostly = {
 	{
 		.hook = dnsmon_hook_ipv4,
@@ -272,47 +336,143 @@ static struct nf_hook_ops dnsmon_nf_ops[] __read_mostly = {
 		.hooknum = NF_INET_LOCAL_OUT,
 		.priority = NF_IP6_PRI_FIRST,
 	},
+	{
+		.hook = dnsmon_hook_ipv4_in,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_LOCAL_IN,
+		.priority = NF_IP_PRI_LAST,
+	},
+	{
+		.hook = dnsmon_hook_ipv6_in,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_LOCAL_IN,
+		.priority = NF_IP6_PRI_LAST,
+	},
 };
+#define DNSMON_NF_OUT_OPS	2
+
+/* How many of dnsmon_nf_ops are registered: set once, before any is. */
+static unsigned int dnsmon_nf_nops __read_mostly;
+
+/*
+ * Each namespace's struct dnsmon_pairs, in its net_generic area.  The
+ * area is freed right after the exit callbacks (ops_free_list), with no
+ * grace period on older kernels: exit_batch waits for one, so no hook
+ * that began before its namespace's hooks were unregistered still reads
+ * the table when it goes.
+ */
+static unsigned int dnsmon_net_id __read_mostly;
+
+struct dnsmon_pairs *dnsmon_net_pairs(struct net *net)
+{
+	if (!dnsmon_net_alive(net))
+		return NULL;
+	return net_generic(net, dnsmon_net_id);
+}
 
 #ifdef DNSMON_NF_GLOBAL_HOOKS
 /* One registration sees every network namespace. */
-static int dnsmon_register(void)
+static int dnsmon_hooks_register(void)
 {
-	return nf_register_hooks(dnsmon_nf_ops, ARRAY_SIZE(dnsmon_nf_ops));
+	return nf_register_hooks(dnsmon_nf_ops, dnsmon_nf_nops);
 }
 
-static void dnsmon_unregister(void)
+static void dnsmon_hooks_unregister(void)
 {
-	nf_unregister_hooks(dnsmon_nf_ops, ARRAY_SIZE(dnsmon_nf_ops));
+	nf_unregister_hooks(dnsmon_nf_ops, dnsmon_nf_nops);
+}
+
+static int dnsmon_net_hooks_register(struct net *net)
+{
+	return 0;
+}
+
+static void dnsmon_net_hooks_unregister(struct net *net)
+{
 }
 #else
-/* Hooks are per namespace: register in each, existing and future. */
+/* Hooks are per namespace: registered in each, existing and future. */
+static int dnsmon_hooks_register(void)
+{
+	return 0;
+}
+
+static void dnsmon_hooks_unregister(void)
+{
+}
+
+static int dnsmon_net_hooks_register(struct net *net)
+{
+	return nf_register_net_hooks(net, dnsmon_nf_ops, dnsmon_nf_nops);
+}
+
+static void dnsmon_net_hooks_unregister(struct net *net)
+{
+	nf_unregister_net_hooks(net, dnsmon_nf_ops, dnsmon_nf_nops);
+}
+#endif /* DNSMON_NF_GLOBAL_HOOKS */
+
 static int __net_init dnsmon_net_init(struct net *net)
 {
-	return nf_register_net_hooks(net, dnsmon_nf_ops,
-				     ARRAY_SIZE(dnsmon_nf_ops));
+	struct dnsmon_pairs *t = net_generic(net, dnsmon_net_id);
+	int err;
+
+	err = dnsmon_pairs_init(t, net);
+	if (err)
+		return err;
+	err = dnsmon_net_hooks_register(net);
+	if (err) {
+		dnsmon_pairs_stop(t);
+		dnsmon_pairs_free(t);
+	}
+	return err;
 }
 
 static void __net_exit dnsmon_net_exit(struct net *net)
 {
-	nf_unregister_net_hooks(net, dnsmon_nf_ops, ARRAY_SIZE(dnsmon_nf_ops));
+	dnsmon_net_hooks_unregister(net);
+	dnsmon_pairs_stop(net_generic(net, dnsmon_net_id));
+}
+
+static void __net_exit dnsmon_net_exit_batch(struct list_head *net_exit_list)
+{
+	struct net *net;
+
+	synchronize_net();
+	list_for_each_entry(net, net_exit_list, exit_list)
+		dnsmon_pairs_free(net_generic(net, dnsmon_net_id));
 }
 
 static struct pernet_operations dnsmon_net_ops __read_mostly = {
 	.init = dnsmon_net_init,
 	.exit = dnsmon_net_exit,
+	.exit_batch = dnsmon_net_exit_batch,
+	.id = &dnsmon_net_id,
+	.size = sizeof(struct dnsmon_pairs),
 };
 
+/*
+ * Global hooks go in once every namespace has its table, and out before
+ * any table goes.
+ */
 static int dnsmon_register(void)
 {
-	return register_pernet_subsys(&dnsmon_net_ops);
+	int err;
+
+	err = register_pernet_subsys(&dnsmon_net_ops);
+	if (err)
+		return err;
+	err = dnsmon_hooks_register();
+	if (err)
+		unregister_pernet_subsys(&dnsmon_net_ops);
+	return err;
 }
 
 static void dnsmon_unregister(void)
 {
+	dnsmon_hooks_unregister();
 	unregister_pernet_subsys(&dnsmon_net_ops);
 }
-#endif /* DNSMON_NF_GLOBAL_HOOKS */
 
 int dnsmon_hook_init(const struct dnsmon_config *config)
 {
@@ -321,6 +481,9 @@ int dnsmon_hook_init(const struct dnsmon_config *config)
 
 	dnsmon_log_init(config);
 	dnsmon_tcp_init();
+	dnsmon_pair_config(config);
+	dnsmon_nf_nops = config->responses ? ARRAY_SIZE(dnsmon_nf_ops) :
+					     DNSMON_NF_OUT_OPS;
 	dnsmon_nports = config->nports;
 	for (i = 0; i < config->nports; i++)
 		dnsmon_ports_be[i] = htons(config->ports[i]);

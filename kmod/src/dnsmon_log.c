@@ -44,6 +44,7 @@ static const char *const dnsmon_reason_names[] = {
 	[DNSMON_R_BAD_LABEL_TYPE] = "bad-label-type",
 	[DNSMON_R_NAME_TOO_LONG] = "name-too-long",
 	[DNSMON_R_POINTER_LOOP] = "pointer-loop",
+	[DNSMON_R_BAD_RECORD] = "bad-record",
 };
 
 /*

@@ -13,6 +13,8 @@ static struct dnsmon_config dnsmon_config = {
 	.nports = 1,
 	.ring_size = DNSMON_RING_DEFAULT,
 	.log = true,
+	.responses = true,
+	.answer_timeout = DNSMON_ANSWER_TIMEOUT_DEFAULT,
 };
 
 module_param_array_named(ports, dnsmon_config.ports, ushort,
@@ -22,6 +24,10 @@ module_param_named(ring_size, dnsmon_config.ring_size, uint, 0444);
 MODULE_PARM_DESC(ring_size, "events the /dev/dnsmon ring holds (64..65536, default 4096)");
 module_param_named(log, dnsmon_config.log, bool, 0644);
 MODULE_PARM_DESC(log, "write a rate-limited kernel log line per query (default 1)");
+module_param_named(responses, dnsmon_config.responses, bool, 0444);
+MODULE_PARM_DESC(responses, "pair responses with their queries: answer and unanswered events (default 1)");
+module_param_named(answer_timeout, dnsmon_config.answer_timeout, uint, 0444);
+MODULE_PARM_DESC(answer_timeout, "seconds a query waits for its response before it is reported unanswered (1..3600, default 5)");
 
 static int dnsmon_check_config(const struct dnsmon_config *config)
 {
@@ -44,6 +50,12 @@ static int dnsmon_check_config(const struct dnsmon_config *config)
 		       DNSMON_RING_MIN, DNSMON_RING_MAX);
 		return -EINVAL;
 	}
+	if (config->answer_timeout == 0 ||
+	    config->answer_timeout > DNSMON_ANSWER_TIMEOUT_MAX) {
+		pr_err("answer_timeout: %u is outside 1..%d seconds\n",
+		       config->answer_timeout, DNSMON_ANSWER_TIMEOUT_MAX);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -63,8 +75,9 @@ static int __init dnsmon_init(void)
 	if (err)
 		goto exit_dev;
 
-	pr_info("version %s loaded, %u port(s), ring of %u events\n",
-		DNSMON_VERSION, dnsmon_config.nports, dnsmon_config.ring_size);
+	pr_info("version %s loaded, %u port(s), ring of %u events, responses %s\n",
+		DNSMON_VERSION, dnsmon_config.nports, dnsmon_config.ring_size,
+		dnsmon_config.responses ? "on" : "off");
 	return 0;
 
 exit_dev:
@@ -84,5 +97,5 @@ module_exit(dnsmon_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_VERSION(DNSMON_VERSION);
-MODULE_DESCRIPTION("Reports each DNS query leaving the host and the process that sent it");
+MODULE_DESCRIPTION("Reports each DNS query leaving the host, the process that sent it, and its answer");
 MODULE_AUTHOR("The dnsmon authors");

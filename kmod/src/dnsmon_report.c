@@ -61,23 +61,38 @@
 /* The DNS message id: the header's first two bytes. */
 #define DNS_ID_LEN		2
 
+/*
+ * The per-CPU scratch: a message read from a packet (a query's first
+ * DNSMON_MSG_MAX bytes or a response's first DNS_RESPONSE_READ_MAX), the
+ * event being built, a response's records and a CNAME's target.
+ */
 struct dnsmon_scratch {
-	u8 msg[DNSMON_MSG_MAX];
+	u8 msg[DNS_RESPONSE_READ_MAX];
 	struct dnsmon_event ev;
+	struct dns_response resp;
+	char name[DNS_NAME_TEXT_MAX];
 };
 
-/* Where a packet came from and went, for the events of its messages. */
+/*
+ * Where a packet came from and went, for the events of its messages:
+ * local is the querying socket's side, remote the server's.
+ */
 struct dnsmon_origin {
 	const struct sk_buff *skb;
 	struct net *net;
 	u8 family;
-	const void *daddr;
+	const void *local;
+	const void *remote;
 	unsigned int alen;
 	u8 proto;
-	__be16 dport;
+	__be16 lport;
+	__be16 rport;
 };
 
 static struct dnsmon_scratch __percpu *dnsmon_scratch;
+
+/* Zero lookup fields, for dnsmon_event_lookup_copy to clear an event's. */
+static const struct dnsmon_event dnsmon_no_lookup;
 
 static bool dnsmon_sender_is_current(const struct sk_buff *skb)
 {
@@ -144,11 +159,50 @@ static int dnsmon_classify(int err)
 }
 
 /*
+ * Clears the scratch event's header and lookup fields (what
+ * dnsmon_dev_push copies besides the names, which it copies only up to
+ * their lengths) and fills in what every event of o has.
+ */
+static void dnsmon_event_begin(struct dnsmon_event *ev,
+			       const struct dnsmon_origin *o,
+			       enum dnsmon_event_kind kind)
+{
+	memset(ev, 0, offsetof(struct dnsmon_event, qname));
+	dnsmon_event_lookup_copy(ev, &dnsmon_no_lookup);
+	ev->version = DNSMON_EVENT_VERSION;
+	ev->size = sizeof(*ev);
+	ev->time_ns = ktime_get_real_ns();
+	ev->netns = dnsmon_net_inum(o->net);
+	ev->family = o->family;
+	ev->proto = o->proto;
+	ev->dport = ntohs(o->rport);
+	memcpy(ev->daddr, o->remote, o->alen);
+	ev->kind = kind;
+	ev->lport = ntohs(o->lport);
+	memcpy(ev->laddr, o->local, o->alen);
+}
+
+/* The key a response to the query of o with id finds it by. */
+static void dnsmon_key_of(struct dnsmon_pair_key *k,
+			    const struct dnsmon_origin *o, u16 id)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = o->family;
+	k->proto = o->proto;
+	k->id = id;
+	k->lport = o->lport;
+	k->rport = o->rport;
+	memcpy(k->laddr, o->local, o->alen);
+	memcpy(k->raddr, o->remote, o->alen);
+}
+
+/*
  * Queues an event for the DNS message msg[0:len] (the first len bytes of
  * one of msglen), and writes its log line when log.  Runs with bottom
  * halves disabled, so the per-CPU scratch is ours.  The scratch event is
  * not cleared between packets: its header is rewritten whole and
- * dnsmon_dev_push copies the name only up to its NUL.
+ * dnsmon_dev_push copies the name only up to its NUL.  A query sent over
+ * UDP waits in its namespace's table for its response.
  */
 static void dnsmon_queue(const struct dnsmon_origin *o, unsigned int offset,
 			 unsigned int len, bool log)
@@ -156,8 +210,10 @@ static void dnsmon_queue(const struct dnsmon_origin *o, unsigned int offset,
 	struct dnsmon_scratch *s = this_cpu_ptr(dnsmon_scratch);
 	struct dnsmon_event *ev = &s->ev;
 	struct dns_query q = { 0 };
+	struct dnsmon_pair_key k;
 	const u8 *msg;
 	int reason;
+	u64 seq;
 
 	msg = skb_header_pointer(o->skb, offset, len, s->msg);
 	if (!msg)
@@ -179,14 +235,7 @@ static void dnsmon_queue(const struct dnsmon_origin *o, unsigned int offset,
 	if (!log)
 		log = dnsmon_log_due();
 
-	memset(ev, 0, offsetof(struct dnsmon_event, qname));
-	ev->version = DNSMON_EVENT_VERSION;
-	ev->size = sizeof(*ev);
-	ev->time_ns = ktime_get_real_ns();
-	ev->netns = dnsmon_net_inum(o->net);
-	ev->family = o->family;
-	ev->proto = o->proto;
-	ev->dport = ntohs(o->dport);
+	dnsmon_event_begin(ev, o, DNSMON_K_QUERY);
 	ev->dns_id = q.id;
 	ev->qtype = q.qtype;
 	ev->qclass = q.qclass;
@@ -195,12 +244,15 @@ static void dnsmon_queue(const struct dnsmon_origin *o, unsigned int offset,
 		ev->flags |= DNSMON_F_MALFORMED;
 		ev->reason = reason;
 	}
-	memcpy(ev->daddr, o->daddr, o->alen);
 	dnsmon_fill_sender(ev, o->skb, o->net);
 
-	dnsmon_dev_push(ev);
+	seq = dnsmon_dev_push(ev);
 	if (log)
 		dnsmon_log(ev);
+	if (reason == 0 && o->proto == IPPROTO_UDP) {
+		dnsmon_key_of(&k, o, q.id);
+		dnsmon_pairs_add(dnsmon_net_pairs(o->net), &k, ev, seq);
+	}
 }
 
 /*
@@ -341,23 +393,212 @@ static void dnsmon_tcp_segment(const struct dnsmon_origin *o,
 }
 
 void dnsmon_packet(struct sk_buff *skb, struct net *net, u8 family,
-		   const void *daddr, unsigned int alen,
+		   const void *local, const void *remote, unsigned int alen,
 		   const struct dnsmon_packet *pkt)
 {
 	struct dnsmon_origin o = {
 		.skb = skb,
 		.net = net,
 		.family = family,
-		.daddr = daddr,
+		.local = local,
+		.remote = remote,
 		.alen = alen,
 		.proto = pkt->proto,
-		.dport = pkt->dport,
+		.lport = pkt->sport,
+		.rport = pkt->dport,
 	};
 
 	if (pkt->proto == IPPROTO_TCP)
 		dnsmon_tcp_segment(&o, pkt);
 	else
 		dnsmon_report(&o, pkt->offset, pkt->len);
+}
+
+/* What a response's parse error makes of its answer event. */
+static int dnsmon_response_reason(int err)
+{
+	switch (-err) {
+	case DNS_ETRUNCATED:
+		return DNSMON_R_LABEL_PAST_END;
+	case DNS_EQUESTION:
+		return DNSMON_R_QUESTION_PAST_END;
+	case DNS_ERESERVED:
+		return DNSMON_R_BAD_LABEL_TYPE;
+	case DNS_ETOOLONG:
+		return DNSMON_R_NAME_TOO_LONG;
+	case DNS_EPOINTERS:
+		return DNSMON_R_POINTER_LOOP;
+	}
+	return DNSMON_R_BAD_RECORD;
+}
+
+/*
+ * Copies the records the parser read into ev: addresses as they are,
+ * CNAME targets decoded into names while they fit.
+ */
+static void dnsmon_fill_answers(struct dnsmon_event *ev, const u8 *msg,
+				unsigned int len, const struct dns_response *r,
+				char *name)
+{
+	unsigned int i;
+	int n;
+
+	for (i = 0; i < r->nanswers && i < DNSMON_ANSWERS_MAX; i++) {
+		const struct dns_answer *a = &r->an[i];
+		struct dnsmon_answer *out = &ev->answers[i];
+
+		out->type = a->type;
+		out->rdlength = a->rdlength;
+		out->ttl = a->ttl;
+		switch (a->type) {
+		case DNS_TYPE_A:
+		case DNS_TYPE_AAAA:
+			/* The parser checked the length: 4 or 16. */
+			memcpy(out->data.addr, msg + a->rdata,
+			       min_t(unsigned int, a->rdlength,
+				     sizeof(out->data.addr)));
+			break;
+		case DNS_TYPE_CNAME:
+			n = dnsmon_decode_name(msg, len, a->rdata, name,
+					       DNS_NAME_TEXT_MAX);
+			if (n < 0)
+				break;
+			if (n > DNSMON_NAMES_MAX - ev->names_len) {
+				ev->cut |= DNSMON_CUT_NAMES;
+				break;
+			}
+			memcpy(ev->names + ev->names_len, name, n);
+			out->data.name.off = ev->names_len;
+			out->data.name.len = n;
+			ev->names_len += n;
+			break;
+		}
+	}
+	ev->nanswers = i;
+}
+
+/*
+ * A UDP datagram from a watched port to a local socket.  A response that
+ * pairs with a query waiting in its namespace's table becomes an answer
+ * event carrying the query's process; one that pairs with none is only
+ * counted, and costs no more than reading its id.  Bottom halves are off
+ * while the scratch is in use: LOCAL_IN may run in process context.
+ */
+void dnsmon_response(struct sk_buff *skb, struct net *net, u8 family,
+		     const void *local, const void *remote, unsigned int alen,
+		     const struct dnsmon_packet *pkt)
+{
+	struct dnsmon_origin o = {
+		.skb = skb,
+		.net = net,
+		.family = family,
+		.local = local,
+		.remote = remote,
+		.alen = alen,
+		.proto = pkt->proto,
+		.lport = pkt->dport,
+		.rport = pkt->sport,
+	};
+	unsigned int len = min_t(unsigned int, pkt->len, DNS_RESPONSE_READ_MAX);
+	u8 _hdr[DNS_HEADER_LEN];
+	const u8 *hdr, *msg;
+	struct dnsmon_pair_key k;
+	struct dnsmon_pending p;
+	struct dnsmon_scratch *s;
+	struct dnsmon_event *ev;
+	u64 now;
+	int err;
+
+	if (pkt->len < sizeof(_hdr))
+		return;
+	hdr = skb_header_pointer(skb, pkt->offset, sizeof(_hdr), _hdr);
+	if (!hdr || !(hdr[DNS_OFF_FLAGS] & (DNS_FLAG_QR >> 8)))
+		return;
+	dnsmon_key_of(&k, &o, hdr[0] << 8 | hdr[1]);
+	if (!dnsmon_pairs_take(dnsmon_net_pairs(net), &k, &p)) {
+		dnsmon_dev_count(DNSMON_C_UNPAIRED);
+		return;
+	}
+	now = ktime_get_ns();
+
+	local_bh_disable();
+	s = this_cpu_ptr(dnsmon_scratch);
+	ev = &s->ev;
+	msg = skb_header_pointer(skb, pkt->offset, len, s->msg);
+	if (!msg)
+		goto out;
+	memset(&s->resp, 0, sizeof(s->resp));
+	err = dnsmon_parse_response(msg, len, max(len, pkt->msglen), &s->resp);
+
+	dnsmon_event_begin(ev, &o, DNSMON_K_ANSWER);
+	ev->flags = p.flags;
+	ev->tgid = p.tgid;
+	ev->tid = p.tid;
+	ev->uid = p.uid;
+	memcpy(ev->comm, p.comm, sizeof(ev->comm));
+	ev->lookup = p.lookup;
+	ev->latency_us = min_t(u64, div_u64(now - p.sent, NSEC_PER_USEC), U32_MAX);
+	ev->dns_id = k.id;
+	ev->dns_flags = hdr[DNS_OFF_FLAGS] << 8 | hdr[DNS_OFF_FLAGS + 1];
+	ev->ancount = hdr[DNS_OFF_ANCOUNT] << 8 | hdr[DNS_OFF_ANCOUNT + 1];
+	ev->qtype = s->resp.qtype;
+	ev->qclass = s->resp.qclass;
+	ev->qname[0] = '\0';
+	if (hdr[DNS_OFF_QDCOUNT] | hdr[DNS_OFF_QDCOUNT + 1]) {
+		int n = dnsmon_decode_name(msg, len, DNS_HEADER_LEN, ev->qname,
+					   sizeof(ev->qname));
+
+		if (n > 0)
+			ev->qname_len = n;
+		else
+			ev->qname[0] = '\0';
+	}
+	if (err) {
+		ev->flags |= DNSMON_F_MALFORMED;
+		ev->reason = dnsmon_response_reason(err);
+	}
+	if (s->resp.cut)
+		ev->cut |= DNSMON_CUT_RECORDS;
+	ev->names_len = 0;
+	dnsmon_fill_answers(ev, msg, len, &s->resp, s->name);
+	dnsmon_dev_push(ev);
+	dnsmon_dev_count(DNSMON_C_ANSWERS);
+out:
+	local_bh_enable();
+}
+
+void dnsmon_report_unanswered(const struct dnsmon_pairs *t,
+			      const struct dnsmon_pending *p, u64 now)
+{
+	struct dnsmon_event *ev = &this_cpu_ptr(dnsmon_scratch)->ev;
+	const struct dnsmon_pair_key *k = &p->key;
+	unsigned int alen = k->family == AF_INET ? 4 : sizeof(k->laddr);
+
+	memset(ev, 0, offsetof(struct dnsmon_event, qname));
+	dnsmon_event_lookup_copy(ev, &dnsmon_no_lookup);
+	ev->version = DNSMON_EVENT_VERSION;
+	ev->size = sizeof(*ev);
+	ev->flags = p->flags;
+	ev->time_ns = ktime_get_real_ns();
+	ev->tgid = p->tgid;
+	ev->tid = p->tid;
+	ev->uid = p->uid;
+	ev->netns = t->netns;
+	ev->family = k->family;
+	ev->proto = k->proto;
+	ev->dport = ntohs(k->rport);
+	ev->dns_id = k->id;
+	ev->qtype = p->qtype;
+	ev->qclass = p->qclass;
+	memcpy(ev->daddr, k->raddr, alen);
+	memcpy(ev->comm, p->comm, sizeof(ev->comm));
+	ev->qname[0] = '\0';
+	ev->kind = DNSMON_K_UNANSWERED;
+	ev->lookup = p->lookup;
+	ev->latency_us = min_t(u64, div_u64(now - p->sent, NSEC_PER_USEC), U32_MAX);
+	ev->lport = ntohs(k->lport);
+	memcpy(ev->laddr, k->laddr, alen);
+	dnsmon_dev_push(ev);
 }
 
 int dnsmon_report_init(void)

@@ -13,7 +13,7 @@ import (
 type Watch struct {
 	JSON    bool          // --json: one JSON object per line
 	Device  string        // --device: the device to read
-	Count   int           // --count: stop after N events (0: no limit)
+	Count   int           // --count: stop after N queries (0: no limit)
 	Timeout time.Duration // --timeout: stop after this long (0: no limit)
 	Stats   bool          // --stats: print the module's counters and exit
 }
@@ -22,7 +22,7 @@ type Watch struct {
 func (o *Watch) AddFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per line")
 	fs.StringVar(&o.Device, "device", watch.DefaultDevice, "the dnsmon device to read")
-	fs.IntVar(&o.Count, "count", 0, "stop after `N` events (0: no limit)")
+	fs.IntVar(&o.Count, "count", 0, "stop after `N` queries (0: no limit)")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "stop after `D`, e.g. 30s (0: no limit)")
 	fs.BoolVar(&o.Stats, "stats", false, "print the module's counters as JSON and exit")
 }

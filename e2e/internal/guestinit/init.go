@@ -93,7 +93,7 @@ func (r *runner) run() {
 		r.report("load", time.Now(), fmt.Errorf("%w: /bin/dnsmon-load or /dnsmon.ko not in the initramfs", errSkip))
 		return
 	}
-	if !r.step("load", func() error { return r.load("ports=53,5353") }) {
+	if !r.step("load", func() error { return r.load("ports=53,5353", fmt.Sprintf("answer_timeout=%d", answerTimeout)) }) {
 		r.step("dmesg-clean", r.dmesgClean)
 		return
 	}
@@ -104,6 +104,7 @@ func (r *runner) run() {
 		for _, q := range queries {
 			r.step(q.scenario, func() error { return r.query(q) })
 		}
+		r.answers()
 		r.malformed()
 		r.tcp()
 		r.step("klog-line", r.klogLine)

@@ -90,8 +90,14 @@ func serveUDP(pc net.PacketConn, errc chan<- error) {
 			errc <- err
 			return
 		}
-		if r := answer(buf[:n]); r != nil && buf[2]&0x80 == 0 {
-			pc.WriteTo(r, from)
+		if n < 12 || buf[2]&0x80 != 0 {
+			continue
+		}
+		s := script(buf[:n])
+		if s.delay > 0 {
+			go replyUDP(pc, from, s)
+		} else {
+			replyUDP(pc, from, s)
 		}
 	}
 }

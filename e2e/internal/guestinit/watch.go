@@ -38,13 +38,23 @@ func (e event) str(k string) string {
 	}
 }
 
-// watcher runs dnsmon-watch and collects its events.
+// watcher runs dnsmon-watch and collects its events: queries (and
+// malformed messages) in evs, answers and unanswered queries in lookups,
+// so that the scenarios that count queries see only queries.
 type watcher struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	evs  []event
-	text []string // non-JSON lines (drop notices, errors)
-	done chan struct{}
+	cmd     *exec.Cmd
+	mu      sync.Mutex
+	evs     []event
+	lookups []event
+	text    []string // non-JSON lines (drop notices, errors)
+	done    chan struct{}
+}
+
+// isQuery tells a query event (or one of a watcher without lookups) from
+// an answer or unanswered one.
+func (e event) isQuery() bool {
+	k := e.str("kind")
+	return k == "" || k == "query"
 }
 
 func startWatcher(args ...string) (*watcher, error) {
@@ -69,10 +79,13 @@ func (w *watcher) read(r io.Reader) {
 		line := sc.Text()
 		var ev event
 		w.mu.Lock()
-		if strings.HasPrefix(strings.TrimSpace(line), "{") && json.Unmarshal([]byte(line), &ev) == nil {
-			w.evs = append(w.evs, ev)
-		} else {
+		switch {
+		case !strings.HasPrefix(strings.TrimSpace(line), "{") || json.Unmarshal([]byte(line), &ev) != nil:
 			w.text = append(w.text, line)
+		case ev.isQuery():
+			w.evs = append(w.evs, ev)
+		default:
+			w.lookups = append(w.lookups, ev)
 		}
 		w.mu.Unlock()
 	}
@@ -120,6 +133,44 @@ func (w *watcher) waitQname(from int, name string, timeout time.Duration) (int, 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// waitLookup waits for the answer or unanswered event of the query event
+// with seq lookup.
+func (w *watcher) waitLookup(lookup int64, timeout time.Duration) (event, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		w.mu.Lock()
+		for _, ev := range w.lookups {
+			if n, ok := ev.num("lookup"); ok && n == lookup {
+				w.mu.Unlock()
+				return ev, nil
+			}
+		}
+		w.mu.Unlock()
+		select {
+		case <-w.done:
+			return nil, fmt.Errorf("dnsmon-watch exited before the end of lookup %d (output: %s)", lookup, w.textLines())
+		default:
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("no answer or unanswered event for lookup %d within %v", lookup, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// lookupEvents returns the answer and unanswered events of lookup so far.
+func (w *watcher) lookupEvents(lookup int64) []event {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []event
+	for _, ev := range w.lookups {
+		if n, ok := ev.num("lookup"); ok && n == lookup {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 // quiet waits until no new event arrived for d, or max passed.

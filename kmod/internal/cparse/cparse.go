@@ -190,6 +190,8 @@ type Response struct {
 	Err int
 	// ID, Flags and ANCount are the header's id, flags word and ANCOUNT.
 	ID, Flags, ANCount uint16
+	// QType and QClass are the first question's, 0 without one.
+	QType, QClass uint16
 	// Answers are the records read, in order.
 	Answers []Answer
 	// Cut is set when not every answer record was read.
@@ -240,7 +242,8 @@ func ParseResponse(msg []byte, msgLen int) Response {
 	if err := C.cparse_response(p, C.size_t(len(msg)), C.size_t(msgLen), &r, &out[0]); err != 0 {
 		return Response{Err: int(err)}
 	}
-	resp := Response{ID: uint16(r.id), Flags: uint16(r.flags), ANCount: uint16(r.ancount), Cut: r.cut != 0}
+	resp := Response{ID: uint16(r.id), Flags: uint16(r.flags), ANCount: uint16(r.ancount),
+		QType: uint16(r.qtype), QClass: uint16(r.qclass), Cut: r.cut != 0}
 	for i := range int(r.nanswers) {
 		a := r.an[i]
 		ans := Answer{Type: uint16(a._type), TTL: uint32(a.ttl), Length: uint16(a.rdlength)}

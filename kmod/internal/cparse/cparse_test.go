@@ -316,6 +316,8 @@ type responseVerdict struct {
 	id      uint16
 	flags   uint16
 	ancount uint16
+	qtype   uint16
+	qclass  uint16
 	answers []Answer
 	cut     bool
 	why     string // "short-header", "query", "opcode", or "malformed"
@@ -366,13 +368,17 @@ func responseOracle(msg []byte) (v responseVerdict, ok bool) {
 	}
 	// The module checks every name it passes, as Question does; skipping
 	// would not follow a question name's pointer.
+	var first *dnsmessage.Question
 	for {
-		_, err := p.Question()
+		q, err := p.Question()
 		if errors.Is(err, dnsmessage.ErrSectionDone) {
 			break
 		}
 		if err != nil {
 			return malformed, true
+		}
+		if first == nil {
+			first = &q
 		}
 	}
 	if skip.SkipAllQuestions() != nil {
@@ -380,6 +386,9 @@ func responseOracle(msg []byte) (v responseVerdict, ok bool) {
 	}
 	ancount := binary.BigEndian.Uint16(msg[6:8])
 	v = responseVerdict{ok: true, id: h.ID, flags: headerFlags(h), ancount: ancount, cut: ancount > AnswersMax}
+	if first != nil {
+		v.qtype, v.qclass = uint16(first.Type), uint16(first.Class)
+	}
 	for range min(int(ancount), AnswersMax) {
 		hdr, err := p.AnswerHeader()
 		if err != nil {
@@ -424,7 +433,8 @@ func cResponseVerdict(msg []byte) responseVerdict {
 	r := ParseResponse(msg, len(msg))
 	switch why := r.Why(); {
 	case r.Err == 0:
-		return responseVerdict{ok: true, id: r.ID, flags: r.Flags &^ 0x0040, ancount: r.ANCount, answers: r.Answers, cut: r.Cut}
+		return responseVerdict{ok: true, id: r.ID, flags: r.Flags &^ 0x0040, ancount: r.ANCount,
+			qtype: r.QType, qclass: r.QClass, answers: r.Answers, cut: r.Cut}
 	case why == "short-header" || why == "query" || why == "opcode":
 		return responseVerdict{why: why}
 	}

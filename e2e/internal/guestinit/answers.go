@@ -1,0 +1,208 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// answerTimeout is the module's answer_timeout in the scenarios, in
+// seconds: short, so that the unanswered cases wait little.
+const answerTimeout = 2
+
+// answerCase is one query to the scripted responder and what must follow
+// its query event: an answer event, checked by check, or, with unanswered
+// set, an unanswered one and no answer. unpaired says the response that
+// came back must be counted as paired with no query.
+type answerCase struct {
+	scenario   string
+	net        string
+	host       string
+	name       string
+	qtype      string
+	check      func(q, a event) error
+	unanswered bool
+	unpaired   bool
+}
+
+func answerCases() []answerCase {
+	rcode := func(want string, flags ...string) func(q, a event) error {
+		return func(_, a event) error {
+			if got := a.str("rcode"); got != want {
+				return fmt.Errorf("rcode %q, want %q", got, want)
+			}
+			for _, f := range flags {
+				if !hasFlag(a, f) {
+					return fmt.Errorf("flags %v lack %q", a["flags"], f)
+				}
+			}
+			if n := len(answerList(a)); n != 0 {
+				return fmt.Errorf("%d answer records, want none", n)
+			}
+			return nil
+		}
+	}
+	return []answerCase{
+		{scenario: "answer-chain", net: "udp4", host: "127.0.0.1", name: nameChain + answersZone, qtype: "A", check: checkChain},
+		{scenario: "answer-chain6", net: "udp6", host: "::1", name: nameChain + answersZone, qtype: "AAAA", check: checkChain},
+		{scenario: "answer-nxdomain", net: "udp4", host: "127.0.0.1", name: nameNXDomain + answersZone, qtype: "A", check: rcode("NXDOMAIN", "aa", "ra")},
+		{scenario: "answer-servfail", net: "udp6", host: "::1", name: nameServFail + answersZone, qtype: "A", check: rcode("SERVFAIL", "ra")},
+		{scenario: "answer-refused", net: "udp4", host: "127.0.0.1", name: nameRefused + answersZone, qtype: "MX", check: rcode("REFUSED", "ra")},
+		{scenario: "answer-latency", net: "udp4", host: "127.0.0.1", name: nameSlow + answersZone, qtype: "A", check: checkSlow},
+		{scenario: "answer-silent", net: "udp4", host: "127.0.0.1", name: nameSilent + answersZone, qtype: "A", unanswered: true},
+		{scenario: "answer-wrong-id", net: "udp4", host: "127.0.0.1", name: nameWrongID + answersZone, qtype: "A", unanswered: true, unpaired: true},
+		{scenario: "answer-wrong-server", net: "udp4", host: "127.0.0.1", name: nameWrongServer + answersZone, qtype: "A", unanswered: true, unpaired: true},
+	}
+}
+
+// answers runs the answer cases.
+func (r *runner) answers() {
+	for i, c := range answerCases() {
+		r.step(c.scenario, func() error { return r.answerCase(i, c) })
+	}
+}
+
+func (r *runner) answerCase(i int, c answerCase) error {
+	before, _, err := stats()
+	if err != nil {
+		return err
+	}
+	id := 0xa000 + i
+	wait := "2s"
+	if c.unanswered {
+		wait = "0"
+	}
+	from := r.watch.count()
+	rep, err := r.client("dq-answer", 0, false, "-net", c.net, "-addr", net.JoinHostPort(c.host, "53"),
+		"-name", c.name, "-type", c.qtype, "-id", strconv.Itoa(id), "-wait", wait)
+	if err != nil {
+		return err
+	}
+	_, q, err := r.watch.waitQname(from, c.name, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	seq, ok := q.num("seq")
+	if !ok {
+		return fmt.Errorf("query event without seq: %v", q)
+	}
+	if l, ok := q.num("lookup"); !ok || l != seq {
+		return fmt.Errorf("query event's lookup %v is not its seq %d", q["lookup"], seq)
+	}
+	a, err := r.watch.waitLookup(seq, (answerTimeout+8)*time.Second)
+	if err != nil {
+		return err
+	}
+	var bad []string
+	if got, want := a.str("kind"), map[bool]string{false: "answer", true: "unanswered"}[c.unanswered]; got != want {
+		bad = append(bad, fmt.Sprintf("kind %q, want %q (%v)", got, want, a))
+	}
+	// The query's process, server and socket, whichever way it ended.
+	for _, k := range []string{"pid", "tid", "comm", "uid", "netns", "server", "port", "id", "local", "proto", "family"} {
+		if a.str(k) != q.str(k) {
+			bad = append(bad, fmt.Sprintf("%s %q, the query's %q", k, a.str(k), q.str(k)))
+		}
+	}
+	if p, _ := a.num("pid"); p != int64(rep.Pid) {
+		bad = append(bad, fmt.Sprintf("pid %d, the client's %d", p, rep.Pid))
+	}
+	if c.unanswered {
+		if lat, _ := a.num("latency_us"); lat < answerTimeout*1e6 {
+			bad = append(bad, fmt.Sprintf("unanswered after %d µs, before answer_timeout=%d s", lat, answerTimeout))
+		}
+	} else {
+		if !sameName(a.str("qname"), c.name) {
+			bad = append(bad, fmt.Sprintf("qname %q, want %q", a.str("qname"), c.name))
+		}
+		if !strings.EqualFold(a.str("qtype"), c.qtype) {
+			bad = append(bad, fmt.Sprintf("qtype %q, want %q", a.str("qtype"), c.qtype))
+		}
+		if err := c.check(q, a); err != nil {
+			bad = append(bad, err.Error())
+		}
+	}
+	if n := len(r.watch.lookupEvents(seq)); n != 1 {
+		bad = append(bad, fmt.Sprintf("%d events end lookup %d, want 1", n, seq))
+	}
+	after, out, err := stats()
+	if err != nil {
+		return err
+	}
+	if c.unpaired && after["unpaired"] <= before["unpaired"] {
+		bad = append(bad, fmt.Sprintf("unpaired stayed at %d: %s", after["unpaired"], out))
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("lookup %d: %s", seq, strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// checkChain: the CNAME chain and both addresses, in order, with TTLs.
+func checkChain(_, a event) error {
+	if a.str("rcode") != "NOERROR" {
+		return fmt.Errorf("rcode %q, want NOERROR", a.str("rcode"))
+	}
+	want := []struct {
+		typ  string
+		ttl  int64
+		data string
+	}{
+		{"CNAME", 300, chainEdge},
+		{"CNAME", 120, chainCDN},
+		{"A", 30, chainA.String()},
+		{"AAAA", 30, chainAAAA.String()},
+	}
+	got := answerList(a)
+	if len(got) != len(want) {
+		return fmt.Errorf("%d answer records, want %d: %v", len(got), len(want), a["answers"])
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.str("type") != w.typ || !sameName(g.str("data"), w.data) {
+			return fmt.Errorf("record %d is %s %s, want %s %s", i, g.str("type"), g.str("data"), w.typ, w.data)
+		}
+		if ttl, _ := g.num("ttl"); ttl != w.ttl {
+			return fmt.Errorf("record %d TTL %d, want %d", i, ttl, w.ttl)
+		}
+	}
+	if n, _ := a.num("ancount"); n != int64(len(want)) {
+		return fmt.Errorf("ancount %d, want %d", n, len(want))
+	}
+	if !hasFlag(a, "ra") || hasFlag(a, "aa") || hasFlag(a, "tc") {
+		return fmt.Errorf("flags %v, want ra and neither aa nor tc", a["flags"])
+	}
+	return nil
+}
+
+// checkSlow: the latency of an answer held back slowDelay. The upper bound
+// is loose: the guest runs under emulation.
+func checkSlow(_, a event) error {
+	lat, ok := a.num("latency_us")
+	if !ok || lat < slowDelay.Microseconds() || lat > (2*time.Second).Microseconds() {
+		return fmt.Errorf("latency_us %v, want %d µs to 2 s", a["latency_us"], slowDelay.Microseconds())
+	}
+	return nil
+}
+
+func answerList(a event) []event {
+	list, _ := a["answers"].([]any)
+	out := make([]event, 0, len(list))
+	for _, v := range list {
+		if m, ok := v.(map[string]any); ok {
+			out = append(out, event(m))
+		}
+	}
+	return out
+}
+
+func hasFlag(a event, f string) bool {
+	list, _ := a["flags"].([]any)
+	for _, v := range list {
+		if s, ok := v.(string); ok && s == f {
+			return true
+		}
+	}
+	return false
+}
