@@ -66,23 +66,6 @@ enum dnsmon_counter {
 /* Adds one to counter c; any context that may run netfilter hooks. */
 void dnsmon_dev_count(enum dnsmon_counter c);
 
-struct sock;
-
-/*
- * The TCP stream table (dnsmon_tcp.c): the sequence number where the next
- * DNS message of a socket's stream begins, and the one after the last
- * byte seen.  Any context that may run netfilter hooks.
- */
-void dnsmon_tcp_init(void);
-/* sk sent its SYN: its first message begins at data_seq. */
-void dnsmon_tcp_begin(const struct sock *sk, u32 data_seq);
-/* Whether sk is followed; if so *next and *end are its record. */
-bool dnsmon_tcp_get(const struct sock *sk, u32 *next, u32 *end);
-/* Stores sk's record, unless another socket took its slot meanwhile. */
-void dnsmon_tcp_put(const struct sock *sk, u32 next, u32 end);
-/* sk's stream can no longer be followed. */
-void dnsmon_tcp_forget(const struct sock *sk);
-
 /*
  * Where the payload sits in a packet that passed the hooks' checks: one
  * DNS message for UDP, a stretch of a stream for TCP.
@@ -113,6 +96,31 @@ struct dnsmon_pair_key {
 	u8 laddr[16];
 	u8 raddr[16];
 };
+
+/*
+ * A TCP stream, as the stream table knows it: the socket that sends it
+ * (owner, with a zero tuple), or the namespace that receives it and its
+ * connection (owner and tuple, id 0).  Zero-padded; compared with memcmp.
+ */
+struct dnsmon_stream_key {
+	const void *owner;
+	struct dnsmon_pair_key tuple;
+};
+
+/*
+ * The TCP stream table (dnsmon_tcp.c): the sequence number where the next
+ * DNS message of a stream begins, and the one after the last byte seen.
+ * Any context that may run netfilter hooks.
+ */
+void dnsmon_tcp_init(void);
+/* The stream's SYN was seen: its first message begins at data_seq. */
+void dnsmon_tcp_begin(const struct dnsmon_stream_key *k, u32 data_seq);
+/* Whether the stream is followed; if so *next and *end are its record. */
+bool dnsmon_tcp_get(const struct dnsmon_stream_key *k, u32 *next, u32 *end);
+/* Stores the stream's record, unless another stream took its slot meanwhile. */
+void dnsmon_tcp_put(const struct dnsmon_stream_key *k, u32 next, u32 end);
+/* The stream can no longer be followed. */
+void dnsmon_tcp_forget(const struct dnsmon_stream_key *k);
 
 struct dnsmon_pending {
 	struct dnsmon_pair_key key;

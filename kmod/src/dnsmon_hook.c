@@ -2,13 +2,13 @@
 /*
  * dnsmon_hook.c - NF_INET_LOCAL_OUT hooks for IPv4 and IPv6 that find the
  * packets to a watched DNS port, and NF_INET_LOCAL_IN hooks that find the
- * UDP datagrams from one, in every network namespace.
+ * packets from one, in every network namespace.
  *
  * The LOCAL_OUT hooks run first (NF_IP_PRI_FIRST), before NAT rewrites the
  * destination and before any NFQUEUE verdict can reinject the packet from
  * another task's context.  The LOCAL_IN hooks run last, once NAT has put
  * back the addresses the query was sent with and the firewall has let
- * the datagram through to its socket.
+ * the packet through to its socket.
  *
  * What a packet for a watched port carries is made into events by
  * dnsmon_report.c.
@@ -66,9 +66,9 @@ enum dnsmon_dir {
 
 /*
  * Finds the payload behind the transport header at thoff.  Returns false
- * for anything that is not a UDP datagram to (DNSMON_OUT) or from
- * (DNSMON_IN) a watched port, or a TCP segment to one that opens a
- * connection or carries data.
+ * for anything that is not a UDP datagram or a TCP segment to
+ * (DNSMON_OUT) or from (DNSMON_IN) a watched port; a TCP segment must
+ * open a connection or carry data.
  */
 static bool dnsmon_l4(const struct sk_buff *skb, unsigned int thoff,
 		      u8 proto, enum dnsmon_dir dir, struct dnsmon_packet *pkt)
@@ -109,14 +109,14 @@ static bool dnsmon_l4(const struct sk_buff *skb, unsigned int thoff,
 		return true;
 	}
 
-	/* Responses over TCP are not followed yet. */
-	if (proto == IPPROTO_TCP && dir == DNSMON_OUT) {
+	if (proto == IPPROTO_TCP) {
 		struct tcphdr _th;
 		const struct tcphdr *th;
 		unsigned int doff;
 
 		th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
-		if (!th || !dnsmon_port_watched(th->dest))
+		if (!th || !dnsmon_port_watched(dir == DNSMON_OUT ? th->dest :
+							       th->source))
 			return false;
 		doff = th->doff * 4;
 		if (doff < sizeof(*th) || doff > end - thoff)
@@ -175,12 +175,6 @@ static bool dnsmon_port_maybe_watched(const struct sk_buff *skb,
 	return dnsmon_port_watched(dir == DNSMON_OUT ? uh->dest : uh->source);
 }
 
-/* The transports a hook looks at: UDP and TCP out, UDP in. */
-static bool dnsmon_proto_maybe(u8 proto, enum dnsmon_dir dir)
-{
-	return proto == IPPROTO_UDP ||
-	       (proto == IPPROTO_TCP && dir == DNSMON_OUT);
-}
 
 static bool dnsmon_ipv4_maybe_dns(const struct sk_buff *skb,
 				  enum dnsmon_dir dir)
@@ -189,7 +183,7 @@ static bool dnsmon_ipv4_maybe_dns(const struct sk_buff *skb,
 
 	if (!iph)
 		return true;
-	if (!dnsmon_proto_maybe(iph->protocol, dir))
+	if (iph->protocol != IPPROTO_UDP && iph->protocol != IPPROTO_TCP)
 		return false;
 	return dnsmon_port_maybe_watched(skb, skb_network_offset(skb) +
 					 iph->ihl * 4, dir);
@@ -205,8 +199,6 @@ static bool dnsmon_ipv6_maybe_dns(const struct sk_buff *skb,
 		return true;
 	if (ip6h->nexthdr != IPPROTO_UDP && ip6h->nexthdr != IPPROTO_TCP)
 		return ipv6_ext_hdr(ip6h->nexthdr);
-	if (!dnsmon_proto_maybe(ip6h->nexthdr, dir))
-		return false;
 	return dnsmon_port_maybe_watched(skb, skb_network_offset(skb) +
 					 sizeof(*ip6h), dir);
 }

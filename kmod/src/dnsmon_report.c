@@ -87,6 +87,7 @@ struct dnsmon_origin {
 	u8 proto;
 	__be16 lport;
 	__be16 rport;
+	bool response;		/* from the server: LOCAL_IN */
 };
 
 static struct dnsmon_scratch __percpu *dnsmon_scratch;
@@ -249,7 +250,7 @@ static void dnsmon_queue(const struct dnsmon_origin *o, unsigned int offset,
 	seq = dnsmon_dev_push(ev);
 	if (log)
 		dnsmon_log(ev);
-	if (reason == 0 && o->proto == IPPROTO_UDP) {
+	if (reason == 0) {
 		dnsmon_key_of(&k, o, q.id);
 		dnsmon_pairs_add(dnsmon_net_pairs(o->net), &k, ev, seq);
 	}
@@ -289,129 +290,6 @@ static void dnsmon_report(const struct dnsmon_origin *o, unsigned int offset,
 	local_bh_disable();
 	dnsmon_queue(o, offset, len, log);
 	local_bh_enable();
-}
-
-/* The TCP socket that sent skb, if a TCP socket sent it. */
-static const struct sock *dnsmon_tcp_sock(const struct sk_buff *skb)
-{
-	const struct sock *sk = skb->sk;
-
-	if (!sk || !sk_fullsock(sk) || sk->sk_type != SOCK_STREAM ||
-	    sk->sk_protocol != IPPROTO_TCP)
-		return NULL;
-	return sk;
-}
-
-/*
- * Reports the messages that begin in a TCP segment's new bytes.  b walks
- * the message boundaries (sequence numbers) from *next; a message that
- * ends past the segment is counted as unparsed, and its remaining bytes
- * are skipped when they come.  Sets *next to the first boundary after the
- * segment and returns true, or returns false when the stream can no
- * longer be followed (a length prefix split between segments, more than
- * DNSMON_TCP_MSGS_MAX messages).
- */
-static bool dnsmon_tcp_messages(const struct dnsmon_origin *o,
-				const struct dnsmon_packet *pkt, u32 *next)
-{
-	u32 seg_end = pkt->seq + pkt->len;
-	u32 b = *next;
-	unsigned int n;
-
-	for (n = 0; before(b, seg_end); n++) {
-		unsigned int at = pkt->offset + (b - pkt->seq);
-		__be16 _prefix;
-		const __be16 *prefix;
-		unsigned int msglen;
-
-		if (n == DNSMON_TCP_MSGS_MAX ||
-		    seg_end - b < DNSMON_TCP_LEN_PREFIX)
-			return false;
-		prefix = skb_header_pointer(o->skb, at, sizeof(_prefix),
-					    &_prefix);
-		if (!prefix)
-			return false;
-		msglen = ntohs(*prefix);
-		if (seg_end - b - DNSMON_TCP_LEN_PREFIX >= msglen)
-			dnsmon_report(o, at + DNSMON_TCP_LEN_PREFIX, msglen);
-		else
-			dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
-		b += DNSMON_TCP_LEN_PREFIX + msglen;
-	}
-	*next = b;
-	return true;
-}
-
-/*
- * A TCP segment to a watched port.  A socket's SYN starts following its
- * stream; data is split into messages where the stream says they begin.
- * A segment sent by something other than a TCP socket (a raw socket
- * writing its own segments) has no stream to follow: its payload is taken
- * to start at a message, which is what its sender made it.
- */
-static void dnsmon_tcp_segment(const struct dnsmon_origin *o,
-			       const struct dnsmon_packet *pkt)
-{
-	const struct sock *sk = dnsmon_tcp_sock(o->skb);
-	u32 seg_end = pkt->seq + pkt->len;
-	u32 next, end;
-
-	if (!sk) {
-		next = pkt->seq;
-		if (!dnsmon_tcp_messages(o, pkt, &next))
-			dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
-		return;
-	}
-	if (pkt->syn)
-		dnsmon_tcp_begin(sk, pkt->seq);
-	if (pkt->len == 0)
-		return;
-	if (!dnsmon_tcp_get(sk, &next, &end)) {
-		dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
-		return;
-	}
-	/* Nothing new: a retransmit, already reported when first sent. */
-	if (!after(seg_end, end))
-		return;
-	/* Bytes the stream skipped: where messages begin is lost. */
-	if (after(pkt->seq, end)) {
-		dnsmon_tcp_forget(sk);
-		dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
-		return;
-	}
-	/*
-	 * The new bytes start at end.  A head sent before (seq before end)
-	 * is passed over: next, the first boundary not yet read, is never
-	 * before end.
-	 */
-	if (!dnsmon_tcp_messages(o, pkt, &next)) {
-		dnsmon_tcp_forget(sk);
-		dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
-		return;
-	}
-	dnsmon_tcp_put(sk, next, seg_end);
-}
-
-void dnsmon_packet(struct sk_buff *skb, struct net *net, u8 family,
-		   const void *local, const void *remote, unsigned int alen,
-		   const struct dnsmon_packet *pkt)
-{
-	struct dnsmon_origin o = {
-		.skb = skb,
-		.net = net,
-		.family = family,
-		.local = local,
-		.remote = remote,
-		.alen = alen,
-		.proto = pkt->proto,
-		.lport = pkt->sport,
-		.rport = pkt->dport,
-	};
-
-	if (pkt->proto == IPPROTO_TCP)
-		dnsmon_tcp_segment(&o, pkt);
-	else
-		dnsmon_report(&o, pkt->offset, pkt->len);
 }
 
 /* What a response's parse error makes of its answer event. */
@@ -478,28 +356,17 @@ static void dnsmon_fill_answers(struct dnsmon_event *ev, const u8 *msg,
 }
 
 /*
- * A UDP datagram from a watched port to a local socket.  A response that
- * pairs with a query waiting in its namespace's table becomes an answer
- * event carrying the query's process; one that pairs with none is only
- * counted, and costs no more than reading its id.  Bottom halves are off
- * while the scratch is in use: LOCAL_IN may run in process context.
+ * A response of msglen bytes at offset in the packet, len of them there,
+ * from a watched port to a local socket.  A response that pairs with a
+ * query waiting in its namespace's table becomes an answer event carrying
+ * the query's process; one that pairs with none is only counted, and
+ * costs no more than reading its header.  Bottom halves are off while the
+ * scratch is in use: LOCAL_IN may run in process context.
  */
-void dnsmon_response(struct sk_buff *skb, struct net *net, u8 family,
-		     const void *local, const void *remote, unsigned int alen,
-		     const struct dnsmon_packet *pkt)
+static void dnsmon_answer(const struct dnsmon_origin *o, unsigned int offset,
+			  unsigned int len, unsigned int msglen)
 {
-	struct dnsmon_origin o = {
-		.skb = skb,
-		.net = net,
-		.family = family,
-		.local = local,
-		.remote = remote,
-		.alen = alen,
-		.proto = pkt->proto,
-		.lport = pkt->dport,
-		.rport = pkt->sport,
-	};
-	unsigned int len = min_t(unsigned int, pkt->len, DNS_RESPONSE_READ_MAX);
+	const struct sk_buff *skb = o->skb;
 	u8 _hdr[DNS_HEADER_LEN];
 	const u8 *hdr, *msg;
 	struct dnsmon_pair_key k;
@@ -509,13 +376,14 @@ void dnsmon_response(struct sk_buff *skb, struct net *net, u8 family,
 	u64 now;
 	int err;
 
-	if (pkt->len < sizeof(_hdr))
+	if (len < sizeof(_hdr))
 		return;
-	hdr = skb_header_pointer(skb, pkt->offset, sizeof(_hdr), _hdr);
+	len = min_t(unsigned int, len, DNS_RESPONSE_READ_MAX);
+	hdr = skb_header_pointer(skb, offset, sizeof(_hdr), _hdr);
 	if (!hdr || !(hdr[DNS_OFF_FLAGS] & (DNS_FLAG_QR >> 8)))
 		return;
-	dnsmon_key_of(&k, &o, hdr[0] << 8 | hdr[1]);
-	if (!dnsmon_pairs_take(dnsmon_net_pairs(net), &k, &p)) {
+	dnsmon_key_of(&k, o, hdr[0] << 8 | hdr[1]);
+	if (!dnsmon_pairs_take(dnsmon_net_pairs(o->net), &k, &p)) {
 		dnsmon_dev_count(DNSMON_C_UNPAIRED);
 		return;
 	}
@@ -524,13 +392,13 @@ void dnsmon_response(struct sk_buff *skb, struct net *net, u8 family,
 	local_bh_disable();
 	s = this_cpu_ptr(dnsmon_scratch);
 	ev = &s->ev;
-	msg = skb_header_pointer(skb, pkt->offset, len, s->msg);
+	msg = skb_header_pointer(skb, offset, len, s->msg);
 	if (!msg)
 		goto out;
 	memset(&s->resp, 0, sizeof(s->resp));
-	err = dnsmon_parse_response(msg, len, max(len, pkt->msglen), &s->resp);
+	err = dnsmon_parse_response(msg, len, max(len, msglen), &s->resp);
 
-	dnsmon_event_begin(ev, &o, DNSMON_K_ANSWER);
+	dnsmon_event_begin(ev, o, DNSMON_K_ANSWER);
 	ev->flags = p.flags;
 	ev->tgid = p.tgid;
 	ev->tid = p.tid;
@@ -565,6 +433,173 @@ void dnsmon_response(struct sk_buff *skb, struct net *net, u8 family,
 	dnsmon_dev_count(DNSMON_C_ANSWERS);
 out:
 	local_bh_enable();
+}
+
+/* The TCP socket that sent skb, if a TCP socket sent it. */
+static const struct sock *dnsmon_tcp_sock(const struct sk_buff *skb)
+{
+	const struct sock *sk = skb->sk;
+
+	if (!sk || !sk_fullsock(sk) || sk->sk_type != SOCK_STREAM ||
+	    sk->sk_protocol != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+/*
+ * Reports the messages that begin in a TCP segment's new bytes.  b walks
+ * the message boundaries (sequence numbers) from *next; a message that
+ * ends past the segment is counted as unparsed, and its remaining bytes
+ * are skipped when they come.  Sets *next to the first boundary after the
+ * segment and returns true, or returns false when the stream can no
+ * longer be followed (a length prefix split between segments, more than
+ * DNSMON_TCP_MSGS_MAX messages).
+ */
+static bool dnsmon_tcp_messages(const struct dnsmon_origin *o,
+				const struct dnsmon_packet *pkt, u32 *next)
+{
+	u32 seg_end = pkt->seq + pkt->len;
+	u32 b = *next;
+	unsigned int n;
+
+	for (n = 0; before(b, seg_end); n++) {
+		unsigned int at = pkt->offset + (b - pkt->seq);
+		__be16 _prefix;
+		const __be16 *prefix;
+		unsigned int msglen;
+
+		if (n == DNSMON_TCP_MSGS_MAX ||
+		    seg_end - b < DNSMON_TCP_LEN_PREFIX)
+			return false;
+		prefix = skb_header_pointer(o->skb, at, sizeof(_prefix),
+					    &_prefix);
+		if (!prefix)
+			return false;
+		msglen = ntohs(*prefix);
+		if (seg_end - b - DNSMON_TCP_LEN_PREFIX < msglen)
+			dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
+		else if (o->response)
+			dnsmon_answer(o, at + DNSMON_TCP_LEN_PREFIX, msglen,
+				      msglen);
+		else
+			dnsmon_report(o, at + DNSMON_TCP_LEN_PREFIX, msglen);
+		b += DNSMON_TCP_LEN_PREFIX + msglen;
+	}
+	*next = b;
+	return true;
+}
+
+/*
+ * The stream a TCP segment belongs to: the socket that sends it, or the
+ * namespace and connection that receive it.  False for a segment sent by
+ * something other than a TCP socket (a raw socket writing its own
+ * segments), which has no stream to follow.
+ */
+static bool dnsmon_stream_of(struct dnsmon_stream_key *k,
+			     const struct dnsmon_origin *o)
+{
+	memset(k, 0, sizeof(*k));
+	if (o->response) {
+		k->owner = o->net;
+		dnsmon_key_of(&k->tuple, o, 0);
+		return true;
+	}
+	k->owner = dnsmon_tcp_sock(o->skb);
+	return k->owner != NULL;
+}
+
+/*
+ * A TCP segment to (queries) or from (responses) a watched port.  The
+ * stream's SYN starts following it; data is split into messages where the
+ * stream says they begin.  A segment with no stream is taken to start at
+ * a message, which is what its sender made it.
+ */
+static void dnsmon_tcp_segment(const struct dnsmon_origin *o,
+			       const struct dnsmon_packet *pkt)
+{
+	struct dnsmon_stream_key k;
+	u32 seg_end = pkt->seq + pkt->len;
+	u32 next, end;
+
+	if (!dnsmon_stream_of(&k, o)) {
+		next = pkt->seq;
+		if (!dnsmon_tcp_messages(o, pkt, &next))
+			dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
+		return;
+	}
+	if (pkt->syn)
+		dnsmon_tcp_begin(&k, pkt->seq);
+	if (pkt->len == 0)
+		return;
+	if (!dnsmon_tcp_get(&k, &next, &end)) {
+		dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
+		return;
+	}
+	/* Nothing new: a retransmit, already reported when first sent. */
+	if (!after(seg_end, end))
+		return;
+	/* Bytes the stream skipped: where messages begin is lost. */
+	if (after(pkt->seq, end)) {
+		dnsmon_tcp_forget(&k);
+		dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
+		return;
+	}
+	/*
+	 * The new bytes start at end.  A head sent before (seq before end)
+	 * is passed over: next, the first boundary not yet read, is never
+	 * before end.
+	 */
+	if (!dnsmon_tcp_messages(o, pkt, &next)) {
+		dnsmon_tcp_forget(&k);
+		dnsmon_dev_count(DNSMON_C_TCP_UNPARSED);
+		return;
+	}
+	dnsmon_tcp_put(&k, next, seg_end);
+}
+
+void dnsmon_packet(struct sk_buff *skb, struct net *net, u8 family,
+		   const void *local, const void *remote, unsigned int alen,
+		   const struct dnsmon_packet *pkt)
+{
+	struct dnsmon_origin o = {
+		.skb = skb,
+		.net = net,
+		.family = family,
+		.local = local,
+		.remote = remote,
+		.alen = alen,
+		.proto = pkt->proto,
+		.lport = pkt->sport,
+		.rport = pkt->dport,
+	};
+
+	if (pkt->proto == IPPROTO_TCP)
+		dnsmon_tcp_segment(&o, pkt);
+	else
+		dnsmon_report(&o, pkt->offset, pkt->len);
+}
+
+void dnsmon_response(struct sk_buff *skb, struct net *net, u8 family,
+		     const void *local, const void *remote, unsigned int alen,
+		     const struct dnsmon_packet *pkt)
+{
+	struct dnsmon_origin o = {
+		.skb = skb,
+		.net = net,
+		.family = family,
+		.local = local,
+		.remote = remote,
+		.alen = alen,
+		.proto = pkt->proto,
+		.lport = pkt->dport,
+		.rport = pkt->sport,
+		.response = true,
+	};
+
+	if (pkt->proto == IPPROTO_TCP)
+		dnsmon_tcp_segment(&o, pkt);
+	else
+		dnsmon_answer(&o, pkt->offset, pkt->len, pkt->msglen);
 }
 
 void dnsmon_report_unanswered(const struct dnsmon_pairs *t,

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/hex"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +53,9 @@ func answerCases() []answerCase {
 		{scenario: "answer-servfail", net: "udp6", host: "::1", name: nameServFail + answersZone, qtype: "A", check: rcode("SERVFAIL", "ra")},
 		{scenario: "answer-refused", net: "udp4", host: "127.0.0.1", name: nameRefused + answersZone, qtype: "MX", check: rcode("REFUSED", "ra")},
 		{scenario: "answer-latency", net: "udp4", host: "127.0.0.1", name: nameSlow + answersZone, qtype: "A", check: checkSlow},
+		{scenario: "answer-truncated", net: "udp4", host: "127.0.0.1", name: nameTruncated + answersZone, qtype: "A", check: checkTruncated},
+		{scenario: "answer-tcp-retry", net: "tcp4", host: "127.0.0.1", name: nameTruncated + answersZone, qtype: "A", check: checkRetry},
+		{scenario: "answer-tcp6", net: "tcp6", host: "::1", name: nameChain + answersZone, qtype: "A", check: checkChain},
 		{scenario: "answer-silent", net: "udp4", host: "127.0.0.1", name: nameSilent + answersZone, qtype: "A", unanswered: true},
 		{scenario: "answer-wrong-id", net: "udp4", host: "127.0.0.1", name: nameWrongID + answersZone, qtype: "A", unanswered: true, unpaired: true},
 		{scenario: "answer-wrong-server", net: "udp4", host: "127.0.0.1", name: nameWrongServer + answersZone, qtype: "A", unanswered: true, unpaired: true},
@@ -62,6 +67,125 @@ func (r *runner) answers() {
 	for i, c := range answerCases() {
 		r.step(c.scenario, func() error { return r.answerCase(i, c) })
 	}
+	r.step("answer-other-netns", r.answerOtherNetns)
+	r.step("answer-unsolicited-flood", r.unsolicitedFlood)
+}
+
+// unsolicitedCount is the unsolicited flood's responses.
+const unsolicitedCount = 20000
+
+// kernelMemKB is what the kernel holds for itself and its modules, from
+// /proc/meminfo: slab, vmalloc and per-CPU areas, in KiB.
+func kernelMemKB() (int64, error) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	var sum int64
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && (f[0] == "Slab:" || f[0] == "VmallocUsed:" || f[0] == "Percpu:") {
+			n, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("/proc/meminfo: %q: %w", line, err)
+			}
+			sum += n
+		}
+	}
+	return sum, nil
+}
+
+// unsolicitedFlood sends responses no query asked for, from a DNS server's
+// port to a local socket (the responder's unwatched port): each is counted
+// as unpaired, none yields an event, and the kernel's memory does not grow
+// with them (the module allocates nothing per packet; a leak of 64 bytes a
+// response would show as 1.2 MiB).
+func (r *runner) unsolicitedFlood() error {
+	before, _, err := stats()
+	if err != nil {
+		return err
+	}
+	mem0, err := kernelMemKB()
+	if err != nil {
+		return err
+	}
+	forged := hex.EncodeToString(answer(query(0x5e5e, "unsolicited"+answersZone, qtypes["A"])))
+	rep, err := r.client("dq-unsolicited", 0, false, "-net", "udp4", "-addr", "127.0.0.1:5354",
+		"-bind", "127.0.0.2:53", "-raw", forged, "-count", strconv.Itoa(unsolicitedCount))
+	if err != nil {
+		return err
+	}
+	time.Sleep(500 * time.Millisecond)
+	mem1, err := kernelMemKB()
+	if err != nil {
+		return err
+	}
+	after, out, err := stats()
+	if err != nil {
+		return err
+	}
+	unpaired := after["unpaired"] - before["unpaired"]
+	detail := fmt.Sprintf("sent %d, unpaired +%d, events +%d, kernel memory %d → %d KiB: %s",
+		rep.Sent, unpaired, after["events"]-before["events"], mem0, mem1, out)
+	switch {
+	case rep.Sent != unsolicitedCount:
+		return fmt.Errorf("client sent %d of %d", rep.Sent, unsolicitedCount)
+	case unpaired < unsolicitedCount*9/10 || unpaired > unsolicitedCount:
+		return fmt.Errorf("unsolicited responses not counted as unpaired: %s", detail)
+	case after["events"] != before["events"] || after["answers"] != before["answers"]:
+		return fmt.Errorf("unsolicited responses made events: %s", detail)
+	case mem1-mem0 > 1024:
+		return fmt.Errorf("kernel memory grew by %d KiB: %s", mem1-mem0, detail)
+	}
+	fmt.Println("guestinit: unsolicited flood:", detail)
+	return nil
+}
+
+// answerOtherNetns: a query whose server stays silent, and a response with
+// its id, from its server's address and port to its socket's, delivered
+// in another network namespace. The response must pair with nothing there
+// (it is counted as unpaired) and the query must end unanswered.
+func (r *runner) answerOtherNetns() error {
+	const id = 0xb00b
+	name := nameSilent + ".netns" + answersZone
+	before, _, err := stats()
+	if err != nil {
+		return err
+	}
+	from := r.watch.count()
+	if _, err := r.client("dq-answer", 0, false, "-net", "udp4", "-addr", "127.0.0.1:53",
+		"-name", name, "-type", "A", "-id", strconv.Itoa(id), "-wait", "0"); err != nil {
+		return err
+	}
+	_, q, err := r.watch.waitQname(from, name, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	seq, _ := q.num("seq")
+	forged := hex.EncodeToString(answer(query(id, name, qtypes["A"])))
+	rep, err := r.client("dq-forger", 0, true, "-lo-up", "-net", "udp4", "-addr", q.str("local"),
+		"-bind", "127.0.0.1:53", "-raw", forged, "-wait", "0")
+	if err != nil {
+		return err
+	}
+	if rep.Netns == r.initNetns {
+		return fmt.Errorf("forger's netns %d is init's: CLONE_NEWNET did not take", rep.Netns)
+	}
+	a, err := r.watch.waitLookup(seq, (answerTimeout+8)*time.Second)
+	if err != nil {
+		return err
+	}
+	if a.str("kind") != "unanswered" {
+		return fmt.Errorf("a response in netns %d ended lookup %d of netns %v: %v", rep.Netns, seq, q["netns"], a)
+	}
+	after, out, err := stats()
+	if err != nil {
+		return err
+	}
+	if after["unpaired"] <= before["unpaired"] {
+		return fmt.Errorf("the response in netns %d was not counted as unpaired: %s", rep.Netns, out)
+	}
+	return nil
 }
 
 func (r *runner) answerCase(i int, c answerCase) error {
@@ -172,6 +296,23 @@ func checkChain(_, a event) error {
 	}
 	if !hasFlag(a, "ra") || hasFlag(a, "aa") || hasFlag(a, "tc") {
 		return fmt.Errorf("flags %v, want ra and neither aa nor tc", a["flags"])
+	}
+	return nil
+}
+
+// checkTruncated: TC set, nothing in the answer section.
+func checkTruncated(_, a event) error {
+	if !hasFlag(a, "tc") || a.str("rcode") != "NOERROR" || len(answerList(a)) != 0 {
+		return fmt.Errorf("flags %v rcode %s answers %v, want tc, NOERROR and none", a["flags"], a.str("rcode"), a["answers"])
+	}
+	return nil
+}
+
+// checkRetry: the TCP retry of the truncated answer gets the whole one.
+func checkRetry(_, a event) error {
+	got := answerList(a)
+	if hasFlag(a, "tc") || len(got) != 1 || got[0].str("type") != "A" || got[0].str("data") != chainA.String() {
+		return fmt.Errorf("flags %v answers %v, want A %s without tc", a["flags"], a["answers"], chainA)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ const (
 	nameWrongID     = "wrongid"     // a response whose id is not the query's
 	nameWrongServer = "wrongserver" // a response from 127.0.0.2, not the server asked
 	nameSlow        = "slow"        // NOERROR after slowDelay
+	nameTruncated   = "truncated"   // over UDP TC and no records; over TCP an A
 )
 
 // slowDelay is how long the responder holds the answer of nameSlow.
@@ -39,6 +40,7 @@ var (
 const (
 	flagQR  = 0x8000
 	flagAA  = 0x0400
+	flagTC  = 0x0200
 	flagRD  = 0x0100
 	flagRA  = 0x0080
 	rcodeOK = 0
@@ -73,8 +75,8 @@ func questionName(q []byte) (string, int, bool) {
 	return "", 0, false
 }
 
-// script decides the reply to q.
-func script(q []byte) scripted {
+// script decides the reply to q, which came over TCP when tcp.
+func script(q []byte, tcp bool) scripted {
 	name, end, ok := questionName(q)
 	if len(q) < 12 || !ok || !strings.HasSuffix(name, answersZone) || len(q) < end+4 {
 		return scripted{reply: answer(q)}
@@ -108,6 +110,11 @@ func script(q []byte) scripted {
 		return scripted{reply: reply(id^0xffff, flags)}
 	case nameWrongServer:
 		return scripted{reply: reply(id, flags), from: "127.0.0.2:53"}
+	case nameTruncated:
+		if !tcp {
+			return scripted{reply: reply(id, flags|flagTC)}
+		}
+		return scripted{reply: reply(id, flags, record([]byte{0xc0, 12}, typeA, 5, chainA.AsSlice()))}
 	case nameSlow:
 		return scripted{reply: reply(id, flags, record([]byte{0xc0, 12}, typeA, 5, chainA.AsSlice())), delay: slowDelay}
 	}

@@ -45,6 +45,7 @@ func runClient(args []string) error {
 	count := fs.Int("count", 1, "messages to send (flood when > 1; names get a numeric prefix)")
 	lo := fs.Bool("lo-up", false, "bring lo up first (in a fresh network namespace)")
 	wait := fs.Duration("wait", 2*time.Second, "how long to wait for a reply (0: do not wait)")
+	bind := fs.String("bind", "", "UDP: send from this ADDR:PORT (a forged response from a server's port)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -116,7 +117,18 @@ func runClient(args []string) error {
 			time.Sleep(*gap)
 			return nil
 		}
-		c, err := net.Dial(*network, *addr)
+		d := net.Dialer{}
+		if *bind != "" {
+			if tcp {
+				return fmt.Errorf("-bind needs a UDP -net, not %s", *network)
+			}
+			la, err := net.ResolveUDPAddr(*network, *bind)
+			if err != nil {
+				return fmt.Errorf("bad -bind: %w", err)
+			}
+			d.LocalAddr = la
+		}
+		c, err := d.Dial(*network, *addr)
 		if err != nil {
 			return fmt.Errorf("dialing %s %s: %w", *network, *addr, err)
 		}

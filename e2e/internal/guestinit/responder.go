@@ -93,7 +93,7 @@ func serveUDP(pc net.PacketConn, errc chan<- error) {
 		if n < 12 || buf[2]&0x80 != 0 {
 			continue
 		}
-		s := script(buf[:n])
+		s := script(buf[:n], false)
 		if s.delay > 0 {
 			go replyUDP(pc, from, s)
 		} else {
@@ -120,7 +120,7 @@ func serveTCP(ln net.Listener, errc chan<- error) {
 				if _, err := io.ReadFull(c, msg); err != nil {
 					return
 				}
-				r := answer(msg)
+				r := script(msg, true).reply
 				if r == nil {
 					return
 				}
