@@ -81,6 +81,9 @@ struct dnsmon_packet {
 	bool syn;		/* TCP: the segment is a SYN */
 };
 
+#define DNSMON_IPV4_ADDR_LEN	4
+#define DNSMON_IPV6_ADDR_LEN	16
+
 /*
  * A query waiting for its response, and the key a response finds it by:
  * the transport, the querying socket's address and port, the server's,

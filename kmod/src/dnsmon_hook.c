@@ -40,15 +40,13 @@
 
 /* The fragment-offset bits of an IPv6 fragment header's frag_off. */
 #define DNSMON_IPV6_FRAG_OFFSET	0xfff8
-#define DNSMON_IPV4_ADDR_LEN	4
 /* UDP and TCP headers both open with the source and destination ports. */
 #define DNSMON_L4_PORTS_LEN	4
-#define DNSMON_IPV6_ADDR_LEN	16
 
 static __be16 dnsmon_ports_be[DNSMON_PORTS_MAX] __read_mostly;
 static unsigned int dnsmon_nports __read_mostly;
 
-static bool dnsmon_port_watched(__be16 port)
+static __always_inline bool dnsmon_port_watched(__be16 port)
 {
 	unsigned int i;
 
@@ -146,12 +144,13 @@ static bool dnsmon_l4(const struct sk_buff *skb, unsigned int thoff,
  * the careful checks of dnsmon_ipv4 and dnsmon_ipv6, which also take
  * headers that are not linear.  A non-first fragment or a bogus header
  * length may pass here on payload bytes that look like a watched port;
- * the careful checks reject it.
+ * the careful checks reject it.  They are inlined into each hook, so that
+ * the direction folds away and a packet that is no DNS costs no call.
  */
 
 /* The network header when its first len bytes are in the linear area. */
-static const void *dnsmon_linear_nh(const struct sk_buff *skb,
-				    unsigned int len)
+static __always_inline const void *dnsmon_linear_nh(const struct sk_buff *skb,
+						    unsigned int len)
 {
 	int nhoff = skb_network_offset(skb);
 
@@ -164,8 +163,9 @@ static const void *dnsmon_linear_nh(const struct sk_buff *skb,
  * Whether the transport header at thoff may go to (DNSMON_OUT) or come
  * from (DNSMON_IN) a watched port.
  */
-static bool dnsmon_port_maybe_watched(const struct sk_buff *skb,
-				      unsigned int thoff, enum dnsmon_dir dir)
+static __always_inline bool
+dnsmon_port_maybe_watched(const struct sk_buff *skb, unsigned int thoff,
+			  enum dnsmon_dir dir)
 {
 	const struct udphdr *uh;
 
@@ -176,8 +176,8 @@ static bool dnsmon_port_maybe_watched(const struct sk_buff *skb,
 }
 
 
-static bool dnsmon_ipv4_maybe_dns(const struct sk_buff *skb,
-				  enum dnsmon_dir dir)
+static __always_inline bool dnsmon_ipv4_maybe_dns(const struct sk_buff *skb,
+						  enum dnsmon_dir dir)
 {
 	const struct iphdr *iph = dnsmon_linear_nh(skb, sizeof(*iph));
 
@@ -190,8 +190,8 @@ static bool dnsmon_ipv4_maybe_dns(const struct sk_buff *skb,
 }
 
 /* Extension headers go to the careful path. */
-static bool dnsmon_ipv6_maybe_dns(const struct sk_buff *skb,
-				  enum dnsmon_dir dir)
+static __always_inline bool dnsmon_ipv6_maybe_dns(const struct sk_buff *skb,
+						  enum dnsmon_dir dir)
 {
 	const struct ipv6hdr *ip6h = dnsmon_linear_nh(skb, sizeof(*ip6h));
 

@@ -80,6 +80,7 @@ struct dnsmon_scratch {
 struct dnsmon_origin {
 	const struct sk_buff *skb;
 	struct net *net;
+	unsigned int netns;	/* net's inode number */
 	u8 family;
 	const void *local;
 	const void *remote;
@@ -173,7 +174,7 @@ static void dnsmon_event_begin(struct dnsmon_event *ev,
 	ev->version = DNSMON_EVENT_VERSION;
 	ev->size = sizeof(*ev);
 	ev->time_ns = ktime_get_real_ns();
-	ev->netns = dnsmon_net_inum(o->net);
+	ev->netns = o->netns;
 	ev->family = o->family;
 	ev->proto = o->proto;
 	ev->dport = ntohs(o->rport);
@@ -181,6 +182,23 @@ static void dnsmon_event_begin(struct dnsmon_event *ev,
 	ev->kind = kind;
 	ev->lport = ntohs(o->lport);
 	memcpy(ev->laddr, o->local, o->alen);
+}
+
+/*
+ * What an answer or unanswered event takes from its waiting query: the
+ * process that asked, the lookup, and the time since the query left.
+ */
+static void dnsmon_fill_lookup(struct dnsmon_event *ev,
+			       const struct dnsmon_pending *p, u64 now)
+{
+	ev->flags = p->flags;
+	ev->tgid = p->tgid;
+	ev->tid = p->tid;
+	ev->uid = p->uid;
+	memcpy(ev->comm, p->comm, sizeof(ev->comm));
+	ev->lookup = p->lookup;
+	ev->latency_us = min_t(u64, div_u64(now - p->sent, NSEC_PER_USEC),
+			       U32_MAX);
 }
 
 /* The key a response to the query of o with id finds it by. */
@@ -387,6 +405,12 @@ static void dnsmon_answer(const struct dnsmon_origin *o, unsigned int offset,
 		dnsmon_dev_count(DNSMON_C_UNPAIRED);
 		return;
 	}
+	dnsmon_dev_count(DNSMON_C_ANSWERS);
+	/* Nobody reads: the answer could only be counted as dropped. */
+	if (dnsmon_dev_full()) {
+		dnsmon_dev_push(NULL);
+		return;
+	}
 	now = ktime_get_ns();
 
 	local_bh_disable();
@@ -399,13 +423,7 @@ static void dnsmon_answer(const struct dnsmon_origin *o, unsigned int offset,
 	err = dnsmon_parse_response(msg, len, max(len, msglen), &s->resp);
 
 	dnsmon_event_begin(ev, o, DNSMON_K_ANSWER);
-	ev->flags = p.flags;
-	ev->tgid = p.tgid;
-	ev->tid = p.tid;
-	ev->uid = p.uid;
-	memcpy(ev->comm, p.comm, sizeof(ev->comm));
-	ev->lookup = p.lookup;
-	ev->latency_us = min_t(u64, div_u64(now - p.sent, NSEC_PER_USEC), U32_MAX);
+	dnsmon_fill_lookup(ev, &p, now);
 	ev->dns_id = k.id;
 	ev->dns_flags = hdr[DNS_OFF_FLAGS] << 8 | hdr[DNS_OFF_FLAGS + 1];
 	ev->ancount = hdr[DNS_OFF_ANCOUNT] << 8 | hdr[DNS_OFF_ANCOUNT + 1];
@@ -430,7 +448,6 @@ static void dnsmon_answer(const struct dnsmon_origin *o, unsigned int offset,
 	ev->names_len = 0;
 	dnsmon_fill_answers(ev, msg, len, &s->resp, s->name);
 	dnsmon_dev_push(ev);
-	dnsmon_dev_count(DNSMON_C_ANSWERS);
 out:
 	local_bh_enable();
 }
@@ -564,6 +581,7 @@ void dnsmon_packet(struct sk_buff *skb, struct net *net, u8 family,
 	struct dnsmon_origin o = {
 		.skb = skb,
 		.net = net,
+		.netns = dnsmon_net_inum(net),
 		.family = family,
 		.local = local,
 		.remote = remote,
@@ -586,6 +604,7 @@ void dnsmon_response(struct sk_buff *skb, struct net *net, u8 family,
 	struct dnsmon_origin o = {
 		.skb = skb,
 		.net = net,
+		.netns = dnsmon_net_inum(net),
 		.family = family,
 		.local = local,
 		.remote = remote,
@@ -607,32 +626,24 @@ void dnsmon_report_unanswered(const struct dnsmon_pairs *t,
 {
 	struct dnsmon_event *ev = &this_cpu_ptr(dnsmon_scratch)->ev;
 	const struct dnsmon_pair_key *k = &p->key;
-	unsigned int alen = k->family == AF_INET ? 4 : sizeof(k->laddr);
+	const struct dnsmon_origin o = {
+		.netns = t->netns,
+		.family = k->family,
+		.local = k->laddr,
+		.remote = k->raddr,
+		.alen = k->family == AF_INET ? DNSMON_IPV4_ADDR_LEN :
+					       sizeof(k->laddr),
+		.proto = k->proto,
+		.lport = k->lport,
+		.rport = k->rport,
+	};
 
-	memset(ev, 0, offsetof(struct dnsmon_event, qname));
-	dnsmon_event_lookup_copy(ev, &dnsmon_no_lookup);
-	ev->version = DNSMON_EVENT_VERSION;
-	ev->size = sizeof(*ev);
-	ev->flags = p->flags;
-	ev->time_ns = ktime_get_real_ns();
-	ev->tgid = p->tgid;
-	ev->tid = p->tid;
-	ev->uid = p->uid;
-	ev->netns = t->netns;
-	ev->family = k->family;
-	ev->proto = k->proto;
-	ev->dport = ntohs(k->rport);
+	dnsmon_event_begin(ev, &o, DNSMON_K_UNANSWERED);
+	dnsmon_fill_lookup(ev, p, now);
 	ev->dns_id = k->id;
 	ev->qtype = p->qtype;
 	ev->qclass = p->qclass;
-	memcpy(ev->daddr, k->raddr, alen);
-	memcpy(ev->comm, p->comm, sizeof(ev->comm));
 	ev->qname[0] = '\0';
-	ev->kind = DNSMON_K_UNANSWERED;
-	ev->lookup = p->lookup;
-	ev->latency_us = min_t(u64, div_u64(now - p->sent, NSEC_PER_USEC), U32_MAX);
-	ev->lport = ntohs(k->lport);
-	memcpy(ev->laddr, k->laddr, alen);
 	dnsmon_dev_push(ev);
 }
 
