@@ -36,6 +36,10 @@ func TestExplain(t *testing.T) {
 			Want:   "cannot open the dnsmon device: permission denied opening /dev/dnsmon: run dnsmon-watch as root"},
 		"record version": {Err: fmt.Errorf("reading %s: %w", dev, &event.VersionError{Version: 4}), WantIs: event.ErrVersion,
 			Want: "reading /dev/dnsmon: record version 4, but this program reads versions 1 to 3: use the dnsmon-watch of the module's release"},
+		"queries only": {Err: &watch.NoAnswersError{Version: 2}, WantIs: watch.ErrNoAnswers,
+			Want: "--lookups: the loaded dnsmon module reports queries only (record version 2); load a module of this release"},
+		"responses=0": {Err: &watch.NoAnswersError{}, WantIs: watch.ErrNoAnswers,
+			Want: "--lookups: the dnsmon module was loaded with responses=0: load it with responses=1"},
 		"other": {Err: other, WantIs: other, Want: other.Error()},
 	})
 }

@@ -1,7 +1,7 @@
 // Command dnsmon-watch prints the DNS queries the dnsmon module sees, and
-// their answers or that none came.
+// their answers or that none came; with --lookups, one line per lookup.
 //
-//	dnsmon-watch [--json] [--device /dev/dnsmon] [--count N] [--timeout D] [--stats]
+//	dnsmon-watch [--json] [--lookups] [--device /dev/dnsmon] [--count N] [--timeout D] [--stats]
 package main
 
 import (
@@ -29,10 +29,14 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string, opts ...w
 	fs := flag.NewFlagSet("dnsmon-watch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dnsmon-watch [--json] [--device /dev/dnsmon] [--count N] [--timeout D] [--stats]\n\n"+
+		fmt.Fprintln(stderr, "usage: dnsmon-watch [--json] [--lookups] [--device /dev/dnsmon] [--count N] [--timeout D] [--stats]\n\n"+
 			"Prints one line per DNS query the dnsmon module sees, until interrupted. Each\n"+
 			"query's answer follows it as an answer line, or, when none came in time, an\n"+
-			"unanswered line; all three carry the lookup=N of the query.\n\nflags:")
+			"unanswered line; all three carry the lookup=N of the query. With --lookups,\n"+
+			"one line per lookup instead, when it ends: its question, response code,\n"+
+			"addresses and latency, a truncated UDP answer and its TCP retry as one.\n"+
+			"A stub resolver's upstream query ends with \"via COMM[PID] lookup=N\", the\n"+
+			"application it asked for, when dnsmon-watch can tell.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	o.AddFlags(fs)

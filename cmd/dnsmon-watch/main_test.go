@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/dnsmon/dnsmon/fetcher/watch"
@@ -41,8 +43,18 @@ func TestRun(t *testing.T) {
 	if err := os.WriteFile(dev, recs, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The first query as a module of the second record version writes it.
+	old := append([]byte{}, recs[:event.SizeV2]...)
+	binary.LittleEndian.PutUint16(old[0:], event.VersionMalformed)
+	binary.LittleEndian.PutUint16(old[2:], event.SizeV2)
+	oldDev := filepath.Join(t.TempDir(), "old-records")
+	if err := os.WriteFile(oldDev, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	responsesOff := fstest.MapFS{"sys/module/dnsmon/parameters/responses": {Data: []byte("N\n")}}
 	tests := map[string]struct {
 		args      []string
+		opts      []watch.Option
 		wantLines int
 		wantIn    string
 		wantErrIn string // on stderr
@@ -58,11 +70,23 @@ func TestRun(t *testing.T) {
 		"missing":   {args: []string{"--device", dev + ".absent"}, wantKind: watch.ErrNoDevice, wantErr: "does not exist"},
 		"bad count": {args: []string{"--count", "-3"}, wantErr: "--count -3: must be 0"},
 		"help":      {args: []string{"--help"}, wantKind: flag.ErrHelp},
+		// One lookup ended; the other two queries are still waiting.
+		"lookups": {args: []string{"--lookups", "--device", dev}, wantLines: 1,
+			wantIn: " netns=4026531840 udp [::1]:53 AAAA example.org → NOERROR 2001:db8::7 300µs\n"},
+		"lookups json": {args: []string{"--lookups", "--json", "--device", dev}, wantLines: 1,
+			wantIn: `"latency_us":300,"query_time":"2025-11-27T10:00:00Z"}`},
+		"lookups count": {args: []string{"--lookups", "--count", "1", "--device", dev}, wantLines: 1, wantIn: "→ NOERROR"},
+		"lookups, queries only": {args: []string{"--lookups", "--device", oldDev}, wantKind: watch.ErrNoAnswers,
+			wantErr: "--lookups: the loaded dnsmon module reports queries only (record version 2); load a module of this release"},
+		"lookups, responses=0": {args: []string{"--lookups", "--device", dev}, opts: []watch.Option{watch.WithFS(responsesOff)}, wantKind: watch.ErrNoAnswers,
+			wantErr: "--lookups: the dnsmon module was loaded with responses=0: load it with responses=1"},
+		"queries only, without lookups": {args: []string{"--device", oldDev}, wantLines: 1, wantIn: "AAAA example.org\n"},
+		"stats and lookups":             {args: []string{"--stats", "--lookups"}, wantErr: "it takes no --count, --timeout or --lookups"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := run(t.Context(), &out, &errOut, tc.args, watch.WithLocation(time.UTC))
+			err := run(t.Context(), &out, &errOut, tc.args, append([]watch.Option{watch.WithLocation(time.UTC)}, tc.opts...)...)
 			if tc.wantErr != "" || tc.wantKind != nil {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || (tc.wantKind != nil && !errors.Is(err, tc.wantKind)) {
 					t.Fatalf("run: err = %v, want %q", err, tc.wantErr)

@@ -35,6 +35,17 @@ func (s system) moduleLoaded() bool {
 	return err == nil
 }
 
+// responsesParam is the module parameter that turns answers on and off.
+const responsesParam = "sys/module/dnsmon/parameters/responses"
+
+// responsesOff reports whether the module is loaded with responses=0: its
+// parameter file reads N (or 0). A module without the parameter reports
+// queries only; its records say so.
+func (s system) responsesOff() bool {
+	v := strings.TrimSpace(string(s.read(responsesParam, 8)))
+	return v == "N" || v == "0"
+}
+
 // miscMinor finds name's minor number in /proc/misc ("MINOR NAME" lines).
 func (s system) miscMinor(name string) (int, bool) {
 	sc := bufio.NewScanner(bytes.NewReader(s.read("proc/misc", 1<<16)))

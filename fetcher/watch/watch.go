@@ -29,6 +29,7 @@ type Option func(*options) error
 type options struct {
 	device  string
 	json    bool
+	lookups bool
 	count   int
 	timeout time.Duration
 	hostopt.RootFS
@@ -47,9 +48,18 @@ func WithJSON(on bool) Option {
 	return func(o *options) error { o.json = on; return nil }
 }
 
+// WithLookups prints one line (or JSON object) per lookup, when its answer
+// or unanswered event comes, instead of one per event; a truncated UDP
+// answer and the TCP retry of its question are one lookup. The module must
+// report answers: Watch returns a *NoAnswersError when it reports queries
+// only. Default: one line per event.
+func WithLookups(on bool) Option {
+	return func(o *options) error { o.lookups = on; return nil }
+}
+
 // WithCount stops after n query events; the answers and unanswered events
-// that come between them are printed but not counted. Default: 0, no
-// limit.
+// that come between them are printed but not counted. With WithLookups it
+// stops after n lookups. Default: 0, no limit.
 func WithCount(n int) Option {
 	return func(o *options) error {
 		if n < 0 {
@@ -129,6 +139,28 @@ func (e *DeviceError) Error() string { return e.Kind.Error() + ": " + e.Reason }
 // errors.As.
 func (e *DeviceError) Unwrap() []error { return []error{e.Kind, e.Err} }
 
+// ErrNoAnswers is matched by every *NoAnswersError.
+var ErrNoAnswers = errors.New("the dnsmon module reports no answers")
+
+// NoAnswersError says the module reports no answers, which WithLookups
+// needs: its records are of a version before answers, or it was loaded
+// with its responses parameter off.
+type NoAnswersError struct {
+	// Version is the record version of a module that reports queries
+	// only; 0 when it is the parameter that is off.
+	Version uint16
+}
+
+func (e *NoAnswersError) Error() string {
+	if e.Version != 0 {
+		return fmt.Sprintf("the loaded %s module reports queries only (record version %d)", kmod.Name, e.Version)
+	}
+	return fmt.Sprintf("the %s module reports no answers: its responses parameter is off (/%s)", kmod.Name, responsesParam)
+}
+
+// Is makes errors.Is(err, ErrNoAnswers) true.
+func (e *NoAnswersError) Is(target error) bool { return target == ErrNoAnswers }
+
 // openDevice opens the device, turning failures into a *DeviceError that
 // says why.
 func openDevice(o *options) (Device, error) {
@@ -189,11 +221,19 @@ func (*DeviceGone) notice() {}
 // goes away, or the count or timeout set by the options is reached; each of
 // these is a clean end (nil). Lost events and the end of the device are
 // given to notify (nil: to no one), and in JSON mode lost events are also
-// {"dropped":N,...} lines on stdout.
+// {"dropped":N,...} lines on stdout. With WithLookups, the lookups still
+// waiting for a retry are printed before it returns.
+//
+// A stub resolver's upstream query, and its answer or unanswered event,
+// name the application it was made for (Event.Via) when the watcher can
+// tell: see stubJoin for the rule.
 func Watch(ctx context.Context, stdout io.Writer, notify func(Notice), opts ...Option) error {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return err
+	}
+	if o.lookups && (system{o.FS}).responsesOff() {
+		return &NoAnswersError{}
 	}
 	dev, err := openDevice(o)
 	if err != nil {
@@ -209,22 +249,30 @@ func Watch(ctx context.Context, stdout io.Writer, notify func(Notice), opts ...O
 	if notify == nil {
 		notify = func(Notice) {}
 	}
-	w := &watcher{o: o, stdout: stdout, notify: notify, enrich: newEnricher(o.FS)}
-	if !o.json {
-		// JSON readers pair an unanswered event with its query by lookup;
-		// the readable line names the query itself.
-		w.names = newLookupNames()
+	w := &watcher{o: o, stdout: stdout, notify: notify, enrich: newEnricher(o.FS), queries: newLookupMemory(), stubs: &stubJoin{}}
+	if o.lookups {
+		w.retries = &retryJoin{}
 	}
 	before, statsErr := dev.Stats()
 	r := event.NewReader(deviceReader{ctx: ctx, dev: dev}, event.DefaultBatch)
 	var readErr error
-	for o.count == 0 || w.queries < o.count {
+	for !w.done() {
 		e, err := r.Next()
 		if err != nil {
 			readErr = err
 			break
 		}
+		if o.lookups && r.Version() < event.Version {
+			// The device gives records of its module's one version: the
+			// first says it all.
+			return &NoAnswersError{Version: r.Version()}
+		}
 		if err := w.handle(e); err != nil {
+			return err
+		}
+	}
+	if w.retries != nil {
+		if err := w.printLookups(w.retries.flush()); err != nil {
 			return err
 		}
 	}
@@ -250,12 +298,17 @@ type watcher struct {
 	stdout   io.Writer
 	notify   func(Notice)
 	enrich   *enricher
-	names    *lookupNames // text only
-	queries  int          // query events handled, for WithCount
+	queries  *lookupMemory // the queries whose lookup has not ended
+	stubs    *stubJoin
+	retries  *retryJoin // WithLookups only
+	counted  int        // query events handled, or lookups printed with WithLookups, for WithCount
 	lastSeq  uint64
 	gapDrops uint64
 	err      error // first write error
 }
+
+// done reports whether the count is reached.
+func (w *watcher) done() bool { return w.o.count != 0 && w.counted >= w.o.count }
 
 func (w *watcher) handle(e event.Event) error {
 	if w.lastSeq != 0 && e.Seq > w.lastSeq+1 {
@@ -264,30 +317,87 @@ func (w *watcher) handle(e event.Event) error {
 		w.report(&Drop{Dropped: n, Source: "seq", AfterSeq: w.lastSeq, NextSeq: e.Seq})
 	}
 	w.lastSeq = e.Seq
-	if e.Kind == event.KindQuery {
-		w.queries++
-	}
 	w.enrich.fill(&e)
+	q := w.follow(&e)
+	if w.retries != nil {
+		return w.handleLookup(e, q)
+	}
+	if e.Kind == event.KindQuery {
+		w.counted++
+	}
 	var line []byte
 	if w.o.json {
+		// JSON readers pair an unanswered event with its query by
+		// lookup; the readable line names the query itself.
 		b, err := json.Marshal(e)
 		if err != nil {
 			return fmt.Errorf("encoding event %d: %w", e.Seq, err)
 		}
 		line = append(b, '\n')
 	} else {
-		var queryName string
-		switch {
-		case e.Kind == event.KindQuery && !e.Malformed():
-			w.names.add(e.Lookup, e.QName)
-		case e.Kind != event.KindQuery:
-			// A lookup ends with its answer or its unanswered event.
-			queryName = w.names.take(e.Lookup)
-		}
-		line = []byte(formatText(e, w.o.loc, queryName) + "\n")
+		line = []byte(formatText(e, w.o.loc, q.name) + "\n")
 	}
 	if _, err := w.stdout.Write(line); err != nil {
 		return fmt.Errorf("writing event: %w", err)
+	}
+	return nil
+}
+
+// follow keeps a query until its lookup ends, after joining it to the
+// application a stub asked for; for the answer or unanswered event that
+// ends a lookup it returns what it kept of the query (zero when it did not
+// see it or has forgotten it) and gives the event the query's Via.
+func (w *watcher) follow(e *event.Event) queryInfo {
+	if e.Kind == event.KindQuery {
+		e.Via = w.stubs.query(e)
+		q := queryInfo{time: e.Time, via: e.Via}
+		if !e.Malformed() {
+			q.name = e.QName
+		}
+		w.queries.add(e.Lookup, q)
+		return queryInfo{}
+	}
+	w.stubs.answered(e.Lookup)
+	q := w.queries.take(e.Lookup)
+	e.Via = q.via
+	return q
+}
+
+// handleLookup passes e to the retry join and prints the lookups that
+// ended: those whose retry did not come in time, then e's own.
+func (w *watcher) handleLookup(e event.Event, q queryInfo) error {
+	ends := w.retries.expire(e.Time)
+	if e.Kind == event.KindQuery {
+		w.retries.query(&e)
+	} else {
+		if e.QName == "" {
+			e.QName = q.name // an unanswered event has none of its own
+		}
+		ends = append(ends, w.retries.end(e, q.time)...)
+	}
+	return w.printLookups(ends)
+}
+
+// printLookups prints finished lookups while the count is not reached.
+func (w *watcher) printLookups(ends []lookupEnd) error {
+	for _, l := range ends {
+		if w.done() {
+			return nil
+		}
+		var line []byte
+		if w.o.json {
+			b, err := lookupJSON(l)
+			if err != nil {
+				return fmt.Errorf("encoding lookup %d: %w", l.first().Lookup, err)
+			}
+			line = append(b, '\n')
+		} else {
+			line = []byte(formatLookup(l, w.o.loc) + "\n")
+		}
+		if _, err := w.stdout.Write(line); err != nil {
+			return fmt.Errorf("writing lookup: %w", err)
+		}
+		w.counted++
 	}
 	return nil
 }
@@ -350,29 +460,14 @@ func PrintStats(ctx context.Context, stdout io.Writer, opts ...Option) error {
 //	unanswered QTYPE NAME id=ID after LATENCY
 //
 // whose NAME is queryName, the name of the lookup's query, or ? when the
-// watcher did not see that query. A class other than IN follows NAME.
+// watcher did not see that query. A class other than IN follows NAME. The
+// line of a stub's upstream query, and of its answer or unanswered event,
+// ends with the application it was made for (viaText).
 func formatText(e event.Event, loc *time.Location, queryName string) string {
 	var b strings.Builder
-	b.WriteString(e.Time.In(loc).Format("2006-01-02 15:04:05.000000"))
+	b.WriteString(e.Time.In(loc).Format(timeLayout))
 	fmt.Fprintf(&b, " lookup=%d", e.Lookup)
-	if e.ProcUnknown() {
-		b.WriteString(" pid=? comm=? user=?")
-	} else {
-		fmt.Fprintf(&b, " pid=%d comm=%s user=", e.PID, quoteIfNeeded(e.Comm))
-		if e.User != "" {
-			b.WriteString(quoteIfNeeded(e.User))
-		} else {
-			fmt.Fprintf(&b, "%d", e.UID)
-		}
-	}
-	fmt.Fprintf(&b, " netns=%d", e.NetNS)
-	if e.Container != "" {
-		id := e.Container
-		if len(id) > 12 {
-			id = id[:12]
-		}
-		b.WriteString(" container=" + id)
-	}
+	writeProcess(&b, &e)
 	fmt.Fprintf(&b, " %s %s", e.Proto, serverString(e))
 	switch {
 	case e.Kind == event.KindAnswer:
@@ -384,7 +479,47 @@ func formatText(e event.Event, loc *time.Location, queryName string) string {
 	default:
 		fmt.Fprintf(&b, " %s %s", e.QType, nameAndClass(e.QName, e.QClass))
 	}
+	b.WriteString(viaText(e.Via))
 	return b.String()
+}
+
+// timeLayout is the time readable lines start with.
+const timeLayout = "2006-01-02 15:04:05.000000"
+
+// writeProcess writes the process and namespace of a line:
+// " pid=PID comm=COMM user=USER netns=N [container=ID]".
+func writeProcess(b *strings.Builder, e *event.Event) {
+	if e.ProcUnknown() {
+		b.WriteString(" pid=? comm=? user=?")
+	} else {
+		fmt.Fprintf(b, " pid=%d comm=%s user=", e.PID, quoteIfNeeded(e.Comm))
+		if e.User != "" {
+			b.WriteString(quoteIfNeeded(e.User))
+		} else {
+			fmt.Fprintf(b, "%d", e.UID)
+		}
+	}
+	fmt.Fprintf(b, " netns=%d", e.NetNS)
+	if e.Container != "" {
+		id := e.Container
+		if len(id) > 12 {
+			id = id[:12]
+		}
+		b.WriteString(" container=" + id)
+	}
+}
+
+// viaText is what a line of a stub's upstream query ends with: " via
+// COMM[PID] lookup=N", the application and its query to the stub, or
+// " via ? (N askers)" when N processes had asked; "" without a Via.
+func viaText(via *event.Asker) string {
+	switch {
+	case via == nil:
+		return ""
+	case via.Ambiguous():
+		return fmt.Sprintf(" via ? (%d askers)", via.Candidates)
+	}
+	return fmt.Sprintf(" via %s[%d] lookup=%d", quoteIfNeeded(via.Comm), via.PID, via.Lookup)
 }
 
 // writeAnswer writes the part of an answer's line after the server.
@@ -455,36 +590,45 @@ func formatLatency(d time.Duration) string {
 	return strconv.FormatInt((us+500000)/1000000, 10) + "s"
 }
 
-// maxLookupNames bounds the query names kept for unanswered lines: a
-// lookup unanswered after more queries than that is printed without its
-// name.
-const maxLookupNames = 4096
+// maxLookupQueries bounds the queries kept until their lookup ends: a
+// lookup that ends after more queries than that is printed without its
+// query's name, time and Via.
+const maxLookupQueries = 4096
 
-// lookupNames remembers the names of recent queries by lookup, forgetting
-// the oldest past maxLookupNames: an unanswered event carries no name of
-// its own.
-type lookupNames struct {
-	names map[uint64]string
-	order []uint64 // a ring of the lookups added, next the oldest
-	next  int
+// queryInfo is what the watcher keeps of a query until its lookup ends:
+// an unanswered event carries no name of its own, no event but the query
+// says when the lookup started, and the Via of a stub's upstream query is
+// the watcher's, not the module's.
+type queryInfo struct {
+	name string // "" for a malformed query
+	time time.Time
+	via  *event.Asker
 }
 
-func newLookupNames() *lookupNames {
-	return &lookupNames{names: map[uint64]string{}, order: make([]uint64, maxLookupNames)}
+// lookupMemory keeps recent queries by lookup, forgetting the oldest past
+// maxLookupQueries.
+type lookupMemory struct {
+	queries map[uint64]queryInfo
+	order   []uint64 // a ring of the lookups added, next the oldest
+	next    int
 }
 
-func (l *lookupNames) add(lookup uint64, name string) {
+func newLookupMemory() *lookupMemory {
+	return &lookupMemory{queries: map[uint64]queryInfo{}, order: make([]uint64, maxLookupQueries)}
+}
+
+func (l *lookupMemory) add(lookup uint64, q queryInfo) {
 	// The slot's lookup may be gone already, taken by its answer.
-	delete(l.names, l.order[l.next])
+	delete(l.queries, l.order[l.next])
 	l.order[l.next] = lookup
 	l.next = (l.next + 1) % len(l.order)
-	l.names[lookup] = name
+	l.queries[lookup] = q
 }
 
-// take returns and forgets the name of lookup's query; "" when it is not
-// known.
-func (l *lookupNames) take(lookup uint64) string {
-	name := l.names[lookup]
-	delete(l.names, lookup)
-	return name
+// take returns and forgets the query of lookup; the zero queryInfo when it
+// is not known.
+func (l *lookupMemory) take(lookup uint64) queryInfo {
+	q := l.queries[lookup]
+	delete(l.queries, lookup)
+	return q
 }

@@ -568,18 +568,18 @@ func TestHelpers(t *testing.T) {
 			t.Errorf("formatLatency(%v) = %q, want %q", d, got, want)
 		}
 	}
-	names := newLookupNames()
-	for i := uint64(1); i <= maxLookupNames+1; i++ {
-		names.add(i, fmt.Sprint("q", i))
+	queries := newLookupMemory()
+	for i := uint64(1); i <= maxLookupQueries+1; i++ {
+		queries.add(i, queryInfo{name: fmt.Sprint("q", i)})
 	}
-	if got := names.take(1); got != "" {
-		t.Errorf("the oldest name is still known: %q", got)
+	if got := queries.take(1); got != (queryInfo{}) {
+		t.Errorf("the oldest query is still known: %+v", got)
 	}
-	if got, again := names.take(2), names.take(2); got != "q2" || again != "" {
-		t.Errorf("take(2) = %q, then %q", got, again)
+	if got, again := queries.take(2), queries.take(2); got.name != "q2" || again.name != "" {
+		t.Errorf("take(2) = %+v, then %+v", got, again)
 	}
-	if len(names.names) != maxLookupNames-1 {
-		t.Errorf("%d names kept", len(names.names))
+	if len(queries.queries) != maxLookupQueries-1 {
+		t.Errorf("%d queries kept", len(queries.queries))
 	}
 	for in, want := range map[string]string{"curl": "curl", "a b": `"a b"`, "": `""`, "x\x01": `"x\x01"`} {
 		if got := quoteIfNeeded(in); got != want {

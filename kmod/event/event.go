@@ -92,7 +92,10 @@ type Event struct {
 	User      string // user name of UID
 	Exe       string // /proc/PID/exe
 	Container string // container id from /proc/PID/cgroup
-	Via       string // what the lookup went through on its way to Server, when the watcher can tell
+	// Via is, on a stub resolver's upstream query and on its answer or
+	// unanswered event, the application the stub asked for; nil when the
+	// watcher joined the query to none.
+	Via *Asker
 }
 
 // ProcUnknown reports whether the kernel could not tell which process sent

@@ -386,7 +386,9 @@ func TestLookupJSON(t *testing.T) {
 	nx := answerSample()
 	nx.DNSFlags, nx.ANCount, nx.Answers, nx.QClass = DNSFlagQR|DNSFlagAA|DNSFlagTC|DNSFlagRD|DNSFlagRA|DNSFlagAD|DNSFlagCD|3, 0, nil, 3
 	odd := answerSample()
-	odd.DNSFlags, odd.Via = DNSFlagQR|12, "systemd-resolved"
+	odd.DNSFlags, odd.Via = DNSFlagQR|12, &Asker{PID: 1234, Comm: "curl", Lookup: 17, Candidates: 1}
+	guessed := sample()
+	guessed.Comm, guessed.Server, guessed.Via = "systemd-resolve", netip.MustParseAddr("192.0.2.53"), &Asker{Candidates: 3}
 	odd.Family, odd.Server, odd.Local = FamilyIPv6, netip.MustParseAddr("2001:db8::53"), netip.MustParseAddrPort("[2001:db8::2]:50000")
 	odd.Answers = []Answer{{Type: TypeAAAA, TTL: 0, RDLength: 16, Addr: netip.MustParseAddr("2001:db8::1")}}
 	fromV2, err := Decode(oldRecord(t, sample(), 2))
@@ -417,8 +419,13 @@ func TestLookupJSON(t *testing.T) {
 		},
 		"rcode without mnemonic, via": {
 			e:       odd,
-			want:    []string{`"rcode":"RCODE12"`, `"local":"[2001:db8::2]:50000"`, `"answers":[{"type":"AAAA","ttl":0,"data":"2001:db8::1"}]`, `"via":"systemd-resolved"`},
-			notWant: []string{`"flags"`},
+			want:    []string{`"rcode":"RCODE12"`, `"local":"[2001:db8::2]:50000"`, `"answers":[{"type":"AAAA","ttl":0,"data":"2001:db8::1"}]`, `"via":{"pid":1234,"comm":"curl","lookup":17}`},
+			notWant: []string{`"flags"`, `"ambiguous"`},
+		},
+		"ambiguous via": {
+			e:       guessed,
+			want:    []string{`"comm":"systemd-resolve"`, `"via":{"ambiguous":3}`},
+			notWant: []string{`"via":{"pid"`},
 		},
 		"unanswered": {
 			e:       unansweredSample(),
@@ -471,6 +478,10 @@ func TestLookupJSON(t *testing.T) {
 		`{"kind":"answer","family":"ipv4","proto":"udp","qtype":"A","answers":[{"type":"TXT","data":"x"}]}`,
 		`{"kind":"answer","family":"ipv4","proto":"udp","qtype":"A","answers":[{"type":"BOGUS"}]}`,
 		`{"family":"ipv4","proto":"udp","qtype":"A","local":"1.2.3.4"}`,
+		`{"family":"ipv4","proto":"udp","qtype":"A","via":"systemd-resolved"}`,
+		`{"family":"ipv4","proto":"udp","qtype":"A","via":{"pid":1,"comm":"curl"}}`,
+		`{"family":"ipv4","proto":"udp","qtype":"A","via":{"ambiguous":1}}`,
+		`{"family":"ipv4","proto":"udp","qtype":"A","via":{"ambiguous":2,"pid":1}}`,
 	} {
 		var e Event
 		if err := json.Unmarshal([]byte(bad), &e); err == nil {
@@ -666,6 +677,9 @@ func TestReader(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cr := &countingReader{r: tc.r(tc.in)}
 			r := NewReader(cr, tc.batch)
+			if v := r.Version(); v != 0 {
+				t.Errorf("Version() before Next = %d", v)
+			}
 			n := 0
 			var err error
 			for {
@@ -676,6 +690,11 @@ func TestReader(t *testing.T) {
 				n++
 				if e.Seq != uint64(n) || e.Lookup != e.Seq {
 					t.Fatalf("event %d has seq %d, lookup %d", n, e.Seq, e.Lookup)
+				}
+				// stream makes every other record of version 2 when
+				// mixed, and only those have no Local.
+				if want := map[bool]uint16{true: Version, false: VersionMalformed}[e.Local.IsValid()]; r.Version() != want {
+					t.Fatalf("event %d: Version() = %d, want %d", n, r.Version(), want)
 				}
 			}
 			if n != tc.wantN || !errors.Is(err, tc.wantErr) {

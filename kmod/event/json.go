@@ -42,7 +42,7 @@ type jsonEvent struct {
 	ProcUnknown bool         `json:"proc_unknown,omitempty"`
 	Exe         string       `json:"exe,omitempty"`
 	Container   string       `json:"container,omitempty"`
-	Via         string       `json:"via,omitempty"`
+	Via         *Asker       `json:"via,omitempty"`
 }
 
 // jsonAnswer is the JSON form of an Answer: data is an A or AAAA record's
@@ -59,9 +59,10 @@ type jsonAnswer struct {
 // "unanswered"), lookup, time (RFC 3339, UTC), pid, tid, comm, uid, netns,
 // family ("ipv4"/"ipv6"), proto ("udp"/"tcp"), server, port, local
 // (ADDR:PORT, from version-3 records), id, qname and qtype (mnemonic or
-// TYPEnnn), plus user, exe, container, via, qclass (when not IN) and
-// proc_unknown when set. A malformed query has "malformed": true, reason
-// and data (its first bytes, escaped) instead of qname, qtype and qclass.
+// TYPEnnn), plus user, exe, container, via (an Asker), qclass (when not
+// IN) and proc_unknown when set. A malformed query has "malformed": true,
+// reason and data (its first bytes, escaped) instead of qname, qtype and
+// qclass.
 // An answer adds rcode (mnemonic or RCODEn), flags (those of aa, tc, rd,
 // ra, ad, cd set; omitted when none), ancount, answers, cut ("records",
 // "names"; omitted when nothing is cut) and latency_us, and a malformed

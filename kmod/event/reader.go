@@ -22,7 +22,8 @@ type Reader struct {
 	r          io.Reader
 	buf        []byte
 	start, end int
-	err        error // sticky
+	version    uint16 // of the record Next decoded last
+	err        error  // sticky
 }
 
 // NewReader returns a Reader reading batch records per Read call (batch <= 0
@@ -74,14 +75,22 @@ func (r *Reader) Next() (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	e, err := Decode(r.buf[r.start : r.start+size])
+	rec := r.buf[r.start : r.start+size]
+	e, err := Decode(rec)
 	if err != nil {
 		r.err = fmt.Errorf("decoding record: %w", err)
 		return Event{}, r.err
 	}
+	r.version, _, _ = Header(rec)
 	r.start += size
 	return e, nil
 }
+
+// Version returns the record version of the event Next returned last, 0
+// before the first: an Event does not say whether it came from a module
+// that reports queries only (versions 1 and 2) or from one that can also
+// report answers.
+func (r *Reader) Version() uint16 { return r.version }
 
 // fill reads until the buffer holds the whole next record, and returns its
 // size.

@@ -83,6 +83,8 @@ func TestWatch(t *testing.T) {
 		"all":             {args: []string{"--json", "--device", "/tmp/d", "--count", "3", "--timeout", "30s"}, want: Watch{JSON: true, Device: "/tmp/d", Count: 3, Timeout: 30 * time.Second}},
 		"stats":           {args: []string{"--stats", "--json"}, want: Watch{Stats: true, JSON: true, Device: "/dev/dnsmon"}},
 		"stats and count": {args: []string{"--stats", "--count", "1"}, wantErr: "--stats prints the counters once"},
+		"lookups":         {args: []string{"--lookups", "--json", "--count", "5"}, want: Watch{Lookups: true, JSON: true, Count: 5, Device: "/dev/dnsmon"}},
+		"stats, lookups":  {args: []string{"--stats", "--lookups"}, wantErr: "it takes no --count, --timeout or --lookups"},
 		"negative count":  {args: []string{"--count", "-1"}, wantErr: "--count -1: must be 0"},
 		"negative time":   {args: []string{"--timeout", "-1s"}, wantErr: "--timeout -1s: must be 0"},
 		"empty device":    {args: []string{"--device", ""}, wantErr: "--device must name a device"},
@@ -103,7 +105,7 @@ func TestWatch(t *testing.T) {
 			if o != tc.want {
 				t.Errorf("got %+v, want %+v", o, tc.want)
 			}
-			if len(o.Options()) != 4 {
+			if len(o.Options()) != 5 {
 				t.Error("Options")
 			}
 		})
