@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,9 +135,24 @@ func guestRows(samples []proto.BenchSample, release string) ([]bench.Row, error)
 	)
 	pps := map[[2]int][]float64{} // {port, state} → rates
 	rounds := 0
-	var deliveries []proto.BenchSample
+	var deliveries, latencies []proto.BenchSample
+	lookups := map[int][]float64{} // state → lookups/s
 	for _, s := range samples {
 		switch s.Kind {
+		case proto.BenchLookup:
+			if s.Ns <= 0 {
+				return nil, fmt.Errorf("lookup sample with no duration: %+v", s)
+			}
+			state := unloaded
+			switch {
+			case s.Queued:
+				state = queued
+			case s.Loaded:
+				state = loaded
+			}
+			lookups[state] = append(lookups[state], float64(s.Sent)/(float64(s.Ns)/1e9))
+		case proto.BenchLatency:
+			latencies = append(latencies, s)
 		case proto.BenchHook:
 			if s.Ns <= 0 {
 				return nil, fmt.Errorf("hook sample with no duration: %+v", s)
@@ -187,6 +203,33 @@ func guestRows(samples []proto.BenchSample, release string) ([]bench.Row, error)
 			bench.Row{Section: "Hook cost", Metric: fmt.Sprintf("%s: packets/s unloaded → loaded (median of %d rounds alternating unloaded, defaults, ring_size=65536; %s)", p.name, rounds, where),
 				Value: fmt.Sprintf("%.0f → %.0f", off, on), Command: benchCommand},
 			r)
+	}
+	for _, p := range []struct {
+		state int
+		name  string
+	}{
+		{loaded, "DNS lookups (query and response, both hooks), module defaults and no reader: after 4096 events the ring is full and each query and answer is only counted as dropped"},
+		{queued, "DNS lookups (query and response, both hooks), ring_size=65536: every response paired with its query, every query and answer built into an event and queued"},
+	} {
+		off, err1 := bench.Median(lookups[unloaded])
+		on, err2 := bench.Median(lookups[p.state])
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		ratio := on / off
+		rows = append(rows,
+			bench.Row{Section: "Hook cost", Metric: fmt.Sprintf("%s: lookups/s unloaded → loaded (median of %d rounds; %s)", p.name, len(lookups[p.state]), where),
+				Value: fmt.Sprintf("%.0f → %.0f", off, on), Command: benchCommand},
+			bench.Row{Section: "Hook cost", Metric: fmt.Sprintf("%s: loaded / unloaded", p.name),
+				Value: fmt.Sprintf("%.3f", ratio), Command: benchCommand}.WithGoal("≥ 0.88", ratio >= 0.88))
+	}
+	for _, l := range latencies {
+		lat, delay := time.Duration(l.Ns), time.Duration(l.DelayNs)
+		within := delay > 0 && math.Abs(float64(lat-delay)) <= 0.1*float64(delay)
+		rows = append(rows, bench.Row{Section: "Answer latency",
+			Metric: fmt.Sprintf("latency_us of the answers of a responder delaying each by %v: median of %d answers (the client's median round trip beside it; %s)", delay, l.Seen, where),
+			Value:  fmt.Sprintf("%.1f ms (client %.1f ms)", float64(lat)/1e6, float64(l.ClientNs)/1e6), Command: benchCommand}.
+			WithGoal(fmt.Sprintf("%v ± 10%%", delay), within))
 	}
 	if len(deliveries) == 0 {
 		return rows, nil

@@ -68,7 +68,78 @@ func (r *runner) answers() {
 		r.step(c.scenario, func() error { return r.answerCase(i, c) })
 	}
 	r.step("answer-other-netns", r.answerOtherNetns)
+	r.step("answer-stub-leg", r.answerStubLeg)
 	r.step("answer-unsolicited-flood", r.unsolicitedFlood)
+}
+
+// answerStubLeg asks the stub resolver, which asks the responder: both
+// queries are reported, each with its own process; dnsmon-watch names the
+// application on the stub's upstream query (via); both get their answer.
+func (r *runner) answerStubLeg() error {
+	if err := r.startStub(); err != nil {
+		return err
+	}
+	const app = "dq-app"
+	name := nameChain + ".stub" + answersZone
+	from := r.watch.count()
+	rep, err := r.client(app, 0, false, "-net", "udp4", "-addr", stubAddr, "-name", name, "-type", "A", "-id", "4660")
+	if err != nil {
+		return err
+	}
+	if rep.Replies != 1 {
+		return fmt.Errorf("the application got %d replies through the stub, want 1", rep.Replies)
+	}
+	var asked, upstream event
+	deadline := time.Now().Add(10 * time.Second)
+	for asked == nil || upstream == nil {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no query events for %s from both %s and %s", name, app, stubComm)
+		}
+		for _, ev := range r.watch.since(from) {
+			switch {
+			case !sameName(ev.str("qname"), name):
+			case ev.str("comm") == app:
+				asked = ev
+			case ev.str("comm") == stubComm:
+				upstream = ev
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var bad []string
+	if !serverMatches(asked, "127.0.0.53", 53) {
+		bad = append(bad, fmt.Sprintf("the application's query went to %v", asked["server"]))
+	}
+	if p, _ := asked.num("pid"); p != int64(rep.Pid) {
+		bad = append(bad, fmt.Sprintf("the application's query names pid %d, not %d", p, rep.Pid))
+	}
+	if p, _ := upstream.num("pid"); p == int64(rep.Pid) || p == 0 {
+		bad = append(bad, fmt.Sprintf("the upstream query names pid %d", p))
+	}
+	via, _ := upstream["via"].(map[string]any)
+	askedSeq, _ := asked.num("seq")
+	if via == nil || event(via).str("comm") != app {
+		bad = append(bad, fmt.Sprintf("the upstream query's via is %v, want %s[%d]", upstream["via"], app, rep.Pid))
+	} else if p, _ := event(via).num("pid"); p != int64(rep.Pid) {
+		bad = append(bad, fmt.Sprintf("via pid %d, want %d", p, rep.Pid))
+	} else if l, _ := event(via).num("lookup"); l != askedSeq {
+		bad = append(bad, fmt.Sprintf("via lookup %d, want the application's query %d", l, askedSeq))
+	}
+	for _, q := range []event{asked, upstream} {
+		seq, _ := q.num("seq")
+		a, err := r.watch.waitLookup(seq, 10*time.Second)
+		if err != nil {
+			bad = append(bad, err.Error())
+			continue
+		}
+		if err := checkChain(q, a); err != nil || a.str("kind") != "answer" || a.str("comm") != q.str("comm") {
+			bad = append(bad, fmt.Sprintf("lookup %d of %s: %v (%v)", seq, q.str("comm"), err, a))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("stub leg: %s", strings.Join(bad, "; "))
+	}
+	return nil
 }
 
 // unsolicitedCount is the unsolicited flood's responses.

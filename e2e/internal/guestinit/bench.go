@@ -73,6 +73,8 @@ func runBench() {
 	b := &bencher{cfg: c}
 	if r.step("bench-setup", b.setup) {
 		r.step("bench-hook", b.hook)
+		r.step("bench-lookup", b.lookup)
+		r.step("bench-latency", b.latency)
 		r.step("bench-delivery", b.delivery)
 	}
 	fmt.Printf("%s {\"passed\":%d,\"failed\":%d}\n", proto.DonePrefix, r.passed, r.failed)

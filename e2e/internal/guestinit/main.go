@@ -5,6 +5,7 @@
 //	/init                    pid 1: runs every scenario, prints verdicts, powers off
 //	NAME responder -port P   DNS responder on 127.0.0.1 and ::1, UDP and TCP
 //	NAME client [flags]      sends one query (or a flood, or raw bytes) and reports pid/tid/netns
+//	NAME stub                a stub resolver on 127.0.0.53:53 forwarding to 127.0.0.1:53
 package main
 
 import (
@@ -28,6 +29,8 @@ func main() {
 		err = runResponder(os.Args[2:])
 	case "client":
 		err = runClient(os.Args[2:])
+	case "stub":
+		err = runStub(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown role %q", os.Args[1])
 	}

@@ -605,6 +605,9 @@ func (r *runner) flood() error {
 	if err != nil {
 		return err
 	}
+	// The ring holds 64 events: wait for the first before waiting for
+	// quiet, which a slow start of dnsmon-watch would end at once.
+	w.waitCount(1, 20*time.Second)
 	w.quiet(time.Second, 20*time.Second)
 	if err := w.stop(); err != nil {
 		fmt.Println("guestinit: dnsmon-watch after flood:", err)

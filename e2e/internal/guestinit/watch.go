@@ -173,6 +173,19 @@ func (w *watcher) lookupEvents(lookup int64) []event {
 	return out
 }
 
+// waitCount waits until at least n query events arrived, dnsmon-watch
+// exited, or timeout passed.
+func (w *watcher) waitCount(n int, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for w.count() < n && time.Now().Before(deadline) {
+		select {
+		case <-w.done:
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // quiet waits until no new event arrived for d, or max passed.
 func (w *watcher) quiet(d, max time.Duration) {
 	end := time.Now().Add(max)

@@ -6,7 +6,8 @@ import (
 )
 
 // BenchMode is the kernel command line parameter that makes the guest init
-// run the measurements of `make bench` (hook cost, event delivery) instead
+// run the measurements of `make bench` (hook cost, lookups, answer latency,
+// event delivery) instead
 // of the test scenarios. Parameters of the form dnsmon.bench.NAME=VALUE
 // tune it (see BenchParams).
 const BenchMode = "dnsmon.mode=bench"
@@ -19,6 +20,8 @@ const BenchPrefix = "DNSMON-BENCH "
 const (
 	BenchHook     = "hook"     // a timed run of UDP sends
 	BenchDelivery = "delivery" // one paced query rate under dnsmon-watch --json
+	BenchLookup   = "lookup"   // a timed run of lookups, query and response
+	BenchLatency  = "latency"  // the answer latency the module reports
 )
 
 // BenchSample is one measurement made inside the guest. Times are read
@@ -42,6 +45,12 @@ type BenchSample struct {
 	WatchDropped int64 `json:"watch_dropped,omitempty"`
 	Events       int64 `json:"events,omitempty"`
 	Dropped      int64 `json:"dropped,omitempty"`
+	// Lookup: Round, Loaded, Sent lookups and the guest nanoseconds their
+	// round trips took. Latency: Sent lookups to a responder delaying its
+	// answers DelayNs, Seen answers shown, Ns the median latency they
+	// carried and ClientNs the median round trip the client saw.
+	ClientNs int64 `json:"client_ns,omitempty"`
+	DelayNs  int64 `json:"delay_ns,omitempty"`
 }
 
 // Format renders the sample as one console line (without newline).
