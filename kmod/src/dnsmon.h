@@ -175,19 +175,16 @@ struct sk_buff;
 
 /*
  * The reports (dnsmon_report.c): the events and counters of a packet's
- * messages.  dnsmon_packet runs in the LOCAL_OUT hooks, dnsmon_response
- * in the LOCAL_IN ones; init and exit allocate and free the per-CPU
- * scratch, exit only once no hook can run.  local is the querying
- * socket's address, remote the server's.
+ * messages.  dnsmon_packet runs in the hooks: LOCAL_OUT for queries,
+ * LOCAL_IN for responses (response true).  local is the querying
+ * socket's address, remote the server's.  init and exit allocate and free
+ * the per-CPU scratch, exit only once no hook can run.
  */
 int dnsmon_report_init(void);
 void dnsmon_report_exit(void);
 void dnsmon_packet(struct sk_buff *skb, struct net *net, u8 family,
 		   const void *local, const void *remote, unsigned int alen,
-		   const struct dnsmon_packet *pkt);
-void dnsmon_response(struct sk_buff *skb, struct net *net, u8 family,
-		     const void *local, const void *remote, unsigned int alen,
-		     const struct dnsmon_packet *pkt);
+		   const struct dnsmon_packet *pkt, bool response);
 /* The unanswered event of p, at now (ktime_get_ns); bottom halves off. */
 void dnsmon_report_unanswered(const struct dnsmon_pairs *t,
 			      const struct dnsmon_pending *p, u64 now);

@@ -19,6 +19,8 @@
  * fast path reads go through skb_header_pointer, which copies from
  * non-linear skbs into a stack buffer.
  */
+#include <linux/bitmap.h>
+#include <linux/bitops.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/ip.h>
@@ -43,17 +45,20 @@
 /* UDP and TCP headers both open with the source and destination ports. */
 #define DNSMON_L4_PORTS_LEN	4
 
-static __be16 dnsmon_ports_be[DNSMON_PORTS_MAX] __read_mostly;
-static unsigned int dnsmon_nports __read_mostly;
+/* Ports, one bit each. */
+#define DNSMON_PORT_BITS	(1U << 16)
+
+/*
+ * The watched ports, indexed by the port as it sits in the header, in
+ * network byte order: one bit test per packet, however many ports.  In
+ * .bss rather than __read_mostly, which would put 8 KiB of zeros into the
+ * module file; the few lines read are far from the array's neighbours.
+ */
+static DECLARE_BITMAP(dnsmon_ports, DNSMON_PORT_BITS);
 
 static __always_inline bool dnsmon_port_watched(__be16 port)
 {
-	unsigned int i;
-
-	for (i = 0; i < dnsmon_nports; i++)
-		if (dnsmon_ports_be[i] == port)
-			return true;
-	return false;
+	return test_bit((__force u16)port, dnsmon_ports);
 }
 
 /* Which way a packet goes, and so which of its ports is the server's. */
@@ -136,11 +141,11 @@ static bool dnsmon_l4(const struct sk_buff *skb, unsigned int thoff,
 }
 
 /*
- * The fast path, for every packet the host sends: at LOCAL_OUT the stack
- * has built the network and transport headers in the linear area, so the
- * protocol and destination port are read in place, with no copy, no stack
- * buffer and so no stack canary.  The *_maybe_dns functions return false
- * for a packet that cannot be a query to a watched port; true hands it to
+ * The fast path, for every packet the host sends or receives: the network
+ * and transport headers are in the linear area, so the protocol and the
+ * port are read in place, with no copy, no stack buffer and so no stack
+ * canary.  The *_maybe_dns functions return false for a packet that
+ * cannot be a query to or a response from a watched port; true hands it to
  * the careful checks of dnsmon_ipv4 and dnsmon_ipv6, which also take
  * headers that are not linear.  A non-first fragment or a bogus header
  * length may pass here on payload bytes that look like a watched port;
@@ -148,59 +153,51 @@ static bool dnsmon_l4(const struct sk_buff *skb, unsigned int thoff,
  * the direction folds away and a packet that is no DNS costs no call.
  */
 
-/* The network header when its first len bytes are in the linear area. */
-static __always_inline const void *dnsmon_linear_nh(const struct sk_buff *skb,
-						    unsigned int len)
-{
-	int nhoff = skb_network_offset(skb);
-
-	if (nhoff < 0 || skb_headlen(skb) < nhoff + len)
-		return NULL;
-	return skb->data + nhoff;
-}
-
 /*
- * Whether the transport header at thoff may go to (DNSMON_OUT) or come
- * from (DNSMON_IN) a watched port.
+ * Whether the ports at th, if they are in the linear area, may go to
+ * (DNSMON_OUT) or come from (DNSMON_IN) a watched port.
  */
-static __always_inline bool
-dnsmon_port_maybe_watched(const struct sk_buff *skb, unsigned int thoff,
-			  enum dnsmon_dir dir)
+static __always_inline bool dnsmon_ports_maybe_watched(const u8 *th,
+						       const u8 *tail,
+						       enum dnsmon_dir dir)
 {
-	const struct udphdr *uh;
+	const struct udphdr *uh = (const struct udphdr *)th;
 
-	if (skb_headlen(skb) < thoff + DNSMON_L4_PORTS_LEN)
+	if (th + DNSMON_L4_PORTS_LEN > tail)
 		return true;
-	uh = (const struct udphdr *)(skb->data + thoff);
 	return dnsmon_port_watched(dir == DNSMON_OUT ? uh->dest : uh->source);
 }
 
-
+/*
+ * At LOCAL_OUT the stack has just built the network header in the linear
+ * area, and at LOCAL_IN it has pulled it there (ip_rcv_core and
+ * ip6_rcv_core check that it is whole), so it is read in place, as
+ * in-tree hooks read ip_hdr(); only the transport ports are checked
+ * against the end of the linear area.
+ */
 static __always_inline bool dnsmon_ipv4_maybe_dns(const struct sk_buff *skb,
 						  enum dnsmon_dir dir)
 {
-	const struct iphdr *iph = dnsmon_linear_nh(skb, sizeof(*iph));
+	const u8 *nh = skb_network_header(skb);
+	const struct iphdr *iph = (const struct iphdr *)nh;
 
-	if (!iph)
-		return true;
 	if (iph->protocol != IPPROTO_UDP && iph->protocol != IPPROTO_TCP)
 		return false;
-	return dnsmon_port_maybe_watched(skb, skb_network_offset(skb) +
-					 iph->ihl * 4, dir);
+	return dnsmon_ports_maybe_watched(nh + iph->ihl * 4,
+					  skb_tail_pointer(skb), dir);
 }
 
 /* Extension headers go to the careful path. */
 static __always_inline bool dnsmon_ipv6_maybe_dns(const struct sk_buff *skb,
 						  enum dnsmon_dir dir)
 {
-	const struct ipv6hdr *ip6h = dnsmon_linear_nh(skb, sizeof(*ip6h));
+	const u8 *nh = skb_network_header(skb);
+	const struct ipv6hdr *ip6h = (const struct ipv6hdr *)nh;
 
-	if (!ip6h)
-		return true;
 	if (ip6h->nexthdr != IPPROTO_UDP && ip6h->nexthdr != IPPROTO_TCP)
 		return ipv6_ext_hdr(ip6h->nexthdr);
-	return dnsmon_port_maybe_watched(skb, skb_network_offset(skb) +
-					 sizeof(*ip6h), dir);
+	return dnsmon_ports_maybe_watched(nh + sizeof(*ip6h),
+					  skb_tail_pointer(skb), dir);
 }
 
 /* Hands a packet that passed the checks to its report. */
@@ -210,9 +207,9 @@ static void dnsmon_deliver(struct sk_buff *skb, struct net *net, u8 family,
 			   const struct dnsmon_packet *pkt)
 {
 	if (dir == DNSMON_OUT)
-		dnsmon_packet(skb, net, family, saddr, daddr, alen, pkt);
+		dnsmon_packet(skb, net, family, saddr, daddr, alen, pkt, false);
 	else
-		dnsmon_response(skb, net, family, daddr, saddr, alen, pkt);
+		dnsmon_packet(skb, net, family, daddr, saddr, alen, pkt, true);
 }
 
 /*
@@ -476,9 +473,9 @@ int dnsmon_hook_init(const struct dnsmon_config *config)
 	dnsmon_pair_config(config);
 	dnsmon_nf_nops = config->responses ? ARRAY_SIZE(dnsmon_nf_ops) :
 					     DNSMON_NF_OUT_OPS;
-	dnsmon_nports = config->nports;
+	bitmap_zero(dnsmon_ports, DNSMON_PORT_BITS);
 	for (i = 0; i < config->nports; i++)
-		dnsmon_ports_be[i] = htons(config->ports[i]);
+		__set_bit((__force u16)htons(config->ports[i]), dnsmon_ports);
 
 	err = dnsmon_report_init();
 	if (err)

@@ -576,7 +576,7 @@ static void dnsmon_tcp_segment(const struct dnsmon_origin *o,
 
 void dnsmon_packet(struct sk_buff *skb, struct net *net, u8 family,
 		   const void *local, const void *remote, unsigned int alen,
-		   const struct dnsmon_packet *pkt)
+		   const struct dnsmon_packet *pkt, bool response)
 {
 	struct dnsmon_origin o = {
 		.skb = skb,
@@ -587,38 +587,17 @@ void dnsmon_packet(struct sk_buff *skb, struct net *net, u8 family,
 		.remote = remote,
 		.alen = alen,
 		.proto = pkt->proto,
-		.lport = pkt->sport,
-		.rport = pkt->dport,
+		.lport = response ? pkt->dport : pkt->sport,
+		.rport = response ? pkt->sport : pkt->dport,
+		.response = response,
 	};
 
 	if (pkt->proto == IPPROTO_TCP)
 		dnsmon_tcp_segment(&o, pkt);
+	else if (response)
+		dnsmon_answer(&o, pkt->offset, pkt->len, pkt->msglen);
 	else
 		dnsmon_report(&o, pkt->offset, pkt->len);
-}
-
-void dnsmon_response(struct sk_buff *skb, struct net *net, u8 family,
-		     const void *local, const void *remote, unsigned int alen,
-		     const struct dnsmon_packet *pkt)
-{
-	struct dnsmon_origin o = {
-		.skb = skb,
-		.net = net,
-		.netns = dnsmon_net_inum(net),
-		.family = family,
-		.local = local,
-		.remote = remote,
-		.alen = alen,
-		.proto = pkt->proto,
-		.lport = pkt->dport,
-		.rport = pkt->sport,
-		.response = true,
-	};
-
-	if (pkt->proto == IPPROTO_TCP)
-		dnsmon_tcp_segment(&o, pkt);
-	else
-		dnsmon_answer(&o, pkt->offset, pkt->len, pkt->msglen);
 }
 
 void dnsmon_report_unanswered(const struct dnsmon_pairs *t,
