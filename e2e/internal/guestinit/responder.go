@@ -22,18 +22,24 @@ func startResponder(ports ...int) error {
 	for _, p := range ports {
 		args = append(args, "-port", strconv.Itoa(p))
 	}
-	cmd := exec.Command("/init", args...)
+	return startServer("/init", args...)
+}
+
+// startServer starts path with args and waits for the "ready" line it
+// prints once it serves.
+func startServer(path string, args ...string) error {
+	cmd := exec.Command(path, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
 	}
 	cmd.Stderr = os.Stdout
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting responder: %w", err)
+		return fmt.Errorf("starting %s %s: %w", path, args[0], err)
 	}
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil || strings.TrimSpace(line) != "ready" {
-		return fmt.Errorf("responder did not start: %q %v", line, err)
+		return fmt.Errorf("%s %s did not start: %q %v", path, args[0], line, err)
 	}
 	return nil
 }

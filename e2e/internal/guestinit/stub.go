@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
-	"os/exec"
-	"strings"
 	"time"
 )
 
@@ -27,20 +24,7 @@ func (r *runner) startStub() error {
 	if err := os.Symlink("/init", path); err != nil && !os.IsExist(err) {
 		return err
 	}
-	cmd := exec.Command(path, "stub")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	cmd.Stderr = os.Stdout
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting the stub resolver: %w", err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "ready" {
-		return fmt.Errorf("stub resolver did not start: %q %v", line, err)
-	}
-	return nil
+	return startServer(path, "stub")
 }
 
 // runStub forwards each UDP query on stubAddr upstream with an id of its
