@@ -147,7 +147,7 @@ struct dnsmon_pending {
 struct dnsmon_pairs {
 	spinlock_t lock;		/* slots, used, dying */
 	struct dnsmon_pending *slots;
-	unsigned int used;
+	unsigned int used;		/* also read without the lock */
 	bool dying;			/* the sweep is stopped for good */
 	u32 seed;
 	unsigned int netns;		/* inode number */

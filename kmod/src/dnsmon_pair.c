@@ -63,6 +63,13 @@ static struct dnsmon_pending *dnsmon_pairs_slot(struct dnsmon_pairs *t,
 	return &t->slots[(h + i) & (DNSMON_PAIRS - 1)];
 }
 
+/* Whether p holds k; the id first, which rules out nearly every other. */
+static bool dnsmon_pairs_is(const struct dnsmon_pending *p,
+			    const struct dnsmon_pair_key *k)
+{
+	return p->key.id == k->id && !memcmp(&p->key, k, sizeof(*k));
+}
+
 /*
  * Reports and frees the queries that waited answer_timeout or longer;
  * re-arms for the oldest query left.
@@ -85,7 +92,7 @@ static void dnsmon_pairs_sweep(struct work_struct *work)
 			dnsmon_report_unanswered(t, p, now);
 			dnsmon_dev_count(DNSMON_C_UNANSWERED);
 			p->lookup = 0;
-			t->used--;
+			WRITE_ONCE(t->used, t->used - 1);
 		} else if (p->sent < oldest) {
 			oldest = p->sent;
 		}
@@ -113,7 +120,7 @@ void dnsmon_pairs_add(struct dnsmon_pairs *t, const struct dnsmon_pair_key *k,
 		if (!p->lookup) {
 			if (!empty)
 				empty = p;
-		} else if (!memcmp(&p->key, k, sizeof(*k))) {
+		} else if (dnsmon_pairs_is(p, k)) {
 			same = p;
 		} else if (!oldest || p->sent < oldest->sent) {
 			oldest = p;
@@ -123,7 +130,7 @@ void dnsmon_pairs_add(struct dnsmon_pairs *t, const struct dnsmon_pair_key *k,
 	if (p->lookup)
 		dnsmon_dev_count(DNSMON_C_EVICTED);
 	else
-		t->used++;
+		WRITE_ONCE(t->used, t->used + 1);
 	p->key = *k;
 	p->lookup = seq;
 	p->sent = ktime_get_ns();
@@ -147,16 +154,22 @@ bool dnsmon_pairs_take(struct dnsmon_pairs *t, const struct dnsmon_pair_key *k,
 	bool found = false;
 	unsigned int h, i;
 
-	if (!t || !t->slots)
+	/*
+	 * No query waits (the common case of a flood of unsolicited
+	 * responses, or of a full ring, whose queries are not added): no
+	 * hash and no lock.  A response always comes after its query was
+	 * added, which the send and the receive between them order.
+	 */
+	if (!t || !t->slots || !READ_ONCE(t->used))
 		return false;
 	h = dnsmon_pairs_hash(t, k);
 	spin_lock_bh(&t->lock);
 	for (i = 0; i < DNSMON_PAIRS_PROBE; i++) {
 		p = dnsmon_pairs_slot(t, h, i);
-		if (p->lookup && !memcmp(&p->key, k, sizeof(*k))) {
+		if (p->lookup && dnsmon_pairs_is(p, k)) {
 			*out = *p;
 			p->lookup = 0;
-			t->used--;
+			WRITE_ONCE(t->used, t->used - 1);
 			found = true;
 			break;
 		}
