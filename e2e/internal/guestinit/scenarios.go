@@ -627,6 +627,10 @@ func (r *runner) flood() error {
 	if st["events"] != sent {
 		return fmt.Errorf("module counted %d events for %d queries: %s", st["events"], sent, detail)
 	}
+	// responses=0: the responder answered every query, and no hook saw it.
+	if st["answers"] != 0 || st["unpaired"] != 0 {
+		return fmt.Errorf("with responses=0 the module paired %d responses and counted %d unpaired: %s", st["answers"], st["unpaired"], detail)
+	}
 	if seen+st["dropped"] != sent {
 		return fmt.Errorf("seen + dropped != sent: %s", detail)
 	}
