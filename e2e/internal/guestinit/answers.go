@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -174,16 +175,21 @@ func moduleVmalloc() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	// A line is ADDR-ADDR SIZE CALLER [MODULE] ...; older kernels print
+	// hashed addresses with spaces in them ("0x        (ptrval)"), so the
+	// size is found from the module's field back.
 	var sum int64
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) >= 2 && strings.Contains(line, "[dnsmon]") {
-			n, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("/proc/vmallocinfo: %q: %w", line, err)
-			}
-			sum += n
+		i := slices.Index(f, "[dnsmon]")
+		if i < 2 {
+			continue
 		}
+		n, err := strconv.ParseInt(f[i-2], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/vmallocinfo: %q: %w", line, err)
+		}
+		sum += n
 	}
 	if sum == 0 {
 		return 0, errors.New("/proc/vmallocinfo names no area of dnsmon's: its ring should be one")
