@@ -3,7 +3,6 @@ package event
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 )
 
@@ -27,24 +26,12 @@ var kindNames = [...]string{
 
 // String returns "query", "answer", "unanswered", or "kind-N" for a kind
 // this release does not know.
-func (k Kind) String() string {
-	if int(k) < len(kindNames) {
-		return kindNames[k]
-	}
-	return "kind-" + strconv.Itoa(int(k))
-}
+func (k Kind) String() string { return nameOf(kindNames[:], int(k), "kind-") }
 
 // ParseKind is the inverse of String.
 func ParseKind(s string) (Kind, error) {
-	for i, n := range kindNames {
-		if n == s {
-			return Kind(i), nil
-		}
-	}
-	if n, ok := strings.CutPrefix(s, "kind-"); ok {
-		if v, err := strconv.ParseUint(n, 10, 16); err == nil {
-			return Kind(v), nil
-		}
+	if v, ok := parseName(kindNames[:], s, "kind-"); ok {
+		return Kind(v), nil
 	}
 	return 0, fmt.Errorf("unknown event kind %q", s)
 }
@@ -98,10 +85,7 @@ const (
 
 // dnsFlagNames are the flags DNSFlagNames names, in the order dig prints
 // them.
-var dnsFlagNames = [...]struct {
-	bit  uint16
-	name string
-}{
+var dnsFlagNames = []bitName[uint16]{
 	{DNSFlagAA, "aa"}, {DNSFlagTC, "tc"}, {DNSFlagRD, "rd"},
 	{DNSFlagRA, "ra"}, {DNSFlagAD, "ad"}, {DNSFlagCD, "cd"},
 }
@@ -112,22 +96,12 @@ func (e *Event) Rcode() Rcode { return Rcode(e.DNSFlags & rcodeMask) }
 
 // DNSFlagNames returns the names of the flags an answer has set among aa,
 // tc, rd, ra, ad and cd, in that order; nil when none is.
-func (e *Event) DNSFlagNames() []string {
-	var names []string
-	for _, f := range dnsFlagNames {
-		if e.DNSFlags&f.bit != 0 {
-			names = append(names, f.name)
-		}
-	}
-	return names
-}
+func (e *Event) DNSFlagNames() []string { return setNames(dnsFlagNames, e.DNSFlags) }
 
 // parseDNSFlag returns the bit of a name DNSFlagNames returns.
 func parseDNSFlag(s string) (uint16, error) {
-	for _, f := range dnsFlagNames {
-		if f.name == s {
-			return f.bit, nil
-		}
+	if bit, ok := bitOf(dnsFlagNames, s); ok {
+		return bit, nil
 	}
 	return 0, fmt.Errorf("unknown DNS header flag %q", s)
 }
@@ -142,51 +116,25 @@ var rcodeNames = [...]string{
 
 // String returns the mnemonic ("NXDOMAIN"), or "RCODE" and the number for
 // a code without one.
-func (r Rcode) String() string {
-	if int(r) < len(rcodeNames) {
-		return rcodeNames[r]
-	}
-	return "RCODE" + strconv.Itoa(int(r))
-}
+func (r Rcode) String() string { return nameOf(rcodeNames[:], int(r), "RCODE") }
 
 // ParseRcode reads a mnemonic or an RCODEn name, case-insensitively.
 func ParseRcode(s string) (Rcode, error) {
-	u := strings.ToUpper(s)
-	for i, n := range rcodeNames {
-		if n == u {
-			return Rcode(i), nil
-		}
-	}
-	if n, ok := strings.CutPrefix(u, "RCODE"); ok {
-		if v, err := strconv.ParseUint(n, 10, 16); err == nil {
-			return Rcode(v), nil
-		}
+	if v, ok := parseName(rcodeNames[:], strings.ToUpper(s), "RCODE"); ok {
+		return Rcode(v), nil
 	}
 	return 0, fmt.Errorf("unknown DNS response code %q", s)
 }
 
 // cutNames are the names of the Cut bits, lowest first.
-var cutNames = [...]struct {
-	bit  uint8
-	name string
-}{{CutRecords, "records"}, {CutNames, "names"}}
+var cutNames = []bitName[uint8]{{CutRecords, "records"}, {CutNames, "names"}}
 
 // cutList returns the names of the Cut bits set: "records", "names".
-func (e *Event) cutList() []string {
-	var names []string
-	for _, c := range cutNames {
-		if e.Cut&c.bit != 0 {
-			names = append(names, c.name)
-		}
-	}
-	return names
-}
+func (e *Event) cutList() []string { return setNames(cutNames, e.Cut) }
 
 func parseCut(s string) (uint8, error) {
-	for _, c := range cutNames {
-		if c.name == s {
-			return c.bit, nil
-		}
+	if bit, ok := bitOf(cutNames, s); ok {
+		return bit, nil
 	}
 	return 0, fmt.Errorf("unknown cut %q", s)
 }

@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -136,24 +135,12 @@ var reasonNames = [...]string{
 
 // String returns the reason's name, as the module's log line has it, or
 // "reason-N" for one this release does not know.
-func (r Reason) String() string {
-	if int(r) < len(reasonNames) {
-		return reasonNames[r]
-	}
-	return "reason-" + strconv.Itoa(int(r))
-}
+func (r Reason) String() string { return nameOf(reasonNames[:], int(r), "reason-") }
 
 // ParseReason is the inverse of String.
 func ParseReason(s string) (Reason, error) {
-	for i, n := range reasonNames {
-		if n == s {
-			return Reason(i), nil
-		}
-	}
-	if n, ok := strings.CutPrefix(s, "reason-"); ok {
-		if v, err := strconv.ParseUint(n, 10, 16); err == nil {
-			return Reason(v), nil
-		}
+	if v, ok := parseName(reasonNames[:], s, "reason-"); ok {
+		return Reason(v), nil
 	}
 	return 0, fmt.Errorf("unknown malformed reason %q", s)
 }
