@@ -298,6 +298,10 @@ int dnsmon_parse_response(const dns_u8 *msg, size_t len, size_t msg_len,
 	dns_u16 flags;
 	int err;
 
+	r->qtype = 0;
+	r->qclass = 0;
+	r->nanswers = 0;
+	r->cut = 0;
 	if (len > msg_len || len > DNS_MESSAGE_MAX)
 		return -DNS_EBUFFER;
 	if (len < DNS_HEADER_LEN)
@@ -310,10 +314,6 @@ int dnsmon_parse_response(const dns_u8 *msg, size_t len, size_t msg_len,
 	r->id = dnsmon_get16(msg + DNS_OFF_ID);
 	r->flags = flags;
 	r->ancount = dnsmon_get16(msg + DNS_OFF_ANCOUNT);
-	r->qtype = 0;
-	r->qclass = 0;
-	r->nanswers = 0;
-	r->cut = 0;
 
 	/* Past qmax questions one cannot fit: the loop ends by then. */
 	qdcount = dnsmon_get16(msg + DNS_OFF_QDCOUNT);

@@ -148,8 +148,11 @@ size_t dnsmon_escape_bytes(const dns_u8 *in, size_t n, char *out,
  * record's data must lie inside the message; an A must hold 4 octets, an
  * AAAA 16, a CNAME a name that dnsmon_decode_name decodes.
  *
- * Returns 0 and fills *r, or a negative enum dns_parse_error.  Never reads
- * outside msg[0:len]; every loop is bounded by DNS_ANSWERS_MAX and len.
+ * Returns 0 and fills *r, or a negative enum dns_parse_error.  Whatever it
+ * returns, r->qtype, qclass, nanswers and cut are set: on an error they
+ * describe what was read before it, the records in an[0:nanswers] whole
+ * and checked.  Never reads outside msg[0:len]; every loop is bounded by
+ * DNS_ANSWERS_MAX and len.
  */
 int dnsmon_parse_response(const dns_u8 *msg, size_t len, size_t msg_len,
 			  struct dns_response *r);

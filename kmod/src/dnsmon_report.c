@@ -124,17 +124,12 @@ static void dnsmon_fill_sender(struct dnsmon_event *ev,
 }
 
 /*
- * What the parser's verdict means for a message to a watched port: 0 for
- * a query, a DNSMON_R_* reason for a malformed one, or -1 for a message
- * that is no query (counted here) and yields no event.
+ * The reason a name or question the parser could not read gives a
+ * malformed event, query or answer; 0 for any other verdict.
  */
-static int dnsmon_classify(int err)
+static int dnsmon_name_reason(int err)
 {
 	switch (-err) {
-	case DNS_EOK:
-		return 0;
-	case DNS_ESHORT:
-		return DNSMON_R_SHORT_HEADER;
 	case DNS_ETRUNCATED:
 		return DNSMON_R_LABEL_PAST_END;
 	case DNS_EQUESTION:
@@ -145,6 +140,26 @@ static int dnsmon_classify(int err)
 		return DNSMON_R_NAME_TOO_LONG;
 	case DNS_EPOINTERS:
 		return DNSMON_R_POINTER_LOOP;
+	}
+	return 0;
+}
+
+/*
+ * What the parser's verdict means for a message to a watched port: 0 for
+ * a query, a DNSMON_R_* reason for a malformed one, or -1 for a message
+ * that is no query (counted here) and yields no event.
+ */
+static int dnsmon_classify(int err)
+{
+	int reason = dnsmon_name_reason(err);
+
+	if (reason)
+		return reason;
+	switch (-err) {
+	case DNS_EOK:
+		return 0;
+	case DNS_ESHORT:
+		return DNSMON_R_SHORT_HEADER;
 	case DNS_ERESPONSE:
 		dnsmon_dev_count(DNSMON_C_RESPONSES);
 		return -1;
@@ -313,19 +328,9 @@ static void dnsmon_report(const struct dnsmon_origin *o, unsigned int offset,
 /* What a response's parse error makes of its answer event. */
 static int dnsmon_response_reason(int err)
 {
-	switch (-err) {
-	case DNS_ETRUNCATED:
-		return DNSMON_R_LABEL_PAST_END;
-	case DNS_EQUESTION:
-		return DNSMON_R_QUESTION_PAST_END;
-	case DNS_ERESERVED:
-		return DNSMON_R_BAD_LABEL_TYPE;
-	case DNS_ETOOLONG:
-		return DNSMON_R_NAME_TOO_LONG;
-	case DNS_EPOINTERS:
-		return DNSMON_R_POINTER_LOOP;
-	}
-	return DNSMON_R_BAD_RECORD;
+	int reason = dnsmon_name_reason(err);
+
+	return reason ? reason : DNSMON_R_BAD_RECORD;
 }
 
 /*
@@ -392,7 +397,7 @@ static void dnsmon_answer(const struct dnsmon_origin *o, unsigned int offset,
 	struct dnsmon_scratch *s;
 	struct dnsmon_event *ev;
 	u64 now;
-	int err;
+	int err, n;
 
 	if (len < sizeof(_hdr))
 		return;
@@ -419,7 +424,6 @@ static void dnsmon_answer(const struct dnsmon_origin *o, unsigned int offset,
 	msg = skb_header_pointer(skb, offset, len, s->msg);
 	if (!msg)
 		goto out;
-	memset(&s->resp, 0, sizeof(s->resp));
 	err = dnsmon_parse_response(msg, len, max(len, msglen), &s->resp);
 
 	dnsmon_event_begin(ev, o, DNSMON_K_ANSWER);
@@ -429,23 +433,21 @@ static void dnsmon_answer(const struct dnsmon_origin *o, unsigned int offset,
 	ev->ancount = hdr[DNS_OFF_ANCOUNT] << 8 | hdr[DNS_OFF_ANCOUNT + 1];
 	ev->qtype = s->resp.qtype;
 	ev->qclass = s->resp.qclass;
-	ev->qname[0] = '\0';
-	if (hdr[DNS_OFF_QDCOUNT] | hdr[DNS_OFF_QDCOUNT + 1]) {
-		int n = dnsmon_decode_name(msg, len, DNS_HEADER_LEN, ev->qname,
-					   sizeof(ev->qname));
-
-		if (n > 0)
-			ev->qname_len = n;
-		else
-			ev->qname[0] = '\0';
-	}
+	n = 0;
+	if (hdr[DNS_OFF_QDCOUNT] | hdr[DNS_OFF_QDCOUNT + 1])
+		n = dnsmon_decode_name(msg, len, DNS_HEADER_LEN, ev->qname,
+				       sizeof(ev->qname));
+	/* A name that does not decode leaves garbage behind. */
+	if (n > 0)
+		ev->qname_len = n;
+	else
+		ev->qname[0] = '\0';
 	if (err) {
 		ev->flags |= DNSMON_F_MALFORMED;
 		ev->reason = dnsmon_response_reason(err);
 	}
 	if (s->resp.cut)
 		ev->cut |= DNSMON_CUT_RECORDS;
-	ev->names_len = 0;
 	dnsmon_fill_answers(ev, msg, len, &s->resp, s->name);
 	dnsmon_dev_push(ev);
 out:
