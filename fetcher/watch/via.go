@@ -3,6 +3,7 @@ package watch
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dnsmon/dnsmon/kmod/event"
@@ -138,20 +139,7 @@ func (j *stubJoin) forgetBefore(t time.Time) {
 	j.pending = slices.Delete(j.pending, 0, n)
 }
 
-// foldName lower-cases the ASCII letters of a name in presentation form:
-// DNS compares names case-insensitively, and every other byte is either
-// not a letter or written \DDD.
-func foldName(name string) string {
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(name)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; c >= 'A' && c <= 'Z' {
-					b[j] = c + 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return name
-}
+// foldName lower-cases a name in presentation form: DNS compares names
+// case-insensitively. The module writes every byte outside 0x21..0x7e as
+// \DDD, so the name is ASCII and strings.ToLower folds exactly its letters.
+func foldName(name string) string { return strings.ToLower(name) }
