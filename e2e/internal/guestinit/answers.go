@@ -147,54 +147,56 @@ func (r *runner) answerStubLeg() error {
 // unsolicitedCount is the unsolicited flood's responses.
 const unsolicitedCount = 20000
 
-// kernelMemKB is what the kernel holds for itself and its modules, from
-// /proc/meminfo: slab, vmalloc and per-CPU areas, in KiB.
-func kernelMemKB() (int64, error) {
-	b, err := os.ReadFile("/proc/meminfo")
+// procSum adds up, over the lines of the /proc file path, the number pick
+// finds among each line's fields; pick returns "" for a line that does
+// not count.
+func procSum(path string, pick func(f []string) string) (int64, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
 	var sum int64
 	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 && (f[0] == "Slab:" || f[0] == "VmallocUsed:" || f[0] == "Percpu:") {
-			n, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("/proc/meminfo: %q: %w", line, err)
-			}
-			sum += n
+		v := pick(strings.Fields(line))
+		if v == "" {
+			continue
 		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %q: %w", path, line, err)
+		}
+		sum += n
 	}
 	return sum, nil
+}
+
+// kernelMemKB is what the kernel holds for itself and its modules, from
+// /proc/meminfo: slab, vmalloc and per-CPU areas, in KiB.
+func kernelMemKB() (int64, error) {
+	return procSum("/proc/meminfo", func(f []string) string {
+		if len(f) >= 2 && (f[0] == "Slab:" || f[0] == "VmallocUsed:" || f[0] == "Percpu:") {
+			return f[1]
+		}
+		return ""
+	})
 }
 
 // moduleVmalloc is what the module holds in vmalloc areas (its ring and
 // its tables), from /proc/vmallocinfo's lines whose caller is in it.
 func moduleVmalloc() (int64, error) {
-	b, err := os.ReadFile("/proc/vmallocinfo")
-	if err != nil {
-		return 0, err
-	}
 	// A line is ADDR-ADDR SIZE CALLER [MODULE] ...; older kernels print
 	// hashed addresses with spaces in them ("0x        (ptrval)"), so the
 	// size is found from the module's field back.
-	var sum int64
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		i := slices.Index(f, "[dnsmon]")
-		if i < 2 {
-			continue
+	sum, err := procSum("/proc/vmallocinfo", func(f []string) string {
+		if i := slices.Index(f, "[dnsmon]"); i >= 2 {
+			return f[i-2]
 		}
-		n, err := strconv.ParseInt(f[i-2], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc/vmallocinfo: %q: %w", line, err)
-		}
-		sum += n
+		return ""
+	})
+	if err == nil && sum == 0 {
+		err = errors.New("/proc/vmallocinfo names no area of dnsmon's: its ring should be one")
 	}
-	if sum == 0 {
-		return 0, errors.New("/proc/vmallocinfo names no area of dnsmon's: its ring should be one")
-	}
-	return sum, nil
+	return sum, err
 }
 
 // floodFrom sends unsolicitedCount copies of msg from the UDP address from
